@@ -1,0 +1,545 @@
+//! `#[graceful::teardown]`: its arguments, their validation, and the expansion.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, LitInt, LitStr, ReturnType, Signature, Token, Type};
+
+use crate::args::{self, Errors, Key, RawArgs, Spec};
+use crate::{fallback, tokens, valid};
+
+const ATTR: &str = "#[graceful::teardown]";
+
+pub(crate) const SPEC: Spec = Spec {
+    attr: ATTR,
+    keys: &[
+        Key {
+            name: "order",
+            example: "order = 10",
+            flag: false,
+        },
+        Key {
+            name: "timeout",
+            example: "timeout = \"5s\"",
+            flag: false,
+        },
+        Key {
+            name: "name",
+            example: "name = \"http server\"",
+            flag: false,
+        },
+        Key {
+            name: "always",
+            example: "always",
+            flag: true,
+        },
+        Key {
+            name: "crate",
+            example: "crate = \"::graceful\"",
+            flag: false,
+        },
+    ],
+    hints: &[
+        ("priority", "order"),
+        ("stage", "order"),
+        ("phase", "order"),
+        ("deadline", "timeout"),
+        ("label", "name"),
+    ],
+};
+
+/// The validated arguments.
+#[derive(Default)]
+pub(crate) struct Hook {
+    order: i32,
+    timeout: Option<Duration>,
+    name: Option<LitStr>,
+    always: bool,
+    crate_path: Option<syn::Path>,
+}
+
+/// The entry point: never fails, always returns the item plus any errors.
+pub(crate) fn teardown(args: TokenStream, item: TokenStream) -> TokenStream {
+    let function: ItemFn = match syn::parse2(item.clone()) {
+        Ok(function) => function,
+        Err(_) => {
+            let error = syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "`{ATTR}` can only be applied to a function, like `#[graceful::teardown(order = 10)] async fn stop_http() {{ ... }}`"
+                ),
+            );
+            return fallback::with_error(item, &error);
+        }
+    };
+    match expand(args, &function) {
+        Ok(tokens) => tokens,
+        // The function stays as written: it may be called elsewhere.
+        Err(error) => fallback::with_error(item, &error),
+    }
+}
+
+/// Parses and validates everything, reporting all independent problems together, then
+/// expands.
+pub(crate) fn expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let hook = if is_bare_order(&args) {
+        let order = args.to_string().replace(' ', "");
+        errors.push(syn::Error::new_spanned(
+            &args,
+            format!("the hook order must be named: write `#[graceful::teardown(order = {order})]`"),
+        ));
+        Hook::default()
+    } else {
+        match args::parse(&SPEC, args, &mut errors) {
+            Ok(raw) => hook(&raw, &mut errors),
+            Err(error) => {
+                errors.push(error);
+                Hook::default()
+            }
+        }
+    };
+    let parameters = check_signature(&function.sig, &mut errors);
+    errors.finish()?;
+    Ok(generate(&hook, function, &parameters))
+}
+
+/// `#[graceful::teardown(10)]` or `(-5)`.
+fn is_bare_order(args: &TokenStream) -> bool {
+    let parser = |input: ParseStream<'_>| {
+        input.parse::<Option<Token![-]>>()?;
+        input.parse::<LitInt>()
+    };
+    parser.parse2(args.clone()).is_ok()
+}
+
+/// Stage 2: typed values. Whatever is wrong goes to `errors`, and its default is used.
+fn hook(raw: &RawArgs, errors: &mut Errors) -> Hook {
+    let order = match raw.get("order") {
+        Some(arg) => errors
+            .ok(args::integer::<i32>(&SPEC, arg, "i32"))
+            .unwrap_or_default(),
+        // Misused, and already reported.
+        None if raw.written("order") => 0,
+        None => {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                format!(
+                    "missing `order` in `{ATTR}`: hooks run in ascending `order`, those with the same `order` together; \
+                     write `#[graceful::teardown(order = 10)]`"
+                ),
+            ));
+            0
+        }
+    };
+    Hook {
+        order,
+        timeout: raw
+            .get("timeout")
+            .and_then(|arg| errors.ok(args::positive_duration(&SPEC, arg)))
+            .map(|(duration, _)| duration),
+        name: raw.get("name").and_then(|arg| errors.ok(name(arg))),
+        always: raw.get("always").is_some(),
+        crate_path: raw
+            .get("crate")
+            .and_then(|arg| errors.ok(args::crate_path(&SPEC, arg))),
+    }
+}
+
+fn name(arg: &args::RawArg) -> syn::Result<LitStr> {
+    let lit = args::string(&SPEC, arg)?;
+    if lit.value().trim().is_empty() {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`name` in `{ATTR}` cannot be empty; give a name, like `{}`, or leave `name` out to use the function's path",
+                arg.key.example
+            ),
+        ));
+    }
+    Ok(lit)
+}
+
+/// Stage 2 for the item: a free function whose parameters can be extracted. Returns the
+/// parameter types.
+fn check_signature(sig: &Signature, errors: &mut Errors) -> Vec<Type> {
+    valid::plain_fn(ATTR, sig, errors);
+    let mut types = Vec::new();
+    for input in &sig.inputs {
+        match input {
+            FnArg::Receiver(receiver) => errors.push(syn::Error::new_spanned(
+                receiver,
+                format!(
+                    "`{ATTR}` cannot be applied to a method; make it a free function and take what it needs \
+                     as parameters, like `server: graceful::State<Server>`"
+                ),
+            )),
+            FnArg::Typed(typed) => match check_parameter(&typed.ty) {
+                Ok(()) => types.push((*typed.ty).clone()),
+                Err(error) => errors.push(error),
+            },
+        }
+    }
+    types
+}
+
+/// Parameters are extracted by value, by their type: `impl Trait` and references cannot be.
+fn check_parameter(ty: &Type) -> syn::Result<()> {
+    match ty {
+        Type::Group(group) => check_parameter(&group.elem),
+        Type::Paren(paren) => check_parameter(&paren.elem),
+        Type::ImplTrait(_) => Err(syn::Error::new_spanned(
+            ty,
+            format!(
+                "`impl Trait` parameters are not supported by `{ATTR}`: each parameter is extracted by its type; \
+                 name the type, like `graceful::Context` or `graceful::State<MyType>`"
+            ),
+        )),
+        Type::Reference(_) => Err(syn::Error::new_spanned(
+            ty,
+            format!(
+                "`{ATTR}` parameters are extracted by value; remove the `&` \
+                 (`graceful::State<T>` derefs to `T`)"
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Stage 3: the expansion, as laid down in the runtime's `__private` contract.
+fn generate(hook: &Hook, function: &ItemFn, parameters: &[Type]) -> TokenStream {
+    let p = tokens::runtime_path(hook.crate_path.as_ref());
+    let function_name = &function.sig.ident;
+
+    let name = hook.name.as_ref().map_or_else(
+        || {
+            let last = function_name.unraw().to_string();
+            quote!(::core::concat!(::core::module_path!(), "::", #last))
+        },
+        |name| quote!(#name),
+    );
+    let order = tokens::i32(hook.order);
+
+    // Mixed-site names: invisible to the user's code, and theirs to ours.
+    let ctx = syn::Ident::new("ctx", Span::mixed_site());
+    let ctx_pattern = if parameters.is_empty() {
+        quote!(_)
+    } else {
+        quote!(#ctx)
+    };
+    let args: Vec<syn::Ident> = (0..parameters.len())
+        .map(|i| format_ident!("arg{}", i, span = Span::mixed_site()))
+        .collect();
+    // Each extraction is located at the parameter's type, so "`X: Extract` is not satisfied"
+    // points at the user's `X`.
+    let extractions = parameters.iter().zip(&args).map(|(ty, arg)| {
+        let span = tokens::at(ty.span());
+        quote_spanned! {span=>
+            let #arg = <#ty as #p::__private::Extract>::extract(&#ctx)?;
+        }
+    });
+    // The conversion of the result names the return type, so that "`X: IntoHookResult` is
+    // not satisfied" points at the user's `X` (unless it cannot be named: `impl Trait`).
+    let into_hook_result = match &function.sig.output {
+        ReturnType::Type(_, ty) if !tokens::mentions_impl(quote!(#ty)) => {
+            quote_spanned!(tokens::at(ty.span())=> <#ty as #p::__private::IntoHookResult>::into_hook_result)
+        }
+        _ => quote!(#p::__private::IntoHookResult::into_hook_result),
+    };
+    let call = quote!(#function_name(#(#args),*));
+    let run = if function.sig.asyncness.is_some() {
+        let result = quote!(#into_hook_result(#call.await));
+        // The future must be `Send`: locate the boxing at the function's name, so that the
+        // error says which hook is not.
+        let boxed = quote_spanned! {tokens::at(function_name.span())=>
+            ::std::boxed::Box::pin(async move {
+                #(#extractions)*
+                #result
+            })
+        };
+        quote! {
+            #p::__private::HookFn::Async(|#ctx_pattern| #boxed)
+        }
+    } else {
+        let result = quote!(#into_hook_result(#call));
+        quote! {
+            #p::__private::HookFn::Blocking(|#ctx_pattern| {
+                #(#extractions)*
+                #result
+            })
+        }
+    };
+    let timeout = hook.timeout.map(|timeout| {
+        let timeout = tokens::duration(timeout);
+        quote!(.timeout(#timeout))
+    });
+    let always = hook.always.then(|| quote!(.always()));
+
+    quote! {
+        // The signature is dictated by the attribute: extractors are taken by value, and an
+        // `async fn` without `.await` is a fine hook (a sync one would take a blocking thread).
+        #[allow(clippy::unused_async, clippy::needless_pass_by_value)]
+        #function
+        #p::__private::inventory::submit! {
+            #p::__private::Hook::new(#name, #order, #run)
+            #timeout
+            #always
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_util::{error_spans, errors, item, text, tokens};
+
+    fn expand_str(args: &str, function: &str) -> syn::Result<TokenStream> {
+        expand(tokens(args), &item(function))
+    }
+
+    fn messages(args: &str, function: &str) -> Vec<String> {
+        errors(expand_str(args, function))
+            .into_iter()
+            .map(|(message, _)| message)
+            .collect()
+    }
+
+    #[test]
+    fn async_hook_with_extractors() {
+        let expanded = expand_str(
+            r#"order = 20, timeout = "5s", name = "broker", always"#,
+            "async fn unplug(ctx: graceful::Context, mut b: graceful::State<Broker>) -> anyhow::Result<()> { Ok(()) }",
+        )
+        .unwrap();
+        let expected = quote! {
+            #[allow(clippy::unused_async, clippy::needless_pass_by_value)]
+            async fn unplug(ctx: graceful::Context, mut b: graceful::State<Broker>) -> anyhow::Result<()> { Ok(()) }
+            ::graceful::__private::inventory::submit! {
+                ::graceful::__private::Hook::new(
+                    "broker",
+                    20,
+                    ::graceful::__private::HookFn::Async(|ctx| ::std::boxed::Box::pin(async move {
+                        let arg0 = <graceful::Context as ::graceful::__private::Extract>::extract(&ctx)?;
+                        let arg1 = <graceful::State<Broker> as ::graceful::__private::Extract>::extract(&ctx)?;
+                        <anyhow::Result<()> as ::graceful::__private::IntoHookResult>::into_hook_result(unplug(arg0, arg1).await)
+                    }))
+                )
+                .timeout(::core::time::Duration::new(5, 0))
+                .always()
+            }
+        };
+        assert_eq!(text(&expanded), text(&expected));
+    }
+
+    #[test]
+    fn sync_hook_without_parameters() {
+        let expanded = expand_str("order = -5", "fn remove_temp_files() {}").unwrap();
+        let expected = quote! {
+            #[allow(clippy::unused_async, clippy::needless_pass_by_value)]
+            fn remove_temp_files() {}
+            ::graceful::__private::inventory::submit! {
+                ::graceful::__private::Hook::new(
+                    ::core::concat!(::core::module_path!(), "::", "remove_temp_files"),
+                    -5,
+                    ::graceful::__private::HookFn::Blocking(|_| {
+                        ::graceful::__private::IntoHookResult::into_hook_result(remove_temp_files())
+                    })
+                )
+            }
+        };
+        assert_eq!(text(&expanded), text(&expected));
+    }
+
+    #[test]
+    fn crate_path_and_raw_names() {
+        let expanded = expand_str(
+            r#"order = 2147483647, crate = "deps::graceful""#,
+            "fn r#type(_: Context) -> impl Display { 1 }",
+        )
+        .unwrap();
+        let expected = quote! {
+            #[allow(clippy::unused_async, clippy::needless_pass_by_value)]
+            fn r#type(_: Context) -> impl Display { 1 }
+            deps::graceful::__private::inventory::submit! {
+                deps::graceful::__private::Hook::new(
+                    ::core::concat!(::core::module_path!(), "::", "type"),
+                    2_147_483_647,
+                    deps::graceful::__private::HookFn::Blocking(|ctx| {
+                        let arg0 = <Context as deps::graceful::__private::Extract>::extract(&ctx)?;
+                        deps::graceful::__private::IntoHookResult::into_hook_result(r#type(arg0))
+                    })
+                )
+            }
+        };
+        assert_eq!(text(&expanded), text(&expected));
+    }
+
+    #[test]
+    fn order_is_required_and_an_integer() {
+        assert_eq!(
+            errors(expand_str(r#"timeout = "1s""#, "fn f() {}")),
+            [(
+                "missing `order` in `#[graceful::teardown]`: hooks run in ascending `order`, those with the same \
+                 `order` together; write `#[graceful::teardown(order = 10)]`"
+                    .to_owned(),
+                String::new()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str("-10", "fn f() {}")),
+            [(
+                "the hook order must be named: write `#[graceful::teardown(order = -10)]`"
+                    .to_owned(),
+                "-10".to_owned()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str(r#"order = "10""#, "fn f() {}")),
+            [(
+                "expected an integer literal for `order` in `#[graceful::teardown]`; write `order = 10` without quotes"
+                    .to_owned(),
+                "\"10\"".to_owned()
+            )]
+        );
+        assert_eq!(
+            messages("order = 3000000000", "fn f() {}"),
+            ["`order` in `#[graceful::teardown]` is out of range for `i32`"]
+        );
+        assert_eq!(
+            messages("order = LATE", "fn f() {}"),
+            ["expected an integer literal for `order` in `#[graceful::teardown]`; like `order = 10`"]
+        );
+    }
+
+    #[test]
+    fn a_misused_order_is_not_also_missing() {
+        assert_eq!(
+            messages("order(10)", "fn f() {}"),
+            ["`order` in `#[graceful::teardown]` is not a list; write `order = 10`"]
+        );
+        assert_eq!(
+            messages("order", "fn f() {}"),
+            ["`order` in `#[graceful::teardown]` needs a value; write `order = 10`"]
+        );
+    }
+
+    #[test]
+    fn other_arguments() {
+        assert_eq!(
+            errors(expand_str("order = 1, always = true", "fn f() {}")),
+            [(
+                "`always` in `#[graceful::teardown]` is a flag and takes no value; write `always` alone, or leave it out"
+                    .to_owned(),
+                "always = true".to_owned()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str(r#"order = 1, timeout = "0s", name = " ""#, "fn f() {}")),
+            [
+                (
+                    "`timeout` in `#[graceful::teardown]` must be greater than zero, like `timeout = \"5s\"`".to_owned(),
+                    "\"0s\"".to_owned()
+                ),
+                (
+                    "`name` in `#[graceful::teardown]` cannot be empty; give a name, like `name = \"http server\"`, \
+                     or leave `name` out to use the function's path"
+                        .to_owned(),
+                    "\" \"".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            messages("order = 1, timout = \"1s\", order = 2", "fn f() {}"),
+            [
+                "unknown argument `timout` in `#[graceful::teardown]`; did you mean `timeout`? \
+                 expected one of `order`, `timeout`, `name`, `always`, `crate`",
+                "duplicate argument `order` in `#[graceful::teardown]`; give it once",
+            ]
+        );
+    }
+
+    #[test]
+    fn signature_problems_each_on_their_token() {
+        assert_eq!(
+            error_spans(expand_str(
+                "order = 1",
+                "const unsafe extern \"C\" fn f<T: Copy>(&self, a: impl Send, b: &Context, c: (impl Sync)) {}"
+            )),
+            ["const", "unsafe", "extern \"C\"", "<T: Copy>", "&self", "impl Send", "&Context", "impl Sync"]
+        );
+        assert_eq!(
+            messages("order = 1", "fn f(&self) {}"),
+            ["`#[graceful::teardown]` cannot be applied to a method; make it a free function and take what it \
+              needs as parameters, like `server: graceful::State<Server>`"]
+        );
+        assert_eq!(
+            messages("order = 1", "async fn f(x: impl Send) {}"),
+            ["`impl Trait` parameters are not supported by `#[graceful::teardown]`: each parameter is extracted \
+              by its type; name the type, like `graceful::Context` or `graceful::State<MyType>`"]
+        );
+        assert_eq!(
+            messages("order = 1", "async fn f(x: &Context) {}"),
+            [
+                "`#[graceful::teardown]` parameters are extracted by value; remove the `&` \
+              (`graceful::State<T>` derefs to `T`)"
+            ]
+        );
+    }
+
+    #[test]
+    fn misuse_keeps_the_function_as_written() {
+        let out = teardown(TokenStream::new(), tokens("fn f(&self) {}"));
+        let expected = quote! {
+            fn f(&self) {}
+            ::core::compile_error! {
+                "missing `order` in `#[graceful::teardown]`: hooks run in ascending `order`, those with the same `order` together; write `#[graceful::teardown(order = 10)]`"
+            }
+            ::core::compile_error! {
+                "`#[graceful::teardown]` cannot be applied to a method; make it a free function and take what it needs as parameters, like `server: graceful::State<Server>`"
+            }
+        };
+        assert_eq!(text(&out), text(&expected));
+
+        let out = teardown(tokens("order = 1"), tokens("struct S;"));
+        assert!(text(&out).starts_with("struct S ; :: core :: compile_error !"));
+    }
+
+    #[test]
+    fn never_panics_on_odd_input() {
+        let args = [
+            "",
+            "order",
+            "order =",
+            "order = -",
+            "order = --1",
+            "order = -(1)",
+            "order = 1, name",
+            "order = 1, name = \"\"",
+            "order = 1, timeout = \"99999999999999999999999h\"",
+            "order = 1, crate = \"\"",
+            "order = 1, always(x)",
+            "- 1",
+            "1.5",
+            "a::b = 1",
+            ",",
+        ];
+        let items = [
+            "fn f() {}",
+            "async fn f(_: A, (a, b): (B, C), mut d: D) -> Result<(), E> { Ok(()) }",
+            "fn f(self: Box<Self>) {}",
+            "fn f(...) {}",
+            "struct S;",
+            "",
+        ];
+        for args in args {
+            for item in items {
+                let out = teardown(tokens(args), tokens(item));
+                assert!(!out.is_empty() || item.is_empty(), "{args} / {item}");
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Small pieces of generated code shared by both expansions.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream, TokenTree};
+use quote::quote;
+use syn::LitInt;
+
+/// The path of the runtime crate in generated code: `::graceful`, or `crate = "..."`.
+pub(crate) fn runtime_path(path: Option<&syn::Path>) -> TokenStream {
+    path.map_or_else(|| quote!(::graceful), |path| quote!(#path))
+}
+
+/// A span that is *located* at the user's token, so that a type error points there, but
+/// *resolves* like macro-generated code: our local names cannot clash with the user's, and
+/// lints that skip expansions (clippy's `unit_arg`, `used_underscore_binding`, ...) do not fire
+/// on code the user did not write.
+pub(crate) fn at(user: Span) -> Span {
+    Span::mixed_site().located_at(user)
+}
+
+/// Whether `tokens` mention `impl` anywhere (`impl Display`, `Result<(), impl Display>`):
+/// such a type cannot be named in a function body.
+pub(crate) fn mentions_impl(tokens: TokenStream) -> bool {
+    tokens.into_iter().any(|tree| match tree {
+        TokenTree::Ident(ident) => ident == "impl",
+        TokenTree::Group(group) => mentions_impl(group.stream()),
+        TokenTree::Punct(_) | TokenTree::Literal(_) => false,
+    })
+}
+
+/// `::core::time::Duration::new(SECS, NANOS)`.
+pub(crate) fn duration(duration: Duration) -> TokenStream {
+    let secs = int(u128::from(duration.as_secs()));
+    let nanos = int(u128::from(duration.subsec_nanos()));
+    quote!(::core::time::Duration::new(#secs, #nanos))
+}
+
+/// `-5`, `10`, `2_147_483_647`.
+pub(crate) fn i32(value: i32) -> TokenStream {
+    let magnitude = int(u128::from(value.unsigned_abs()));
+    if value < 0 {
+        quote!(-#magnitude)
+    } else {
+        quote!(#magnitude)
+    }
+}
+
+/// An unsuffixed integer literal with `_` every three digits from 10 000 on, so that the
+/// expansion reads well and `clippy::unreadable_literal` has nothing to say.
+pub(crate) fn int(value: u128) -> LitInt {
+    let digits = value.to_string();
+    let mut text = String::with_capacity(digits.len() * 4 / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if digits.len() > 4 && i > 0 && (digits.len() - i) % 3 == 0 {
+            text.push('_');
+        }
+        text.push(digit);
+    }
+    LitInt::new(&text, Span::call_site())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readable_integers() {
+        let text = |value: u128| int(value).to_string();
+        assert_eq!(text(0), "0");
+        assert_eq!(text(30), "30");
+        assert_eq!(text(1500), "1500");
+        assert_eq!(text(86_400), "86_400");
+        assert_eq!(text(500_000_000), "500_000_000");
+        assert_eq!(text(1_234_567), "1_234_567");
+        assert_eq!(i32(-5).to_string(), "- 5");
+        assert_eq!(i32(i32::MIN).to_string(), "- 2_147_483_648");
+    }
+
+    #[test]
+    fn finds_impl_trait() {
+        assert!(mentions_impl(quote!(impl Display)));
+        assert!(mentions_impl(quote!(Result<(), impl Display>)));
+        assert!(mentions_impl(quote!(Box<(impl Display,)>)));
+        assert!(!mentions_impl(quote!(Result<(), Box<dyn Error>>)));
+        assert!(!mentions_impl(quote!(implement::Thing)));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            duration(Duration::from_millis(1500)).to_string(),
+            ":: core :: time :: Duration :: new (1 , 500_000_000)"
+        );
+    }
+}

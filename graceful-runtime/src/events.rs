@@ -1,0 +1,143 @@
+//! The shutdown's log: one tracing event per step and a summary, mirrored on stderr as
+//! readable lines when the program installed no tracing subscriber.
+
+use std::time::Duration;
+
+use crate::report::{HookReport, Outcome, Report};
+use crate::{Exit, Trigger};
+
+/// The tracing target of every event the shutdown emits.
+pub(crate) const TARGET: &str = "graceful";
+
+/// True when no tracing subscriber would record our events.
+fn no_subscriber() -> bool {
+    tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>())
+}
+
+fn stderr_line(line: std::fmt::Arguments<'_>) {
+    if no_subscriber() {
+        eprintln!("graceful: {line}");
+    }
+}
+
+pub(crate) fn shutdown_started(trigger: &Trigger, deadline: Duration, drain_delay: Duration) {
+    tracing::info!(
+        target: TARGET,
+        trigger = %trigger,
+        deadline_ms = deadline.as_millis() as u64,
+        drain_delay_ms = drain_delay.as_millis() as u64,
+        "shutdown started"
+    );
+    if drain_delay.is_zero() {
+        stderr_line(format_args!(
+            "{trigger}: shutting down (deadline {deadline:?})"
+        ));
+    } else {
+        stderr_line(format_args!(
+            "{trigger}: shutting down (deadline {deadline:?}, draining for {drain_delay:?} first)"
+        ));
+    }
+}
+
+pub(crate) fn signal_during_shutdown(signal: crate::Signal) {
+    tracing::info!(target: TARGET, signal = %signal, "signal received while already shutting down; send it again to force the exit");
+    stderr_line(format_args!(
+        "{signal} received while already shutting down; send it again to force the exit"
+    ));
+}
+
+pub(crate) fn step_finished(step: &HookReport) {
+    let name = step.name();
+    let order = step.order();
+    let duration_ms = step.duration().as_secs_f64() * 1000.0;
+    let outcome = step.outcome();
+    match outcome {
+        Outcome::Completed => {
+            tracing::info!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
+        }
+        Outcome::Skipped | Outcome::Interrupted => {
+            tracing::warn!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
+        }
+        Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut { .. } => {
+            tracing::error!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
+        }
+    }
+    stderr_line(format_args!(
+        "[order {order}] {name}: {outcome} ({})",
+        Millis(step.duration())
+    ));
+}
+
+pub(crate) fn forced(signal: crate::Signal, still_running: &[String]) {
+    tracing::error!(target: TARGET, signal = %signal, still_running = ?still_running, "second signal: exiting at once");
+    stderr_line(format_args!(
+        "{signal} received again: exiting at once; still running: {}",
+        list(still_running)
+    ));
+}
+
+pub(crate) fn summary(report: &Report) {
+    let counts = report.counts();
+    let exit_code = report.exit_code();
+    let total_ms = report.duration().as_secs_f64() * 1000.0;
+    let trigger = report.trigger();
+    let still_running = report.tasks_still_running();
+    if report.exit() == Exit::Clean {
+        tracing::info!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
+            timed_out = counts.timed_out, skipped = counts.skipped, exit_code, "shutdown complete");
+    } else {
+        tracing::warn!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
+            timed_out = counts.timed_out, skipped = counts.skipped, still_running = ?still_running, exit_code, "shutdown complete");
+    }
+    stderr_line(format_args!(
+        "shutdown complete in {}: trigger {trigger}; steps: {counts}; exit code {}",
+        Millis(report.duration()),
+        report.exit()
+    ));
+    if !still_running.is_empty() {
+        stderr_line(format_args!(
+            "tasks still running at exit: {}",
+            list(still_running)
+        ));
+    }
+}
+
+/// A configuration error stops the program before its body runs: always on stderr.
+pub(crate) fn config_error(message: &str) {
+    tracing::error!(target: TARGET, "{message}");
+    eprintln!("graceful: configuration error: {message}");
+}
+
+/// `main` returned an error: printed like Rust's own `main` does, whatever the subscriber.
+pub(crate) fn body_error(error: &str) {
+    tracing::error!(target: TARGET, error, "main returned an error");
+    eprintln!("Error: {error}");
+}
+
+pub(crate) fn watchdog_fired(limit: Duration) {
+    eprintln!(
+        "graceful: the shutdown did not end within {limit:?} (the deadline and the `always` hooks' time); exiting with code 124"
+    );
+}
+
+fn list(items: &[String]) -> String {
+    if items.is_empty() {
+        "nothing".to_owned()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// A duration as milliseconds with one decimal, or seconds past 10 s.
+struct Millis(Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.as_secs_f64();
+        if secs >= 10.0 {
+            write!(f, "{secs:.2}s")
+        } else {
+            write!(f, "{:.1}ms", secs * 1000.0)
+        }
+    }
+}

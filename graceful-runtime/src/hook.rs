@@ -1,0 +1,166 @@
+//! Teardown hooks: the entries `#[graceful::teardown]` registers at link time, and the
+//! form the sequence runs.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::Context;
+
+/// What a hook returns, once converted.
+pub type HookResult = Result<(), HookError>;
+
+/// The future of an async hook.
+pub type BoxHookFuture = Pin<Box<dyn Future<Output = HookResult> + Send + 'static>>;
+
+/// Why a hook failed, as shown in logs and the report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookError(String);
+
+impl HookError {
+    /// A failure with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        HookError(message.into())
+    }
+
+    pub(crate) fn into_message(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for HookError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The return value of a teardown hook: `()` or `Result<(), E>` with `E: Display`.
+#[diagnostic::on_unimplemented(
+    message = "a teardown hook must return `()` or `Result<(), E>` where `E: Display`, not `{Self}`",
+    label = "unsupported return type"
+)]
+pub trait IntoHookResult {
+    /// The hook's outcome.
+    fn into_hook_result(self) -> HookResult;
+}
+
+impl IntoHookResult for () {
+    fn into_hook_result(self) -> HookResult {
+        Ok(())
+    }
+}
+
+impl<E: fmt::Display> IntoHookResult for Result<(), E> {
+    fn into_hook_result(self) -> HookResult {
+        // `{:#}` shows the whole chain of an `anyhow::Error`, and is `{}` for the rest.
+        self.map_err(|e| HookError(format!("{e:#}")))
+    }
+}
+
+/// How a registered hook is called.
+#[derive(Clone, Copy)]
+pub enum HookFn {
+    /// An `async fn`, run as a tokio task.
+    Async(fn(Context) -> BoxHookFuture),
+    /// A plain `fn`, run on a blocking thread.
+    Blocking(fn(Context) -> HookResult),
+}
+
+/// A teardown hook as `#[graceful::teardown]` registers it with `inventory`.
+pub struct Hook {
+    name: &'static str,
+    order: i32,
+    timeout: Option<Duration>,
+    always: bool,
+    run: HookFn,
+}
+
+impl Hook {
+    /// A hook with no timeout of its own, not `always`.
+    pub const fn new(name: &'static str, order: i32, run: HookFn) -> Self {
+        Hook {
+            name,
+            order,
+            timeout: None,
+            always: false,
+            run,
+        }
+    }
+
+    /// Its own time limit.
+    pub const fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Runs even after the deadline has passed.
+    pub const fn always(mut self) -> Self {
+        self.always = true;
+        self
+    }
+}
+
+inventory::collect!(Hook);
+
+/// A hook ready to run: a registered one, or one a test built.
+#[derive(Clone)]
+pub(crate) struct HookDef {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) order: i32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) always: bool,
+    pub(crate) action: Action,
+}
+
+type AsyncAction = dyn Fn(Context) -> BoxHookFuture + Send + Sync;
+type BlockingAction = dyn Fn(Context) -> HookResult + Send + Sync;
+
+#[derive(Clone)]
+pub(crate) enum Action {
+    Async(Arc<AsyncAction>),
+    Blocking(Arc<BlockingAction>),
+}
+
+impl From<&Hook> for HookDef {
+    fn from(hook: &Hook) -> Self {
+        HookDef {
+            name: Cow::Borrowed(hook.name),
+            order: hook.order,
+            timeout: hook.timeout,
+            always: hook.always,
+            action: match hook.run {
+                HookFn::Async(f) => Action::Async(Arc::new(f)),
+                HookFn::Blocking(f) => Action::Blocking(Arc::new(f)),
+            },
+        }
+    }
+}
+
+/// Every hook linked into the program, sorted by `(order, name)`: inventory itself
+/// gives no order.
+pub(crate) fn registered() -> Vec<HookDef> {
+    let mut hooks: Vec<HookDef> = inventory::iter::<Hook>
+        .into_iter()
+        .map(HookDef::from)
+        .collect();
+    hooks.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
+    hooks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_show_their_display_text() {
+        let r: Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
+        assert_eq!(
+            r.into_hook_result(),
+            Err(HookError::new("disk full".to_owned()))
+        );
+        assert_eq!(().into_hook_result(), Ok(()));
+    }
+}

@@ -1,0 +1,128 @@
+//! **Graceful shutdown for tokio services in two attributes: ordered teardown, one
+//! deadline, exit codes you can alert on, and a report of what happened.**
+//!
+//! A deploy sends `SIGTERM`, waits (30 s on Kubernetes), then sends `SIGKILL`. With
+//! `graceful`, the service stops taking work, finishes or hands back what it holds, runs
+//! its cleanup in a known order, and exits on its own before the kill — nothing is lost.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//!
+//! struct Broker;
+//! impl Broker {
+//!     async fn close(&self) -> std::io::Result<()> { Ok(()) }
+//! }
+//!
+//! #[graceful::teardown(order = 20, timeout = "5s", name = "broker")]
+//! async fn unplug(broker: graceful::State<Broker>) -> std::io::Result<()> {
+//!     broker.close().await
+//! }
+//!
+//! #[graceful::teardown(order = 30, always)]
+//! fn remove_scratch_files() -> std::io::Result<()> {
+//!     match std::fs::remove_dir_all("/tmp/my-service") {
+//!         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+//!         _ => Ok(()),
+//!     }
+//! }
+//!
+//! #[graceful::main(deadline = "25s", drain_delay = "5s")]
+//! async fn main() {
+//!     graceful::provide(Broker);
+//!     for id in 0..20 {
+//!         graceful::spawn_named(format!("worker-{id}"), async move {
+//!             // take a message only while not shutting down; finish what was taken
+//!             while let Some(()) = graceful::until_shutdown(tokio::time::sleep(Duration::from_millis(50))).await {
+//!                 let _ = graceful::until_deadline(tokio::time::sleep(Duration::from_secs(3))).await;
+//!             }
+//!         });
+//!     }
+//!     graceful::shutdown_requested().await;
+//! }
+//! ```
+//!
+//! # The sequence
+//!
+//! 1. The first `SIGINT`/`SIGTERM` (or [`shutdown`], or `main` returning or panicking)
+//!    starts the shutdown: [`is_shutting_down`] is true from now on.
+//! 2. The drain delay passes (`drain_delay`, default 0; only after a signal or
+//!    [`shutdown`]): servers keep serving while readiness probes answer 503.
+//! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`.
+//! 4. The steps run by ascending `order`; steps of equal order run concurrently, and a
+//!    group starts when every step of the previous one has ended. One step is built in:
+//!    [`TASKS_STEP`] waits for the body of `main` and every task started with [`spawn`];
+//!    it runs at order 0 unless `tasks_order = n` says otherwise, so hooks with a
+//!    negative order run before the workers are drained, positive ones after.
+//! 5. A margin before the deadline, [`until_deadline`] returns `None` so in-flight work is
+//!    handed back. At the deadline, running steps are cut, later ones skipped except
+//!    `always` hooks, and the process exits with code 124.
+//! 6. The report is logged and the process exits with the code of [`Exit`].
+//!
+//! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`).
+//!
+//! A hook that errors, panics, times out or lacks its [`State`] fails alone: it is
+//! logged with its name and the reason, and the next hooks still run.
+//!
+//! # Exit codes
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | clean: a signal or `main` returning `Ok`, every step completed |
+//! | 1 | `main` returned `Err` (printed like Rust's own `main`), or a hook failed |
+//! | 2 | bad configuration, found before the body ran |
+//! | 101 | `main` panicked |
+//! | 124 | the deadline was exceeded |
+//! | 130 / 143 | a second `SIGINT` / `SIGTERM` forced the exit (128 + the signal number) |
+//!
+//! # The report
+//!
+//! Each step emits a `tracing` event (target `graceful`: hook name, order, duration,
+//! outcome) and the end a summary (trigger, total time, counts, exit code). A program
+//! that installs no tracing subscriber still gets the same as readable lines on stderr.
+//! [`testing`] runs the whole sequence in a test and returns the [`Report`].
+
+#![deny(missing_docs)]
+#![warn(rust_2018_idioms, unreachable_pub)]
+
+mod config;
+mod context;
+mod controller;
+mod entry;
+mod events;
+mod hook;
+mod panic;
+mod report;
+mod sequence;
+mod signal;
+mod state;
+mod tasks;
+mod watch;
+
+pub mod testing;
+
+#[doc(inline)]
+pub use graceful_macros::{main, teardown};
+
+pub use context::Context;
+pub use report::{Counts, Exit, HookReport, Outcome, Report, Trigger, TASKS_STEP};
+pub use signal::Signal;
+pub use state::{provide, State};
+pub use tasks::{spawn, spawn_named};
+pub use watch::{
+    is_shutting_down, shutdown, shutdown_requested, until_deadline, until_shutdown,
+    ShutdownRequested, Until,
+};
+
+/// Not public API. Used by generated code.
+#[doc(hidden)]
+pub mod __private {
+    // Not public API. Used by generated code.
+    pub use crate::config::Config;
+    pub use crate::context::Extract;
+    pub use crate::entry::run;
+    pub use crate::hook::{BoxHookFuture, Hook, HookError, HookFn, HookResult, IntoHookResult};
+    pub use crate::sequence::MainOutput;
+    pub use crate::{Context, Signal, State};
+    pub use core::time::Duration;
+    pub use inventory;
+}

@@ -1,0 +1,258 @@
+//! Run the shutdown sequence in a test: no real signal, tokio's paused clock, and a
+//! [`Report`] to assert on.
+//!
+//! Each [`Harness`] has its own shutdown state, installed for the test's thread, so tests
+//! in one binary run in parallel without seeing each other's shutdown. It needs tokio's
+//! current-thread runtime, the default of `#[tokio::test]` and the one `start_paused`
+//! works with.
+//!
+//! ```
+//! use std::time::Duration;
+//! use graceful::testing::{hook, Harness};
+//! use graceful::{Outcome, Signal};
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() {
+//! // #[tokio::test(start_paused = true)]
+//! // async fn a_slow_hook_is_cut_by_its_timeout() {
+//! let running = Harness::new()
+//!     .deadline(Duration::from_secs(10))
+//!     .hook(hook("slow", 10).timeout(Duration::from_secs(2)).run(|_ctx| async {
+//!         tokio::time::sleep(Duration::from_secs(60)).await;
+//!     }))
+//!     .start(async { graceful::shutdown_requested().await });
+//!
+//! running.signal(Signal::Terminate);
+//! let report = running.report().await;
+//!
+//! assert_eq!(report.exit_code(), 1);
+//! assert!(matches!(report.hook("slow").unwrap().outcome(), Outcome::TimedOut { .. }));
+//! assert_eq!(report.duration(), Duration::from_secs(2)); // exact: the clock is paused
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::controller::{self, Controller, EnterGuard};
+use crate::hook::{Action, HookDef, IntoHookResult};
+use crate::sequence::{self, MainOutput};
+use crate::{Context, Report, Signal};
+
+/// A shutdown to run inside a test. Built like `#[graceful::main(...)]`.
+pub struct Harness {
+    config: Config,
+    registered: bool,
+    hooks: Vec<HookDef>,
+}
+
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Harness {
+    /// The defaults of `#[graceful::main]`, with every `#[graceful::teardown]` hook linked
+    /// into the test binary.
+    pub fn new() -> Self {
+        Harness {
+            config: Config::new(),
+            registered: true,
+            hooks: Vec::new(),
+        }
+    }
+
+    /// Leaves out the hooks registered with `#[graceful::teardown]`: only those added
+    /// with [`Harness::hook`] run.
+    pub fn without_registered_hooks(mut self) -> Self {
+        self.registered = false;
+        self
+    }
+
+    /// Like `deadline = "..."`.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.config = self.config.deadline(deadline);
+        self
+    }
+
+    /// Like `drain_delay = "..."`.
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.config = self.config.drain_delay(delay);
+        self
+    }
+
+    /// Like `tasks_order = n`.
+    pub fn tasks_order(mut self, order: i32) -> Self {
+        self.config = self.config.tasks_order(order);
+        self
+    }
+
+    /// Adds a hook built with [`hook`].
+    pub fn hook(mut self, hook: TestHook) -> Self {
+        self.hooks.push(hook.0);
+        self
+    }
+
+    /// Starts `body` as the program's `main`. The shutdown starts when the body returns,
+    /// when it calls [`shutdown`](crate::shutdown), or at [`Running::signal`].
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio current-thread runtime, or with a configuration that
+    /// `#[graceful::main]` would refuse (a drain delay not shorter than the deadline).
+    pub fn start<F>(self, body: F) -> Running
+    where
+        F: Future + Send + 'static,
+        F::Output: MainOutput,
+    {
+        let flavor = tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor());
+        assert!(
+            matches!(flavor, Ok(tokio::runtime::RuntimeFlavor::CurrentThread)),
+            "graceful::testing runs on tokio's current-thread runtime (the default of `#[tokio::test]`)"
+        );
+        if let Err(message) = self.config.validate() {
+            panic!("graceful::testing: {message}");
+        }
+        let mut hooks = if self.registered {
+            crate::hook::registered()
+        } else {
+            Vec::new()
+        };
+        hooks.extend(self.hooks);
+        let ctl = Controller::leak();
+        let guard = controller::enter(ctl);
+        let handle = tokio::spawn(sequence::drive(ctl, self.config, hooks, body));
+        Running {
+            ctl,
+            handle,
+            _current: guard,
+        }
+    }
+
+    /// Runs `body` as the program's `main` and the shutdown that follows its return (or
+    /// its call to [`shutdown`](crate::shutdown)), and returns the report.
+    pub async fn run<F>(self, body: F) -> Report
+    where
+        F: Future + Send + 'static,
+        F::Output: MainOutput,
+    {
+        self.start(body).report().await
+    }
+}
+
+/// A program started by [`Harness::start`]. While it lives, the runtime API
+/// ([`is_shutting_down`](crate::is_shutting_down), [`spawn`](crate::spawn), ...) called
+/// from this thread belongs to it.
+pub struct Running {
+    ctl: &'static Controller,
+    handle: JoinHandle<Report>,
+    _current: EnterGuard,
+}
+
+impl Running {
+    /// Delivers a signal, as the OS would: the first starts the shutdown, the second
+    /// forces the exit.
+    pub fn signal(&self, signal: Signal) {
+        self.ctl.on_signal(signal);
+    }
+
+    /// True once the shutdown has started (from the first signal on).
+    pub fn is_shutting_down(&self) -> bool {
+        self.ctl.is_shutting_down()
+    }
+
+    /// Waits for the end of the sequence and returns its report.
+    ///
+    /// # Panics
+    ///
+    /// If the sequence itself panicked (a hook's panic is an outcome, not a panic here).
+    pub async fn report(mut self) -> Report {
+        match (&mut self.handle).await {
+            Ok(report) => report,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.handle.abort();
+    }
+}
+
+/// Starts building a hook for [`Harness::hook`], like `#[graceful::teardown(order = ..)]`.
+pub fn hook(name: impl Into<Cow<'static, str>>, order: i32) -> HookBuilder {
+    HookBuilder {
+        name: name.into(),
+        order,
+        timeout: None,
+        always: false,
+    }
+}
+
+/// A hook being built; finish it with [`HookBuilder::run`] or
+/// [`HookBuilder::run_blocking`].
+pub struct HookBuilder {
+    name: Cow<'static, str>,
+    order: i32,
+    timeout: Option<Duration>,
+    always: bool,
+}
+
+impl HookBuilder {
+    /// Like `timeout = "..."`.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Like `always`.
+    pub fn always(mut self) -> Self {
+        self.always = true;
+        self
+    }
+
+    /// An async hook.
+    pub fn run<F, Fut>(self, f: F) -> TestHook
+    where
+        F: Fn(Context) -> Fut + Send + Sync + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: IntoHookResult,
+    {
+        let f = Arc::new(f);
+        self.finish(Action::Async(Arc::new(move |ctx| {
+            let f = Arc::clone(&f);
+            Box::pin(async move { f(ctx).await.into_hook_result() })
+        })))
+    }
+
+    /// A sync hook, run on a blocking thread.
+    pub fn run_blocking<F, R>(self, f: F) -> TestHook
+    where
+        F: Fn(Context) -> R + Send + Sync + 'static,
+        R: IntoHookResult,
+    {
+        self.finish(Action::Blocking(Arc::new(move |ctx| {
+            f(ctx).into_hook_result()
+        })))
+    }
+
+    fn finish(self, action: Action) -> TestHook {
+        TestHook(HookDef {
+            name: self.name,
+            order: self.order,
+            timeout: self.timeout,
+            always: self.always,
+            action,
+        })
+    }
+}
+
+/// A hook for [`Harness::hook`], built with [`hook`].
+pub struct TestHook(HookDef);

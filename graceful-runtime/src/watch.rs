@@ -1,0 +1,156 @@
+//! The runtime API that workers use to watch for the shutdown, or to request one.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use pin_project_lite::pin_project;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+
+use crate::controller;
+use crate::Trigger;
+
+/// True from the first signal (or [`shutdown`] call) on, including the drain delay.
+///
+/// A single atomic load: cheap enough for every loop iteration. Readiness probes answer
+/// 503 from this moment, so load balancers stop sending traffic while the service still
+/// serves what arrives.
+#[inline]
+pub fn is_shutting_down() -> bool {
+    controller::current().is_shutting_down()
+}
+
+/// Requests a shutdown from code (a fatal error, an admin endpoint), as a signal would.
+///
+/// The reason appears in logs and the report. The drain delay applies. A call after the
+/// shutdown has started does nothing.
+pub fn shutdown(reason: impl Into<String>) {
+    controller::current().initiate(Trigger::Requested(reason.into()));
+}
+
+/// Completes when the shutdown starts: after the first signal and the drain delay.
+///
+/// Fits `axum::serve(..).with_graceful_shutdown(graceful::shutdown_requested())`.
+/// Completes at once if the shutdown has already started.
+pub fn shutdown_requested() -> ShutdownRequested {
+    ShutdownRequested {
+        inner: controller::current().requested.cancelled(),
+    }
+}
+
+pin_project! {
+    /// The future returned by [`shutdown_requested`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct ShutdownRequested {
+        #[pin]
+        inner: WaitForCancellationFuture<'static>,
+    }
+}
+
+impl Future for ShutdownRequested {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        self.project().inner.poll(cx)
+    }
+}
+
+impl std::fmt::Debug for ShutdownRequested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ShutdownRequested").finish_non_exhaustive()
+    }
+}
+
+/// Runs `fut` until the shutdown starts: `Some(output)` if `fut` finishes first, `None`
+/// once the shutdown has started (after the drain delay).
+///
+/// The shutdown wins when both are ready: unlike a plain `tokio::select!`, a worker loop
+/// never takes one more message after the shutdown started. `fut` is then dropped without
+/// another poll, so a cancel-safe receive (a channel's `recv`) loses nothing.
+///
+/// ```no_run
+/// # async fn process(_: u32) {}
+/// # async fn doc(mut rx: tokio::sync::mpsc::Receiver<u32>) {
+/// while let Some(Some(msg)) = graceful::until_shutdown(rx.recv()).await {
+///     process(msg).await; // finish what was taken; the loop takes nothing new
+/// }
+/// # }
+/// ```
+pub fn until_shutdown<F: Future>(fut: F) -> Until<F> {
+    Until::new(fut, &controller::current().requested)
+}
+
+/// Runs `fut` until the hard stop: `Some(output)` if `fut` finishes first, `None` a margin
+/// before the deadline (a tenth of the deadline, at most one second).
+///
+/// Wrap in-flight work with it so that work which cannot finish in time is handed back
+/// (nacked, requeued) instead of being killed with the process. The hard stop wins ties,
+/// like in [`until_shutdown`].
+///
+/// ```no_run
+/// # async fn work() {}
+/// # async fn requeue() {}
+/// # async fn doc() {
+/// match graceful::until_deadline(work()).await {
+///     Some(()) => { /* acknowledge */ }
+///     None => requeue().await, // out of time: give the message back
+/// }
+/// # }
+/// ```
+pub fn until_deadline<F: Future>(fut: F) -> Until<F> {
+    Until::new(fut, &controller::current().hard_stop)
+}
+
+pin_project! {
+    /// The future returned by [`until_shutdown`] and [`until_deadline`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Until<F> {
+        #[pin]
+        fut: F,
+        token: &'static CancellationToken,
+        #[pin]
+        stop: Option<WaitForCancellationFuture<'static>>,
+    }
+}
+
+impl<F> Until<F> {
+    fn new(fut: F, token: &'static CancellationToken) -> Self {
+        Until {
+            fut,
+            token,
+            stop: None,
+        }
+    }
+}
+
+impl<F: Future> Future for Until<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        // The stop is checked first, so it wins when both are ready, and `fut` is never
+        // polled once the stop has come.
+        if this.token.is_cancelled() {
+            return Poll::Ready(None);
+        }
+        if let Poll::Ready(out) = this.fut.poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        // Registering for the stop costs a lock: only done when `fut` has to wait.
+        if this.stop.is_none() {
+            this.stop.set(Some(this.token.cancelled()));
+        }
+        match this.stop.as_pin_mut().map(|stop| stop.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(None),
+            _ => Poll::Pending,
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for Until<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Until")
+            .field("stopped", &self.token.is_cancelled())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,220 @@
+//! The order of the shutdown: trigger, drain delay, steps by order, drain of tasks.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use graceful::testing::{hook, Harness, TestHook};
+use graceful::{Exit, Outcome, Signal, Trigger, TASKS_STEP};
+use tokio::time::{sleep, Instant};
+
+type Log = Arc<Mutex<Vec<String>>>;
+
+/// Panics with `message`; a `()` function, so the body's type is clear.
+fn fail(message: &str) {
+    panic!("{message}")
+}
+
+/// A hook that records its start and end in `log` and takes `work` to run.
+fn logged(log: &Log, name: &'static str, order: i32, work: Duration) -> TestHook {
+    let log = log.clone();
+    hook(name, order).run(move |_ctx| {
+        let log = log.clone();
+        async move {
+            log.lock().unwrap().push(format!("start {name}"));
+            sleep(work).await;
+            log.lock().unwrap().push(format!("end {name}"));
+        }
+    })
+}
+
+fn entries(log: &Log) -> Vec<String> {
+    log.lock().unwrap().clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn hooks_run_by_ascending_order_and_equal_orders_concurrently() {
+    let log = Log::default();
+    let running = Harness::new()
+        .without_registered_hooks()
+        .hook(logged(&log, "c", 30, Duration::from_millis(10)))
+        .hook(logged(&log, "a1", 10, Duration::from_millis(300)))
+        .hook(logged(&log, "b", 20, Duration::from_millis(100)))
+        .hook(logged(&log, "a2", 10, Duration::from_millis(200)))
+        .start(async { graceful::shutdown_requested().await });
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+
+    assert_eq!(
+        entries(&log),
+        ["start a1", "start a2", "end a2", "end a1", "start b", "end b", "start c", "end c"]
+    );
+    let names: Vec<&str> = report.hooks().iter().map(|h| h.name()).collect();
+    assert_eq!(names, [TASKS_STEP, "a1", "a2", "b", "c"]);
+    // a1 and a2 started together; b waited for the slower of the two.
+    assert_eq!(report.hook("a1").unwrap().started_after(), Duration::ZERO);
+    assert_eq!(report.hook("a2").unwrap().started_after(), Duration::ZERO);
+    assert_eq!(
+        report.hook("b").unwrap().started_after(),
+        Duration::from_millis(300)
+    );
+    assert_eq!(
+        report.hook("a1").unwrap().duration(),
+        Duration::from_millis(300)
+    );
+    assert_eq!(report.duration(), Duration::from_millis(410));
+    assert_eq!(report.exit(), Exit::Clean);
+    assert_eq!(report.trigger(), &Trigger::Signal(Signal::Terminate));
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutting_down_is_true_at_the_signal_and_requested_after_the_drain_delay() {
+    let seen = Arc::new(Mutex::new(None));
+    let seen_in_body = seen.clone();
+    let running = Harness::new()
+        .without_registered_hooks()
+        .drain_delay(Duration::from_secs(5))
+        .start(async move {
+            let t0 = Instant::now();
+            while !graceful::is_shutting_down() {
+                sleep(Duration::from_millis(1)).await;
+            }
+            let flagged = t0.elapsed();
+            graceful::shutdown_requested().await;
+            *seen_in_body.lock().unwrap() = Some((flagged, t0.elapsed()));
+        });
+    assert!(!running.is_shutting_down());
+    sleep(Duration::from_secs(1)).await;
+    running.signal(Signal::Interrupt);
+    assert!(running.is_shutting_down());
+    assert!(graceful::is_shutting_down());
+    let report = running.report().await;
+
+    let (flagged, requested) = seen.lock().unwrap().unwrap();
+    assert!(flagged <= Duration::from_millis(1001), "{flagged:?}");
+    assert_eq!(requested - Duration::from_secs(1), Duration::from_secs(5));
+    assert_eq!(report.exit(), Exit::Clean);
+    assert_eq!(report.duration(), Duration::from_secs(5));
+}
+
+#[tokio::test(start_paused = true)]
+async fn hooks_run_when_the_body_returns_with_no_drain_delay() {
+    let log = Log::default();
+    let report = Harness::new()
+        .without_registered_hooks()
+        .drain_delay(Duration::from_secs(5))
+        .hook(logged(&log, "cleanup", 10, Duration::from_millis(5)))
+        .run(async {})
+        .await;
+    assert_eq!(entries(&log), ["start cleanup", "end cleanup"]);
+    assert_eq!(report.trigger(), &Trigger::BodyReturned);
+    assert_eq!(report.duration(), Duration::from_millis(5));
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_error_runs_the_hooks_and_exits_1() {
+    let log = Log::default();
+    let report = Harness::new()
+        .without_registered_hooks()
+        .hook(logged(&log, "cleanup", 10, Duration::ZERO))
+        .run(async { Err::<(), _>("database unreachable") })
+        .await;
+    assert_eq!(entries(&log).len(), 2);
+    assert_eq!(report.trigger(), &Trigger::BodyFailed);
+    assert_eq!(report.main_error(), Some("\"database unreachable\""));
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_panic_runs_the_hooks_and_exits_101() {
+    let log = Log::default();
+    let report = Harness::new()
+        .without_registered_hooks()
+        .hook(logged(&log, "cleanup", 10, Duration::ZERO))
+        .run(async { fail("invariant broken") })
+        .await;
+    assert_eq!(entries(&log).len(), 2);
+    assert_eq!(report.trigger(), &Trigger::BodyPanicked);
+    assert_eq!(report.main_error(), Some("invariant broken"));
+    assert_eq!(report.exit(), Exit::Panicked);
+    assert_eq!(report.exit_code(), 101);
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_from_code_names_its_reason_and_waits_the_drain_delay() {
+    let report = Harness::new()
+        .without_registered_hooks()
+        .drain_delay(Duration::from_secs(2))
+        .run(async {
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("admin endpoint");
+            graceful::shutdown("ignored: already shutting down");
+            graceful::shutdown_requested().await;
+        })
+        .await;
+    assert_eq!(
+        report.trigger(),
+        &Trigger::Requested("admin endpoint".into())
+    );
+    assert_eq!(report.duration(), Duration::from_secs(2));
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_drain_step_waits_for_the_body_and_tracked_tasks_at_its_order() {
+    let log = Log::default();
+    let worker_log = log.clone();
+    let running = Harness::new()
+        .without_registered_hooks()
+        .tasks_order(15)
+        .hook(logged(&log, "stop intake", 10, Duration::ZERO))
+        .hook(logged(&log, "unplug", 20, Duration::ZERO))
+        .start(async move {
+            for i in 0..3u64 {
+                let log = worker_log.clone();
+                graceful::spawn_named(format!("worker-{i}"), async move {
+                    graceful::shutdown_requested().await;
+                    sleep(Duration::from_secs(i + 1)).await;
+                    log.lock().unwrap().push(format!("worker-{i} done"));
+                });
+            }
+            graceful::shutdown_requested().await;
+        });
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    assert_eq!(
+        entries(&log),
+        [
+            "start stop intake",
+            "end stop intake",
+            "worker-0 done",
+            "worker-1 done",
+            "worker-2 done",
+            "start unplug",
+            "end unplug"
+        ]
+    );
+    let drain = report.hook(TASKS_STEP).unwrap();
+    assert_eq!(drain.order(), 15);
+    assert_eq!(drain.duration(), Duration::from_secs(3));
+    assert!(report.tasks_still_running().is_empty());
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_drain_step_runs_at_order_zero_by_default() {
+    let log = Log::default();
+    let report = Harness::new()
+        .without_registered_hooks()
+        .hook(logged(&log, "before", -1, Duration::ZERO))
+        .hook(logged(&log, "after", 1, Duration::ZERO))
+        .run(async {})
+        .await;
+    let names: Vec<&str> = report.hooks().iter().map(|h| h.name()).collect();
+    assert_eq!(names, ["before", TASKS_STEP, "after"]);
+    assert_eq!(report.hook(TASKS_STEP).unwrap().order(), 0);
+    assert!(report
+        .hooks()
+        .iter()
+        .all(|h| *h.outcome() == Outcome::Completed));
+}
