@@ -1,0 +1,37 @@
+//! `flavor`, `signals`, `worker_threads`, `tasks_order` and `crate`, in real processes.
+
+mod support;
+
+use support::stopped_by;
+
+#[test]
+fn current_thread_flavor_and_a_chosen_signal() {
+    let out = stopped_by(env!("CARGO_BIN_EXE_fixture-current-thread"), "HUP", &[]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.line("flavor CurrentThread");
+    out.line("hook ran");
+    assert!(
+        out.stderr.contains("graceful: SIGHUP: shutting down"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_signal_left_out_of_the_list_keeps_its_default_action() {
+    let out = stopped_by(env!("CARGO_BIN_EXE_fixture-current-thread"), "INT", &[]);
+    // Killed by SIGINT itself: no exit code, no hook.
+    assert_eq!(out.code, None, "{out:#?}");
+    assert!(!out.has_line("hook ran"), "{out:#?}");
+}
+
+#[test]
+fn worker_threads_tasks_order_and_a_renamed_crate_path() {
+    let out = stopped_by(env!("CARGO_BIN_EXE_fixture-renamed"), "TERM", &[]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.line("workers 3");
+    let before = out.line("hook before_drain");
+    let drained = out.line("task drained");
+    let after = out.line("hook after_drain");
+    assert!(before < drained && drained < after, "{out:#?}");
+}

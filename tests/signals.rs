@@ -1,0 +1,208 @@
+//! Real signals sent to a real service: the sequence, the exit codes, the report.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{start, stopped_by};
+
+const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
+
+#[test]
+fn sigterm_runs_the_hooks_in_order_then_exits_0() {
+    let out = stopped_by(SERVICE, "TERM", &[]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let intake = out.line("hook stop_intake trigger=SIGTERM");
+    let broker = out.line("hook broker unplugging from embedded (true left)");
+    let flush = out.line("hook flush_sync blocking=true broker=embedded");
+    let slow = out.line("hook slow done");
+    let scratch = out.line("hook remove_scratch always");
+    assert!(intake < broker && intake < flush, "{out:#?}");
+    assert!(broker < slow && flush < slow && slow < scratch, "{out:#?}");
+    assert!(out.has_line("body done"), "{out:#?}");
+    // No subscriber installed: the summary is on stderr, readable.
+    assert!(
+        out.stderr
+            .contains("graceful: SIGTERM: shutting down (deadline 2s, draining for 300ms first)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("graceful: [order 20] broker: ok"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("steps: 7 ok, 0 failed, 0 timed out, 0 skipped; exit code 0 (clean)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn sigint_is_a_clean_stop_too_after_the_drain_delay() {
+    let out = stopped_by(SERVICE, "INT", &[]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.line("hook stop_intake trigger=SIGINT");
+    let drain: u64 = out.stdout[out.line("drain delay observed ")]
+        .trim_start_matches("drain delay observed ")
+        .trim_end_matches("ms")
+        .parse()
+        .unwrap();
+    assert!(
+        (290..2000).contains(&drain),
+        "drain delay of 300ms observed as {drain}ms"
+    );
+    assert!(out.elapsed >= Duration::from_millis(300), "{out:#?}");
+}
+
+#[test]
+fn a_second_sigterm_exits_143_at_once() {
+    let mut svc = start(SERVICE, &[("FIXTURE_HOOK", "slow")]);
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    svc.wait_for("hook slow started");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    assert!(!out.has_line("hook slow done"), "{out:#?}");
+    assert!(
+        out.stderr.contains(
+            "SIGTERM received again: exiting at once; still running: fixture_service::slow"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_second_sigint_exits_130() {
+    let mut svc = start(SERVICE, &[("FIXTURE_HOOK", "slow")]);
+    svc.wait_for("ready");
+    svc.signal("INT");
+    svc.wait_for("hook slow started");
+    svc.signal("INT");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(130), "{out:#?}");
+}
+
+#[test]
+fn the_deadline_ends_a_hook_and_a_blocking_thread_that_never_return_with_124() {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_HOOK", "hang")]);
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    out.line("hook stuck hanging");
+    // `always` hooks still run after the deadline.
+    out.line("hook remove_scratch always");
+    // The deadline is 2 s; the `always` hook is quick. Generous bounds for slow machines.
+    assert!(out.elapsed >= Duration::from_secs(2), "{out:#?}");
+    assert!(out.elapsed < Duration::from_secs(6), "{out:#?}");
+    assert!(out.stderr.contains("cut by the deadline"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("exit code 124 (deadline exceeded)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_failing_hook_fails_alone_and_exits_1() {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_HOOK", "fail")]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("[order 20] broker: failed: broker refused to close the session"),
+        "{}",
+        out.stderr
+    );
+    out.line("hook slow done");
+    out.line("hook remove_scratch always");
+}
+
+#[test]
+fn a_panicking_hook_is_reported_with_its_message_and_later_hooks_run() {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_HOOK", "panic")]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(
+        out.stderr.contains("slow: panicked: slow hook exploded"),
+        "{}",
+        out.stderr
+    );
+    out.line("hook remove_scratch always");
+}
+
+#[test]
+fn a_missing_state_names_the_type_and_the_hook() {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_NO_STATE", "1")]);
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(
+        out.stderr.contains("broker: failed: no `graceful::State<")
+            && out
+                .stderr
+                .contains("Broker>`: nothing of that type was given to `graceful::provide`"),
+        "{}",
+        out.stderr
+    );
+    out.line("hook stop_intake");
+    out.line("hook remove_scratch always");
+}
+
+#[test]
+fn main_returning_runs_the_hooks_and_exits_0() {
+    let out = start(SERVICE, &[("FIXTURE_BODY", "ok")]).exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.line("hook stop_intake trigger=main returned");
+    out.line("hook remove_scratch always");
+}
+
+#[test]
+fn main_returning_an_error_prints_it_runs_the_hooks_and_exits_1() {
+    let out = start(SERVICE, &[("FIXTURE_BODY", "err")]).exited();
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    assert!(
+        out.stderr.contains("Error: \"body failed\""),
+        "{}",
+        out.stderr
+    );
+    out.line("hook stop_intake trigger=main returned an error");
+    out.line("hook remove_scratch always");
+}
+
+#[test]
+fn main_panicking_runs_the_hooks_and_exits_101() {
+    let out = start(SERVICE, &[("FIXTURE_BODY", "panic")]).exited();
+    assert_eq!(out.code, Some(101), "{out:#?}");
+    assert!(out.stderr.contains("body exploded"), "{}", out.stderr);
+    out.line("hook stop_intake trigger=main panicked");
+    out.line("hook remove_scratch always");
+}
+
+#[test]
+fn with_a_subscriber_each_hook_and_the_summary_are_tracing_events() {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_TRACING", "1")]);
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let broker = out
+        .stdout
+        .iter()
+        .find(|l| l.contains("teardown step finished") && l.contains("hook=\"broker\""))
+        .unwrap_or_else(|| panic!("{out:#?}"));
+    assert!(
+        broker.contains("order=20")
+            && broker.contains("duration_ms=")
+            && broker.contains("outcome=ok"),
+        "{broker}"
+    );
+    let summary = out
+        .stdout
+        .iter()
+        .find(|l| l.contains("shutdown complete"))
+        .unwrap_or_else(|| panic!("{out:#?}"));
+    assert!(
+        summary.contains("trigger=SIGTERM")
+            && summary.contains("exit_code=0")
+            && summary.contains("completed=7"),
+        "{summary}"
+    );
+    // The subscriber has it: nothing is printed twice on stderr.
+    assert!(!out.stderr.contains("graceful: "), "{}", out.stderr);
+}
