@@ -8,8 +8,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use tokio_util::sync::CancellationToken;
-
+use crate::latch::Latch;
 use crate::state::States;
 use crate::tasks::Tasks;
 use crate::{Signal, Trigger};
@@ -19,14 +18,14 @@ pub(crate) struct Controller {
     shutting_down: AtomicBool,
     /// How many signals arrived; the second forces the exit.
     signals: AtomicU32,
-    /// Cancelled at the first trigger: starts the sequence.
-    pub(crate) initiated: CancellationToken,
-    /// Cancelled after the drain delay: `shutdown_requested()`, `until_shutdown()`.
-    pub(crate) requested: CancellationToken,
-    /// Cancelled a margin before the deadline: `until_deadline()`.
-    pub(crate) hard_stop: CancellationToken,
-    /// Cancelled by a second signal.
-    pub(crate) forced: CancellationToken,
+    /// Set at the first trigger: starts the sequence.
+    pub(crate) initiated: Latch,
+    /// Set after the drain delay: `shutdown_requested()`, `until_shutdown()`.
+    pub(crate) requested: Latch,
+    /// Set a margin before the deadline: `until_deadline()`.
+    pub(crate) hard_stop: Latch,
+    /// Set by a second signal.
+    pub(crate) forced: Latch,
     trigger: Mutex<Option<Trigger>>,
     forced_by: Mutex<Option<Signal>>,
     pub(crate) tasks: Tasks,
@@ -73,10 +72,10 @@ impl Controller {
         Box::leak(Box::new(Controller {
             shutting_down: AtomicBool::new(false),
             signals: AtomicU32::new(0),
-            initiated: CancellationToken::new(),
-            requested: CancellationToken::new(),
-            hard_stop: CancellationToken::new(),
-            forced: CancellationToken::new(),
+            initiated: Latch::default(),
+            requested: Latch::default(),
+            hard_stop: Latch::default(),
+            forced: Latch::default(),
             trigger: Mutex::new(None),
             forced_by: Mutex::new(None),
             tasks: Tasks::default(),
@@ -99,7 +98,7 @@ impl Controller {
         *slot = Some(trigger);
         drop(slot);
         self.shutting_down.store(true, Ordering::Release);
-        self.initiated.cancel();
+        self.initiated.set();
         true
     }
 
@@ -114,7 +113,7 @@ impl Controller {
             }
         } else {
             lock(&self.forced_by).get_or_insert(signal);
-            self.forced.cancel();
+            self.forced.set();
         }
     }
 
@@ -150,10 +149,10 @@ mod tests {
     fn a_second_signal_forces_and_the_first_does_not() {
         let c = Controller::leak();
         c.on_signal(Signal::Terminate);
-        assert!(c.initiated.is_cancelled());
-        assert!(!c.forced.is_cancelled());
+        assert!(c.initiated.is_set());
+        assert!(!c.forced.is_set());
         c.on_signal(Signal::Interrupt);
-        assert!(c.forced.is_cancelled());
+        assert!(c.forced.is_set());
         assert_eq!(c.forced_by(), Some(Signal::Interrupt));
         assert_eq!(c.trigger(), Some(Trigger::Signal(Signal::Terminate)));
     }
@@ -163,9 +162,9 @@ mod tests {
         let c = Controller::leak();
         c.initiate(Trigger::BodyReturned);
         c.on_signal(Signal::Terminate);
-        assert!(!c.forced.is_cancelled());
+        assert!(!c.forced.is_set());
         c.on_signal(Signal::Terminate);
-        assert!(c.forced.is_cancelled());
+        assert!(c.forced.is_set());
     }
 
     #[test]

@@ -47,7 +47,7 @@ where
         // Before the body runs, so that no signal finds the default action in place.
         signal::listen(config.signals, move |s| ctl.on_signal(s))?;
         tokio::spawn(async move {
-            ctl.initiated.cancelled().await;
+            ctl.initiated.wait().await;
             arm_watchdog(watchdog_limit);
         });
         Ok::<_, String>(sequence::drive(ctl, config, hooks, body).await)

@@ -90,6 +90,7 @@ mod controller;
 mod entry;
 mod events;
 mod hook;
+mod latch;
 mod panic;
 mod report;
 mod sequence;

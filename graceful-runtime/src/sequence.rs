@@ -80,7 +80,7 @@ where
     let mut body_outcome = tokio::select! {
         biased;
         out = &mut body => Some(body_ended(out)),
-        () = ctl.initiated.cancelled() => None,
+        () = ctl.initiated.wait() => None,
     };
     let body_done = CancellationToken::new();
     if let Some(out) = &body_outcome {
@@ -200,7 +200,7 @@ async fn sequence(
     let hard_stop_at = env.deadline - config.hard_stop_margin();
     let _hard_stop = AbortOnDrop(tokio::spawn(async move {
         sleep_until(hard_stop_at).await;
-        ctl.hard_stop.cancel();
+        ctl.hard_stop.set();
     }));
 
     // The drain delay lets load balancers deregister the instance; it has no use when the
@@ -220,11 +220,11 @@ async fn sequence(
     if !drain_delay.is_zero() {
         tokio::select! {
             biased;
-            () = ctl.forced.cancelled() => return forced(end, &env, Vec::new()),
+            () = ctl.forced.wait() => return forced(end, &env, Vec::new()),
             () = tokio::time::sleep(drain_delay) => {}
         }
     }
-    ctl.requested.cancel();
+    ctl.requested.set();
 
     for (order, group) in plan(hooks, config.tasks_order) {
         let names: Vec<String> = group.iter().map(Step::name).collect();
@@ -237,7 +237,7 @@ async fn sequence(
         loop {
             tokio::select! {
                 biased;
-                () = ctl.forced.cancelled() => {
+                () = ctl.forced.wait() => {
                     running.abort_all();
                     let interrupted = interrupted(&names, &done, order, &env);
                     end.hooks.extend(done.into_iter().flatten());

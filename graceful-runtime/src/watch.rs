@@ -5,9 +5,9 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
-use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 
 use crate::controller;
+use crate::latch::{Latch, Wait};
 use crate::Trigger;
 
 /// True from the first signal (or [`shutdown`] call) on, including the drain delay.
@@ -34,7 +34,7 @@ pub fn shutdown(reason: impl Into<String>) {
 /// Completes at once if the shutdown has already started.
 pub fn shutdown_requested() -> ShutdownRequested {
     ShutdownRequested {
-        inner: controller::current().requested.cancelled(),
+        inner: controller::current().requested.wait(),
     }
 }
 
@@ -43,7 +43,7 @@ pin_project! {
     #[must_use = "futures do nothing unless awaited"]
     pub struct ShutdownRequested {
         #[pin]
-        inner: WaitForCancellationFuture<'static>,
+        inner: Wait,
     }
 }
 
@@ -107,18 +107,16 @@ pin_project! {
     pub struct Until<F> {
         #[pin]
         fut: F,
-        token: &'static CancellationToken,
         #[pin]
-        stop: Option<WaitForCancellationFuture<'static>>,
+        stop: Wait,
     }
 }
 
 impl<F> Until<F> {
-    fn new(fut: F, token: &'static CancellationToken) -> Self {
+    fn new(fut: F, stop: &'static Latch) -> Self {
         Until {
             fut,
-            token,
-            stop: None,
+            stop: stop.wait(),
         }
     }
 }
@@ -127,30 +125,24 @@ impl<F: Future> Future for Until<F> {
     type Output = Option<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         // The stop is checked first, so it wins when both are ready, and `fut` is never
-        // polled once the stop has come.
-        if this.token.is_cancelled() {
+        // polled once the stop has come. While no shutdown is under way this is one
+        // atomic load.
+        if this.stop.latch().is_set() {
             return Poll::Ready(None);
         }
         if let Poll::Ready(out) = this.fut.poll(cx) {
             return Poll::Ready(Some(out));
         }
-        // Registering for the stop costs a lock: only done when `fut` has to wait.
-        if this.stop.is_none() {
-            this.stop.set(Some(this.token.cancelled()));
-        }
-        match this.stop.as_pin_mut().map(|stop| stop.poll(cx)) {
-            Some(Poll::Ready(())) => Poll::Ready(None),
-            _ => Poll::Pending,
-        }
+        this.stop.poll(cx).map(|()| None)
     }
 }
 
 impl<F> std::fmt::Debug for Until<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Until")
-            .field("stopped", &self.token.is_cancelled())
+            .field("stopped", &self.stop.latch().is_set())
             .finish_non_exhaustive()
     }
 }
