@@ -35,3 +35,21 @@ fn worker_threads_tasks_order_and_a_renamed_crate_path() {
     let after = out.line("hook after_drain");
     assert!(before < drained && drained < after, "{out:#?}");
 }
+
+#[cfg(unix)]
+#[test]
+fn a_signal_the_platform_lacks_stops_the_program_before_its_body_with_code_2() {
+    let out = support::start(env!("CARGO_BIN_EXE_fixture-bad-config"), &[]).exited();
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(
+        out.stdout.is_empty(),
+        "the body and hooks must not run: {out:#?}"
+    );
+    assert!(
+        out.stderr.contains(
+            "graceful: configuration error: ctrl_break is not available on this platform"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -5,6 +5,7 @@
 //! its own, installed for the test's thread, so tests in one binary do not interfere.
 
 use std::cell::Cell;
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -52,11 +53,17 @@ pub(crate) fn global() -> &'static Controller {
 /// Makes `ctl` the current controller of this thread until the guard drops.
 pub(crate) fn enter(ctl: &'static Controller) -> EnterGuard {
     let previous = OVERRIDE.with(|o| o.replace(Some(ctl)));
-    EnterGuard { previous }
+    EnterGuard {
+        previous,
+        _same_thread: PhantomData,
+    }
 }
 
+/// Restores the thread's previous controller. Not `Send`: it must drop on the thread
+/// it was made on.
 pub(crate) struct EnterGuard {
     previous: Option<&'static Controller>,
+    _same_thread: PhantomData<*const ()>,
 }
 
 impl Drop for EnterGuard {

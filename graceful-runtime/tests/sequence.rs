@@ -218,3 +218,19 @@ async fn the_drain_step_runs_at_order_zero_by_default() {
         .iter()
         .all(|h| *h.outcome() == Outcome::Completed));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[should_panic(expected = "graceful::testing runs on tokio's current-thread runtime")]
+async fn the_harness_refuses_a_multi_thread_runtime() {
+    // Tasks on other worker threads would not see the harness's shutdown.
+    let _ = Harness::new().without_registered_hooks().start(async {});
+}
+
+#[tokio::test(start_paused = true)]
+#[should_panic(expected = "the drain delay (5s) must be shorter than the deadline (5s)")]
+async fn the_harness_refuses_a_drain_delay_that_leaves_no_time() {
+    let _ = Harness::new()
+        .deadline(Duration::from_secs(5))
+        .drain_delay(Duration::from_secs(5))
+        .start(async {});
+}
