@@ -3,9 +3,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::body::MainOutput;
 use crate::config::{Config, ALWAYS_DEFAULT_TIMEOUT};
 use crate::hook::{self, HookDef};
-use crate::sequence::{self, MainOutput};
+use crate::sequence;
 use crate::{controller, events, signal};
 
 /// The backstop's slack past the deadline and the `always` hooks' time.

@@ -84,6 +84,7 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
+mod body;
 mod config;
 mod context;
 mod controller;
@@ -118,11 +119,11 @@ pub use watch::{
 #[doc(hidden)]
 pub mod __private {
     // Not public API. Used by generated code.
+    pub use crate::body::MainOutput;
     pub use crate::config::Config;
     pub use crate::context::Extract;
     pub use crate::entry::run;
     pub use crate::hook::{BoxHookFuture, Hook, HookError, HookFn, HookResult, IntoHookResult};
-    pub use crate::sequence::MainOutput;
     pub use crate::{Context, Signal, State};
     pub use core::time::Duration;
     pub use inventory;

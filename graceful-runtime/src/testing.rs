@@ -38,10 +38,11 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use crate::body::MainOutput;
 use crate::config::Config;
 use crate::controller::{self, Controller, EnterGuard};
 use crate::hook::{Action, HookDef, IntoHookResult};
-use crate::sequence::{self, MainOutput};
+use crate::sequence;
 use crate::{Context, Report, Signal};
 
 /// A shutdown to run inside a test. Built like `#[graceful::main(...)]`.

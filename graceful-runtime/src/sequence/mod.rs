@@ -6,63 +6,26 @@
 //! `deadline - margin` the hard stop fires, at the deadline the remaining steps are cut or
 //! skipped and only `always` hooks still run. A second signal ends it at once.
 
+mod step;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::pin;
 use std::time::Duration;
 
-use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::{sleep_until, timeout_at, Instant};
+use tokio::task::JoinSet;
+use tokio::time::{sleep_until, Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::config::{Config, ALWAYS_DEFAULT_TIMEOUT};
-use crate::context::ContextInner;
-use crate::controller::{self, Controller};
-use crate::hook::{Action, HookDef};
+use crate::body::{body_ended, BodyOutcome, MainOutput};
+use crate::config::Config;
+use crate::controller::Controller;
+use crate::hook::HookDef;
 use crate::panic::CatchUnwind;
 use crate::report::{HookReport, Outcome, Report, TASKS_STEP};
-use crate::{events, Context, Exit, Signal, Trigger};
+use crate::{events, Exit, Signal, Trigger};
 
-/// How the body of `main` ended.
-#[derive(Clone, Debug)]
-pub(crate) enum BodyOutcome {
-    Ok,
-    /// The error, formatted with `{:?}` like Rust's own `main` does.
-    Err(String),
-    Panicked(String),
-}
-
-impl BodyOutcome {
-    fn trigger(&self) -> Trigger {
-        match self {
-            BodyOutcome::Ok => Trigger::BodyReturned,
-            BodyOutcome::Err(_) => Trigger::BodyFailed,
-            BodyOutcome::Panicked(_) => Trigger::BodyPanicked,
-        }
-    }
-}
-
-/// The return value of the body of `main`: `()` or `Result<(), E>` with `E: Debug`.
-#[diagnostic::on_unimplemented(
-    message = "`#[graceful::main]` must return `()` or `Result<(), E>` where `E: Debug`, not `{Self}`",
-    label = "unsupported return type"
-)]
-pub trait MainOutput {
-    /// `Err` holds the error formatted with `{:?}`.
-    fn into_result(self) -> Result<(), String>;
-}
-
-impl MainOutput for () {
-    fn into_result(self) -> Result<(), String> {
-        Ok(())
-    }
-}
-
-impl<E: std::fmt::Debug> MainOutput for Result<(), E> {
-    fn into_result(self) -> Result<(), String> {
-        self.map_err(|e| format!("{e:?}"))
-    }
-}
+use step::{run_step, AbortOnDrop};
 
 /// Runs the body until a trigger, then the sequence (still polling the body, which the
 /// drain step waits for), and returns the report.
@@ -126,19 +89,6 @@ where
             _ => None,
         },
         exit,
-    }
-}
-
-fn body_ended<O: MainOutput>(out: Result<O, String>) -> BodyOutcome {
-    match out {
-        Ok(value) => match value.into_result() {
-            Ok(()) => BodyOutcome::Ok,
-            Err(e) => {
-                events::body_error(&e);
-                BodyOutcome::Err(e)
-            }
-        },
-        Err(panic) => BodyOutcome::Panicked(panic),
     }
 }
 
@@ -311,116 +261,4 @@ fn forced(mut end: End, env: &Env, interrupted: Vec<HookReport>) -> End {
     end.tasks_still_running = tasks;
     end.forced = Some(signal);
     end
-}
-
-async fn run_step(step: Step, env: Env) -> HookReport {
-    let started = Instant::now();
-    let (name, order, always, outcome) = match step {
-        Step::Tasks => (
-            TASKS_STEP.into(),
-            env.tasks_order,
-            false,
-            drain_tasks(&env, started).await,
-        ),
-        Step::Hook(hook) => {
-            let outcome = run_hook(&hook, &env, started).await;
-            (hook.name, hook.order, hook.always, outcome)
-        }
-    };
-    HookReport {
-        name,
-        order,
-        always,
-        started_after: started - env.start,
-        duration: started.elapsed(),
-        outcome,
-    }
-}
-
-async fn drain_tasks(env: &Env, started: Instant) -> Outcome {
-    if started >= env.deadline {
-        return Outcome::Skipped;
-    }
-    env.ctl.tasks.close();
-    let drained = async {
-        env.body_done.cancelled().await;
-        env.ctl.tasks.wait().await;
-    };
-    match timeout_at(env.deadline, drained).await {
-        Ok(()) => Outcome::Completed,
-        Err(_) => Outcome::TimedOut {
-            after: started.elapsed(),
-            by_deadline: true,
-        },
-    }
-}
-
-/// A hook's time: its own `timeout`, never more than the deadline leaves; an `always`
-/// hook gets its own `timeout` (or at least one second) even past the deadline.
-fn budget(hook: &HookDef, left: Duration) -> Option<(Duration, bool)> {
-    if hook.always {
-        return Some(match hook.timeout {
-            Some(t) => (t, false),
-            None if left >= ALWAYS_DEFAULT_TIMEOUT => (left, true),
-            None => (ALWAYS_DEFAULT_TIMEOUT, false),
-        });
-    }
-    if left.is_zero() {
-        return None;
-    }
-    Some(match hook.timeout {
-        Some(t) if t < left => (t, false),
-        _ => (left, true),
-    })
-}
-
-async fn run_hook(hook: &HookDef, env: &Env, started: Instant) -> Outcome {
-    let left = env.deadline.saturating_duration_since(started);
-    let Some((budget, by_deadline)) = budget(hook, left) else {
-        return Outcome::Skipped;
-    };
-    let ends_at = started + budget;
-    let token = CancellationToken::new();
-    let ctx = Context::from(ContextInner {
-        hook: hook.name.clone(),
-        order: hook.order,
-        trigger: env.trigger.clone(),
-        deadline: env.deadline,
-        ends_at,
-        token: token.clone(),
-        controller: env.ctl,
-    });
-    let mut task = AbortOnDrop(match &hook.action {
-        Action::Async(f) => tokio::spawn(f(ctx)),
-        Action::Blocking(f) => {
-            let (f, ctl) = (f.clone(), env.ctl);
-            tokio::task::spawn_blocking(move || {
-                let _current = controller::enter(ctl);
-                f(ctx)
-            })
-        }
-    });
-    match timeout_at(ends_at, &mut task.0).await {
-        Ok(Ok(Ok(()))) => Outcome::Completed,
-        Ok(Ok(Err(e))) => Outcome::Failed(e.into_message()),
-        Ok(Err(e)) if e.is_panic() => Outcome::Panicked(crate::panic::message(&*e.into_panic())),
-        Ok(Err(_)) => Outcome::Failed("its task was cancelled".to_owned()),
-        Err(_) => {
-            token.cancel();
-            Outcome::TimedOut {
-                after: budget,
-                by_deadline,
-            }
-        }
-    }
-}
-
-/// Aborts a task when the step that started it is dropped (timeout, second signal).
-/// A blocking hook cannot be aborted: its thread is left behind and dies with the process.
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }

@@ -1,0 +1,128 @@
+//! One step of the sequence: a hook within its time budget, or the drain of the body and
+//! the tracked tasks.
+
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::{timeout_at, Instant};
+use tokio_util::sync::CancellationToken;
+
+use super::{Env, Step};
+use crate::config::ALWAYS_DEFAULT_TIMEOUT;
+use crate::context::ContextInner;
+use crate::controller;
+use crate::hook::{Action, HookDef};
+use crate::report::{HookReport, Outcome, TASKS_STEP};
+use crate::Context;
+
+pub(super) async fn run_step(step: Step, env: Env) -> HookReport {
+    let started = Instant::now();
+    let (name, order, always, outcome) = match step {
+        Step::Tasks => (
+            TASKS_STEP.into(),
+            env.tasks_order,
+            false,
+            drain_tasks(&env, started).await,
+        ),
+        Step::Hook(hook) => {
+            let outcome = run_hook(&hook, &env, started).await;
+            (hook.name, hook.order, hook.always, outcome)
+        }
+    };
+    HookReport {
+        name,
+        order,
+        always,
+        started_after: started - env.start,
+        duration: started.elapsed(),
+        outcome,
+    }
+}
+
+async fn drain_tasks(env: &Env, started: Instant) -> Outcome {
+    if started >= env.deadline {
+        return Outcome::Skipped;
+    }
+    env.ctl.tasks.close();
+    let drained = async {
+        env.body_done.cancelled().await;
+        env.ctl.tasks.wait().await;
+    };
+    match timeout_at(env.deadline, drained).await {
+        Ok(()) => Outcome::Completed,
+        Err(_) => Outcome::TimedOut {
+            after: started.elapsed(),
+            by_deadline: true,
+        },
+    }
+}
+
+/// A hook's time: its own `timeout`, never more than the deadline leaves; an `always`
+/// hook gets its own `timeout` (or at least one second) even past the deadline.
+fn budget(hook: &HookDef, left: Duration) -> Option<(Duration, bool)> {
+    if hook.always {
+        return Some(match hook.timeout {
+            Some(t) => (t, false),
+            None if left >= ALWAYS_DEFAULT_TIMEOUT => (left, true),
+            None => (ALWAYS_DEFAULT_TIMEOUT, false),
+        });
+    }
+    if left.is_zero() {
+        return None;
+    }
+    Some(match hook.timeout {
+        Some(t) if t < left => (t, false),
+        _ => (left, true),
+    })
+}
+
+async fn run_hook(hook: &HookDef, env: &Env, started: Instant) -> Outcome {
+    let left = env.deadline.saturating_duration_since(started);
+    let Some((budget, by_deadline)) = budget(hook, left) else {
+        return Outcome::Skipped;
+    };
+    let ends_at = started + budget;
+    let token = CancellationToken::new();
+    let ctx = Context::from(ContextInner {
+        hook: hook.name.clone(),
+        order: hook.order,
+        trigger: env.trigger.clone(),
+        deadline: env.deadline,
+        ends_at,
+        token: token.clone(),
+        controller: env.ctl,
+    });
+    let mut task = AbortOnDrop(match &hook.action {
+        Action::Async(f) => tokio::spawn(f(ctx)),
+        Action::Blocking(f) => {
+            let (f, ctl) = (f.clone(), env.ctl);
+            tokio::task::spawn_blocking(move || {
+                let _current = controller::enter(ctl);
+                f(ctx)
+            })
+        }
+    });
+    match timeout_at(ends_at, &mut task.0).await {
+        Ok(Ok(Ok(()))) => Outcome::Completed,
+        Ok(Ok(Err(e))) => Outcome::Failed(e.into_message()),
+        Ok(Err(e)) if e.is_panic() => Outcome::Panicked(crate::panic::message(&*e.into_panic())),
+        Ok(Err(_)) => Outcome::Failed("its task was cancelled".to_owned()),
+        Err(_) => {
+            token.cancel();
+            Outcome::TimedOut {
+                after: budget,
+                by_deadline,
+            }
+        }
+    }
+}
+
+/// Aborts a task when the step that started it is dropped (timeout, second signal).
+/// A blocking hook cannot be aborted: its thread is left behind and dies with the process.
+pub(super) struct AbortOnDrop<T>(pub(super) JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
