@@ -16,7 +16,6 @@
 //! queue would keep them for the next instance.
 
 use std::collections::{HashSet, VecDeque};
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -118,9 +117,8 @@ async fn worker(queue: Arc<Queue>) {
     }
 }
 
-/// Prints the progress line about once a second until the process exits.
+/// Prints a progress line about once a second until the process exits.
 async fn progress(queue: Arc<Queue>) {
-    let tty = std::io::stdout().is_terminal();
     loop {
         sleep(Duration::from_secs(1)).await;
         let state = if graceful::is_shutting_down() {
@@ -128,14 +126,7 @@ async fn progress(queue: Arc<Queue>) {
         } else {
             "running "
         };
-        let line = format!("{state} | {}", queue.line());
-        let mut out = std::io::stdout().lock();
-        if tty {
-            let _ = write!(out, "\r{line}");
-        } else {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = out.flush();
+        println!("{state} | {}", queue.line());
     }
 }
 
@@ -144,7 +135,6 @@ struct Scratch(PathBuf);
 #[graceful::teardown(order = 10, name = "final count")]
 async fn final_count(queue: graceful::State<Arc<Queue>>) -> Result<(), String> {
     let s = queue.state.lock().unwrap();
-    println!();
     println!(
         "final: enqueued {}, done {}, pending {} ({} handed back), in flight {}",
         s.enqueued,
