@@ -53,3 +53,43 @@ fn a_signal_the_platform_lacks_stops_the_program_before_its_body_with_code_2() {
         out.stderr
     );
 }
+
+#[test]
+fn a_second_signal_exits_even_when_a_hook_blocks_the_only_runtime_thread() {
+    let mut svc = support::start(
+        env!("CARGO_BIN_EXE_fixture-current-thread"),
+        &[("FIXTURE_BLOCK", "1")],
+    );
+    svc.wait_for("ready");
+    svc.signal("HUP");
+    svc.wait_for("hook blocking the runtime thread");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("SIGTERM received again: exiting at once (the runtime did not answer"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn the_deadline_ends_the_process_even_when_a_hook_blocks_the_only_runtime_thread() {
+    let mut svc = support::start(
+        env!("CARGO_BIN_EXE_fixture-current-thread"),
+        &[("FIXTURE_BLOCK", "1")],
+    );
+    svc.wait_for("ready");
+    svc.signal("HUP");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    assert!(
+        out.stderr.contains("the shutdown did not end within 3.5s"),
+        "{}",
+        out.stderr
+    );
+    // Deadline 3 s, plus the watchdog's slack; generous for slow machines.
+    assert!(out.elapsed >= std::time::Duration::from_secs(3), "{out:#?}");
+    assert!(out.elapsed < std::time::Duration::from_secs(8), "{out:#?}");
+}

@@ -222,3 +222,44 @@ fn a_hook_past_its_own_timeout_is_stopped_and_the_next_ones_run() {
     );
     out.line("hook remove_scratch always");
 }
+
+#[test]
+fn a_body_that_blocks_its_thread_does_not_hold_the_shutdown() {
+    let mut svc = start(SERVICE, &[("FIXTURE_BODY", "block")]);
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    svc.wait_for("body blocking its thread");
+    let out = svc.exited();
+    // The drain step waits for the body until the deadline (2 s), the hooks after it are
+    // skipped, the `always` one runs, and the sequence reports and exits.
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    assert!(
+        out.stderr
+            .contains("[order 0] graceful::tasks: cut by the deadline"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("fixture_service::slow: skipped"),
+        "{}",
+        out.stderr
+    );
+    out.line("hook remove_scratch always");
+    assert!(
+        out.stderr.contains("exit code 124 (deadline exceeded)"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.elapsed < Duration::from_secs(6), "{out:#?}");
+}
+
+#[test]
+fn a_second_signal_exits_even_while_the_body_blocks_its_thread() {
+    let mut svc = start(SERVICE, &[("FIXTURE_BODY", "block")]);
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    svc.wait_for("body blocking its thread");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(143), "{out:#?}");
+}

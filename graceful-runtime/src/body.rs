@@ -1,6 +1,21 @@
 //! The body of `main`: what it may return, and how it ended.
 
+use std::future::Future;
+
+use crate::controller::Controller;
+use crate::panic::CatchUnwind;
 use crate::{events, Trigger};
+
+/// Runs the body of `main` and records how it ended, which starts the shutdown if nothing
+/// has yet.
+pub(crate) async fn run<F>(ctl: &'static Controller, body: F)
+where
+    F: Future,
+    F::Output: MainOutput,
+{
+    let outcome = body_ended(CatchUnwind::new(body).await);
+    ctl.body_ended(outcome);
+}
 
 /// How the body of `main` ended.
 #[derive(Clone, Debug)]
@@ -43,7 +58,7 @@ impl<E: std::fmt::Debug> MainOutput for Result<(), E> {
     }
 }
 
-pub(crate) fn body_ended<O: MainOutput>(out: Result<O, String>) -> BodyOutcome {
+fn body_ended<O: MainOutput>(out: Result<O, String>) -> BodyOutcome {
     match out {
         Ok(value) => match value.into_result() {
             Ok(()) => BodyOutcome::Ok,

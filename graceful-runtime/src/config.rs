@@ -10,6 +10,15 @@ pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 /// The time an `always` hook without a `timeout` gets once the deadline has passed.
 pub(crate) const ALWAYS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The longest duration the shutdown works with: longer timeouts are capped to it, and a
+/// longer deadline is a configuration error (an instant that far ahead may not exist).
+pub(crate) const LONGEST: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `start + d`, with `d` capped at [`LONGEST`].
+pub(crate) fn after(start: tokio::time::Instant, d: Duration) -> tokio::time::Instant {
+    start + d.min(LONGEST)
+}
+
 /// How the program and its shutdown are set up. Built by `#[graceful::main]`.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -88,6 +97,12 @@ impl Config {
         if self.deadline.is_zero() {
             return Err("the shutdown deadline must be longer than zero".into());
         }
+        if self.deadline > LONGEST {
+            return Err(format!(
+                "the shutdown deadline ({:?}) is longer than a year; no orchestrator waits that long",
+                self.deadline
+            ));
+        }
         if self.drain_delay >= self.deadline {
             return Err(format!(
                 "the drain delay ({:?}) must be shorter than the deadline ({:?}): it counts against it",
@@ -118,6 +133,12 @@ mod tests {
             .drain_delay(Duration::from_secs(5));
         assert!(c.validate().unwrap_err().contains("drain delay"));
         assert!(Config::new().validate().is_ok());
+    }
+
+    #[test]
+    fn an_absurd_deadline_is_refused_instead_of_overflowing() {
+        let c = Config::new().deadline(Duration::from_secs(u64::MAX));
+        assert!(c.validate().unwrap_err().contains("longer than a year"));
     }
 
     #[test]

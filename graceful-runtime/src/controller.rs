@@ -1,14 +1,23 @@
 //! The shutdown state that the runtime API reads: one per program, found without passing
 //! anything around.
 //!
-//! A program has one controller, created on first use. [`crate::testing`] gives each test
-//! its own, installed for the test's thread, so tests in one binary do not interfere.
+//! A program has one controller, created on first use. [`crate::testing`] gives each
+//! harness its own: the harness's tasks carry it in a task-local (so two harnesses, or a
+//! task left over from an earlier one, never mix), and the test's own thread sees the
+//! latest harness started on it.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::marker::PhantomData;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
+use std::task::{Context, Poll};
 
+use pin_project_lite::pin_project;
+use tokio::task::futures::TaskLocalFuture;
+
+use crate::body::BodyOutcome;
 use crate::latch::Latch;
 use crate::state::States;
 use crate::tasks::Tasks;
@@ -27,22 +36,57 @@ pub(crate) struct Controller {
     pub(crate) hard_stop: Latch,
     /// Set by a second signal.
     pub(crate) forced: Latch,
+    /// Set when the body of `main` has ended, with its outcome.
+    pub(crate) body_done: Latch,
+    body_outcome: Mutex<Option<BodyOutcome>>,
     trigger: Mutex<Option<Trigger>>,
     forced_by: Mutex<Option<Signal>>,
     pub(crate) tasks: Tasks,
     pub(crate) states: States,
 }
 
+/// What a signal did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SignalEffect {
+    /// The first signal started the shutdown.
+    Started,
+    /// The first signal came while a shutdown was already under way for another reason.
+    Noted,
+    /// The second signal forces the exit.
+    Forced,
+}
+
 static GLOBAL: OnceLock<&'static Controller> = OnceLock::new();
 
+/// True once a test harness has run in this process: only then are the task-local and
+/// thread-local lookups needed, so a program pays one relaxed load for them.
+static SCOPES_IN_USE: AtomicBool = AtomicBool::new(false);
+
+tokio::task_local! {
+    static TASK_CONTROLLER: &'static Controller;
+}
+
 thread_local! {
-    static OVERRIDE: Cell<Option<&'static Controller>> = const { Cell::new(None) };
+    static THREAD_CONTROLLER: Cell<Option<&'static Controller>> = const { Cell::new(None) };
 }
 
 /// The controller the calling code belongs to.
 #[inline]
 pub(crate) fn current() -> &'static Controller {
-    OVERRIDE.with(Cell::get).unwrap_or_else(global)
+    if SCOPES_IN_USE.load(Ordering::Relaxed) {
+        if let Some(ctl) = scoped() {
+            return ctl;
+        }
+    }
+    global()
+}
+
+#[cold]
+fn scoped() -> Option<&'static Controller> {
+    TASK_CONTROLLER
+        .try_with(|ctl| *ctl)
+        .ok()
+        .or_else(|| THREAD_CONTROLLER.with(Cell::get))
 }
 
 /// The program's own controller.
@@ -50,9 +94,48 @@ pub(crate) fn global() -> &'static Controller {
     GLOBAL.get_or_init(Controller::leak)
 }
 
-/// Makes `ctl` the current controller of this thread until the guard drops.
+/// A controller for a test harness; from now on lookups consider scopes.
+pub(crate) fn new_scoped() -> &'static Controller {
+    SCOPES_IN_USE.store(true, Ordering::Relaxed);
+    Controller::leak()
+}
+
+/// Runs `fut` as part of `ctl`'s program: the API called from it finds `ctl`. The
+/// program's own controller needs no scope.
+pub(crate) fn scope<F: Future>(ctl: &'static Controller, fut: F) -> Scoped<F> {
+    if std::ptr::eq(ctl, global()) {
+        Scoped::Plain { fut }
+    } else {
+        Scoped::Local {
+            fut: TASK_CONTROLLER.scope(ctl, fut),
+        }
+    }
+}
+
+pin_project! {
+    /// The future of [`scope`].
+    #[project = ScopedProj]
+    pub(crate) enum Scoped<F: Future> {
+        Plain { #[pin] fut: F },
+        Local { #[pin] fut: TaskLocalFuture<&'static Controller, F> },
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        match self.project() {
+            ScopedProj::Plain { fut } => fut.poll(cx),
+            ScopedProj::Local { fut } => fut.poll(cx),
+        }
+    }
+}
+
+/// Makes `ctl` the current controller of this thread (outside `ctl`'s tasks, which carry
+/// it themselves) until the guard drops.
 pub(crate) fn enter(ctl: &'static Controller) -> EnterGuard {
-    let previous = OVERRIDE.with(|o| o.replace(Some(ctl)));
+    let previous = THREAD_CONTROLLER.with(|o| o.replace(Some(ctl)));
     EnterGuard {
         previous,
         _same_thread: PhantomData,
@@ -68,7 +151,7 @@ pub(crate) struct EnterGuard {
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        OVERRIDE.with(|o| o.set(self.previous));
+        THREAD_CONTROLLER.with(|o| o.set(self.previous));
     }
 }
 
@@ -83,6 +166,8 @@ impl Controller {
             requested: Latch::default(),
             hard_stop: Latch::default(),
             forced: Latch::default(),
+            body_done: Latch::default(),
+            body_outcome: Mutex::new(None),
             trigger: Mutex::new(None),
             forced_by: Mutex::new(None),
             tasks: Tasks::default(),
@@ -110,18 +195,35 @@ impl Controller {
     }
 
     /// A signal arrived: the first one starts the shutdown, the second forces the exit.
-    pub(crate) fn on_signal(&self, signal: Signal) {
+    pub(crate) fn on_signal(&self, signal: Signal) -> SignalEffect {
         let seen = self.signals.fetch_add(1, Ordering::AcqRel) + 1;
         if seen == 1 {
-            if !self.initiate(Trigger::Signal(signal)) {
+            if self.initiate(Trigger::Signal(signal)) {
+                SignalEffect::Started
+            } else {
                 // Already shutting down for another reason: this is the first signal,
                 // and the next one forces the exit.
                 crate::events::signal_during_shutdown(signal);
+                SignalEffect::Noted
             }
         } else {
             lock(&self.forced_by).get_or_insert(signal);
             self.forced.set();
+            SignalEffect::Forced
         }
+    }
+
+    /// The body of `main` ended: records how, and starts the shutdown if nothing has.
+    pub(crate) fn body_ended(&self, outcome: BodyOutcome) {
+        let trigger = outcome.trigger();
+        *lock(&self.body_outcome) = Some(outcome);
+        self.body_done.set();
+        self.initiate(trigger);
+    }
+
+    /// How the body ended, if it has.
+    pub(crate) fn body_outcome(&self) -> Option<BodyOutcome> {
+        lock(&self.body_outcome).clone()
     }
 
     pub(crate) fn trigger(&self) -> Option<Trigger> {
@@ -176,11 +278,20 @@ mod tests {
 
     #[test]
     fn enter_overrides_and_restores() {
-        let c = Controller::leak();
+        let c = new_scoped();
         {
             let _g = enter(c);
             assert!(std::ptr::eq(current(), c));
         }
         assert!(std::ptr::eq(current(), global()));
+    }
+
+    #[tokio::test]
+    async fn a_task_scope_wins_over_the_thread() {
+        let (a, b) = (new_scoped(), new_scoped());
+        let _g = enter(b);
+        let seen = scope(a, async { current() }).await;
+        assert!(std::ptr::eq(seen, a));
+        assert!(std::ptr::eq(current(), b));
     }
 }

@@ -1,70 +1,106 @@
 //! What `#[graceful::main]` runs: the runtime, the signals, the sequence, the exit.
 
+use std::convert::Infallible;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::body::MainOutput;
+use crate::body::{self, MainOutput};
 use crate::config::{Config, ALWAYS_DEFAULT_TIMEOUT};
+use crate::controller::{self, Controller, SignalEffect};
 use crate::hook::{self, HookDef};
-use crate::sequence;
-use crate::{controller, events, signal};
+use crate::{events, sequence, signal, Exit, Signal};
 
 /// The backstop's slack past the deadline and the `always` hooks' time.
 const WATCHDOG_SLACK: Duration = Duration::from_millis(500);
 
+/// How long a second signal waits for the sequence to report and exit before the signal
+/// thread exits by itself (a runtime whose threads are all blocked cannot).
+const FORCE_GRACE: Duration = Duration::from_millis(200);
+
 /// Runs the program and its shutdown, then exits the process with the report's code.
 ///
-/// The process exits with [`std::process::exit`] rather than by dropping the runtime: a
-/// blocking thread that never returns would keep a dropped runtime waiting forever.
+/// The body runs on this thread; the sequence runs as a task of its own and ends the
+/// process when it is done, whatever the body is doing. The process exits with
+/// [`std::process::exit`] rather than by dropping the runtime: a blocking thread that
+/// never returns would keep a dropped runtime waiting forever.
 pub fn run<F>(config: Config, body: F) -> !
-where
-    F: Future,
-    F::Output: MainOutput,
-{
-    let code = run_to_exit_code(config, body);
-    std::process::exit(code)
-}
-
-fn run_to_exit_code<F>(config: Config, body: F) -> i32
 where
     F: Future,
     F::Output: MainOutput,
 {
     if let Err(message) = config.validate() {
         events::config_error(&message);
-        return crate::Exit::Config.code();
+        exit_process(Exit::Config.code());
     }
     let runtime = match build_runtime(&config) {
         Ok(rt) => rt,
         Err(e) => {
             events::config_error(&format!("cannot start the tokio runtime: {e}"));
-            return crate::Exit::Config.code();
+            exit_process(Exit::Config.code());
         }
     };
     let ctl = controller::global();
     let hooks = hook::registered();
-    let watchdog_limit = config.deadline + always_budget(&hooks) + WATCHDOG_SLACK;
-    let outcome = runtime.block_on(async {
+    let watchdog_limit = config
+        .deadline
+        .saturating_add(always_budget(&hooks))
+        .saturating_add(WATCHDOG_SLACK);
+    let body_then_wait = async move {
         // Before the body runs, so that no signal finds the default action in place.
-        signal::listen(config.signals, move |s| ctl.on_signal(s))?;
+        if let Err(message) = signal::listen(config.signals, move |s| on_signal(ctl, s)) {
+            events::config_error(&message);
+            exit_process(Exit::Config.code());
+        }
         tokio::spawn(async move {
             ctl.initiated.wait().await;
             arm_watchdog(watchdog_limit);
         });
-        Ok::<_, String>(sequence::drive(ctl, config, hooks, body).await)
-    });
-    // Not dropped: a stuck blocking thread would hang the drop. The process exits now.
-    std::mem::forget(runtime);
-    match outcome {
-        Ok(report) => {
-            events::summary(&report);
-            report.exit_code()
-        }
-        Err(message) => {
-            events::config_error(&message);
-            crate::Exit::Config.code()
+        let sequence = tokio::spawn(sequence::run(ctl, config, hooks));
+        tokio::spawn(async move {
+            match sequence.await {
+                Ok(report) => {
+                    events::summary(&report);
+                    exit_process(report.exit_code());
+                }
+                Err(e) => {
+                    let message = if e.is_panic() {
+                        crate::panic::message(&*e.into_panic())
+                    } else {
+                        e.to_string()
+                    };
+                    events::sequence_failed(&message);
+                    exit_process(Exit::Panicked.code());
+                }
+            }
+        });
+        body::run(ctl, body).await;
+        // The sequence's task ends the process.
+        std::future::pending::<Infallible>().await
+    };
+    match runtime.block_on(body_then_wait) {}
+}
+
+/// The first signal starts the shutdown; the second is reported by the sequence, which
+/// exits at once. Should the runtime not answer (its threads blocked), this exits itself.
+fn on_signal(ctl: &'static Controller, signal: Signal) {
+    if ctl.on_signal(signal) == SignalEffect::Forced {
+        std::thread::sleep(FORCE_GRACE);
+        events::forced_without_runtime(signal, FORCE_GRACE, &ctl.tasks.live_names());
+        exit_process(signal.forced_exit_code());
+    }
+}
+
+/// Ends the process once: a second caller (the watchdog, the signal thread and the
+/// sequence may race) waits for the first to finish.
+fn exit_process(code: i32) -> ! {
+    static EXITING: AtomicBool = AtomicBool::new(false);
+    if EXITING.swap(true, Ordering::SeqCst) {
+        loop {
+            std::thread::park();
         }
     }
+    std::process::exit(code)
 }
 
 fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
@@ -85,10 +121,10 @@ fn always_budget(hooks: &[HookDef]) -> Duration {
         .iter()
         .filter(|h| h.always)
         .map(|h| h.timeout.unwrap_or(ALWAYS_DEFAULT_TIMEOUT))
-        .sum()
+        .fold(Duration::ZERO, Duration::saturating_add)
 }
 
-/// The backstop: if the runtime itself is stuck (a hook blocking a worker thread of a
+/// The backstop: if the runtime itself is stuck (a hook blocking the only thread of a
 /// current-thread runtime), this thread still ends the process on time.
 fn arm_watchdog(limit: Duration) {
     let spawned = std::thread::Builder::new()
@@ -96,7 +132,7 @@ fn arm_watchdog(limit: Duration) {
         .spawn(move || {
             std::thread::sleep(limit);
             events::watchdog_fired(limit);
-            std::process::exit(crate::Exit::DeadlineExceeded.code());
+            exit_process(Exit::DeadlineExceeded.code());
         });
     if let Err(e) = spawned {
         tracing::warn!(target: events::TARGET, "cannot start the shutdown watchdog thread: {e}");

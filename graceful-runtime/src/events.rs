@@ -76,6 +76,21 @@ pub(crate) fn forced(signal: crate::Signal, still_running: &[String]) {
     ));
 }
 
+/// A second signal, and the runtime did not report within `grace`: its threads are
+/// blocked. Always on stderr: no subscriber may get to run.
+pub(crate) fn forced_without_runtime(signal: crate::Signal, grace: Duration, tasks: &[String]) {
+    eprintln!(
+        "graceful: {signal} received again: exiting at once (the runtime did not answer within {grace:?}: a thread is blocked); tasks still running: {}",
+        list(tasks)
+    );
+}
+
+/// The sequence itself failed: a bug in graceful.
+pub(crate) fn sequence_failed(message: &str) {
+    tracing::error!(target: TARGET, "the shutdown sequence failed: {message}");
+    eprintln!("graceful: the shutdown sequence failed: {message}");
+}
+
 pub(crate) fn summary(report: &Report) {
     let counts = report.counts();
     let exit_code = report.exit_code();
@@ -84,10 +99,12 @@ pub(crate) fn summary(report: &Report) {
     let still_running = report.tasks_still_running();
     if report.exit() == Exit::Clean {
         tracing::info!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
-            timed_out = counts.timed_out, skipped = counts.skipped, exit_code, "shutdown complete");
+            timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
+            still_running = ?still_running, exit_code, "shutdown complete");
     } else {
         tracing::warn!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
-            timed_out = counts.timed_out, skipped = counts.skipped, still_running = ?still_running, exit_code, "shutdown complete");
+            timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
+            still_running = ?still_running, exit_code, "shutdown complete");
     }
     stderr_line(format_args!(
         "shutdown complete in {}: trigger {trigger}; steps: {counts}; exit code {}",

@@ -81,17 +81,16 @@ impl Signal {
         Signal::ALL.into_iter().find(|s| s.name() == name)
     }
 
-    /// The Unix signal number (`SIGTERM` is 15), or `None` for a Windows console event.
-    ///
-    /// The numbers are the Linux and BSD ones for the signals listed here.
+    /// The Unix signal number on this platform (`SIGTERM` is 15), or `None` for a Windows
+    /// console event.
     pub const fn number(self) -> Option<i32> {
         match self {
-            Signal::Interrupt => Some(2),
-            Signal::Terminate => Some(15),
-            Signal::Hangup => Some(1),
-            Signal::Quit => Some(3),
-            Signal::User1 => Some(if cfg!(target_os = "linux") { 10 } else { 30 }),
-            Signal::User2 => Some(if cfg!(target_os = "linux") { 12 } else { 31 }),
+            Signal::Interrupt => Some(os::SIGINT),
+            Signal::Terminate => Some(os::SIGTERM),
+            Signal::Hangup => Some(os::SIGHUP),
+            Signal::Quit => Some(os::SIGQUIT),
+            Signal::User1 => Some(os::SIGUSR1),
+            Signal::User2 => Some(os::SIGUSR2),
             Signal::CtrlC | Signal::CtrlBreak | Signal::CtrlClose | Signal::CtrlShutdown => None,
         }
     }
@@ -128,57 +127,56 @@ impl fmt::Display for Signal {
     }
 }
 
-/// Starts one listener task per signal; each delivery calls `on_signal`.
+/// Calls `on_signal` for each delivery of one of `signals`, from now on.
 ///
-/// Must be called inside a tokio runtime. Returns an error naming the signal that could
-/// not be installed (unsupported on this platform, or refused by the OS).
+/// On Unix the signals are received on a thread of their own, independent of the tokio
+/// runtime: a second signal is seen even when every runtime thread is blocked. On Windows
+/// the console events are received by tokio tasks, so this must be called inside a
+/// runtime. Returns an error naming a signal that could not be installed.
 pub(crate) fn listen(
     signals: &[Signal],
-    on_signal: impl Fn(Signal) + Send + Sync + Clone + 'static,
+    on_signal: impl Fn(Signal) + Send + Sync + 'static,
 ) -> Result<(), String> {
-    for &signal in signals {
-        let mut stream =
-            os::Listener::new(signal).map_err(|e| format!("cannot listen for {signal}: {e}"))?;
-        let on_signal = on_signal.clone();
-        tokio::spawn(async move {
-            while stream.recv().await {
-                on_signal(signal);
-            }
-        });
-    }
-    Ok(())
+    os::listen(signals, on_signal)
 }
 
 #[cfg(unix)]
 mod os {
     use super::Signal;
-    use tokio::signal::unix::{signal, SignalKind};
+    pub(super) use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 
-    pub(super) struct Listener(tokio::signal::unix::Signal);
-
-    impl Listener {
-        pub(super) fn new(sig: Signal) -> std::io::Result<Self> {
-            let kind = match sig {
-                Signal::Interrupt => SignalKind::interrupt(),
-                Signal::Terminate => SignalKind::terminate(),
-                Signal::Hangup => SignalKind::hangup(),
-                Signal::Quit => SignalKind::quit(),
-                Signal::User1 => SignalKind::user_defined1(),
-                Signal::User2 => SignalKind::user_defined2(),
-                Signal::CtrlC | Signal::CtrlBreak | Signal::CtrlClose | Signal::CtrlShutdown => {
-                    return Err(std::io::Error::new(
-                        std::io::ErrorKind::Unsupported,
-                        "Windows console events are not available on Unix",
-                    ))
+    pub(super) fn listen(
+        signals: &[Signal],
+        on_signal: impl Fn(Signal) + Send + Sync + 'static,
+    ) -> Result<(), String> {
+        let mut numbers = Vec::with_capacity(signals.len());
+        for &signal in signals {
+            match signal.number() {
+                Some(n) => numbers.push((n, signal)),
+                None => return Err(format!("{signal} is not available on this platform")),
+            }
+        }
+        let mut deliveries = signal_hook::iterator::Signals::new(numbers.iter().map(|(n, _)| *n))
+            .map_err(|e| format!("cannot listen for {}: {e}", list(signals)))?;
+        std::thread::Builder::new()
+            .name("graceful-signals".into())
+            .spawn(move || {
+                for delivered in deliveries.forever() {
+                    if let Some((_, signal)) = numbers.iter().find(|(n, _)| *n == delivered) {
+                        on_signal(*signal);
+                    }
                 }
-            };
-            signal(kind).map(Listener)
-        }
+            })
+            .map_err(|e| format!("cannot start the signal thread: {e}"))?;
+        Ok(())
+    }
 
-        /// Waits for the next delivery; false once the listener is gone.
-        pub(super) async fn recv(&mut self) -> bool {
-            self.0.recv().await.is_some()
-        }
+    fn list(signals: &[Signal]) -> String {
+        signals
+            .iter()
+            .map(|s| s.name())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
@@ -187,7 +185,15 @@ mod os {
     use super::Signal;
     use tokio::signal::windows;
 
-    pub(super) enum Listener {
+    // The conventional numbers, for the exit code of a forced stop.
+    pub(super) const SIGINT: i32 = 2;
+    pub(super) const SIGTERM: i32 = 15;
+    pub(super) const SIGHUP: i32 = 1;
+    pub(super) const SIGQUIT: i32 = 3;
+    pub(super) const SIGUSR1: i32 = 10;
+    pub(super) const SIGUSR2: i32 = 12;
+
+    enum Listener {
         CtrlC(windows::CtrlC),
         CtrlBreak(windows::CtrlBreak),
         CtrlClose(windows::CtrlClose),
@@ -195,7 +201,7 @@ mod os {
     }
 
     impl Listener {
-        pub(super) fn new(sig: Signal) -> std::io::Result<Self> {
+        fn new(sig: Signal) -> std::io::Result<Self> {
             Ok(match sig {
                 Signal::CtrlC => Listener::CtrlC(windows::ctrl_c()?),
                 Signal::CtrlBreak => Listener::CtrlBreak(windows::ctrl_break()?),
@@ -210,7 +216,7 @@ mod os {
             })
         }
 
-        pub(super) async fn recv(&mut self) -> bool {
+        async fn recv(&mut self) -> bool {
             match self {
                 Listener::CtrlC(s) => s.recv().await.is_some(),
                 Listener::CtrlBreak(s) => s.recv().await.is_some(),
@@ -218,6 +224,24 @@ mod os {
                 Listener::CtrlShutdown(s) => s.recv().await.is_some(),
             }
         }
+    }
+
+    pub(super) fn listen(
+        signals: &[Signal],
+        on_signal: impl Fn(Signal) + Send + Sync + 'static,
+    ) -> Result<(), String> {
+        let on_signal = std::sync::Arc::new(on_signal);
+        for &signal in signals {
+            let mut listener =
+                Listener::new(signal).map_err(|e| format!("cannot listen for {signal}: {e}"))?;
+            let on_signal = on_signal.clone();
+            tokio::spawn(async move {
+                while listener.recv().await {
+                    on_signal(signal);
+                }
+            });
+        }
+        Ok(())
     }
 }
 

@@ -7,10 +7,10 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use tokio::task::JoinHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::task::TaskTracker;
 
-use crate::controller::{self, lock};
+use crate::controller::{self, lock, Controller};
 
 /// A task's name in the report: its own, or where it was spawned.
 #[derive(Clone)]
@@ -32,22 +32,46 @@ impl TaskName {
 pub(crate) struct Tasks {
     tracker: TaskTracker,
     next_id: AtomicU64,
-    live: Mutex<HashMap<u64, TaskName>>,
+    live: Mutex<HashMap<u64, Live>>,
+}
+
+struct Live {
+    name: TaskName,
+    abort: Option<AbortHandle>,
+}
+
+/// Spawns `fut` as a tracked task of `ctl`'s program.
+fn spawn_in<F>(ctl: &'static Controller, name: TaskName, fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let tasks = &ctl.tasks;
+    let id = tasks.next_id.fetch_add(1, Ordering::Relaxed);
+    lock(&tasks.live).insert(id, Live { name, abort: None });
+    let guard = LiveGuard { tasks, id };
+    let handle = tasks.tracker.spawn(controller::scope(ctl, async move {
+        let _guard = guard;
+        fut.await
+    }));
+    // Unless the task has already ended and left the set.
+    if let Some(live) = lock(&tasks.live).get_mut(&id) {
+        live.abort = Some(handle.abort_handle());
+    }
+    handle
 }
 
 impl Tasks {
-    fn spawn<F>(&'static self, name: TaskName, fut: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        lock(&self.live).insert(id, name);
-        let guard = LiveGuard { tasks: self, id };
-        self.tracker.spawn(async move {
-            let _guard = guard;
-            fut.await
-        })
+    /// Aborts every task still running: what the end of the process does to them.
+    pub(crate) fn abort_all(&self) {
+        // Collected first: an aborted task's guard takes the same lock as it ends.
+        let handles: Vec<AbortHandle> = lock(&self.live)
+            .values()
+            .filter_map(|live| live.abort.clone())
+            .collect();
+        for handle in handles {
+            handle.abort();
+        }
     }
 
     /// Stops counting new tasks as a reason to keep waiting once the live ones end.
@@ -62,7 +86,10 @@ impl Tasks {
 
     /// The names of the tasks still running, sorted.
     pub(crate) fn live_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = lock(&self.live).values().map(TaskName::render).collect();
+        let mut names: Vec<String> = lock(&self.live)
+            .values()
+            .map(|live| live.name.render())
+            .collect();
         names.sort();
         names
     }
@@ -83,9 +110,10 @@ impl Drop for LiveGuard {
 /// Spawns a task that shutdown waits for.
 ///
 /// Like [`tokio::spawn`], and the built-in drain step (see [`TASKS_STEP`](crate::TASKS_STEP))
-/// waits for it before the hooks ordered after it run. If it is still running at the
-/// deadline, the report names it by the place it was spawned (`src/worker.rs:42`); use
-/// [`spawn_named`] to give it a better name.
+/// waits for it before the hooks ordered after it run. A task spawned after that step (by
+/// a later hook) is waited for at the end of the sequence. If it is still running at the
+/// deadline, the exit code is 124 and the report names it by the place it was spawned
+/// (`src/worker.rs:42`); use [`spawn_named`] to give it a better name.
 ///
 /// A tracked task should watch [`shutdown_requested`](crate::shutdown_requested) or use
 /// [`until_shutdown`](crate::until_shutdown) to stop taking new work.
@@ -99,10 +127,11 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let at = Location::caller();
-    controller::current()
-        .tasks
-        .spawn(TaskName::SpawnedAt(at), fut)
+    spawn_in(
+        controller::current(),
+        TaskName::SpawnedAt(Location::caller()),
+        fut,
+    )
 }
 
 /// Spawns a tracked task with a name for logs and the report, like [`spawn`].
@@ -121,7 +150,5 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    controller::current()
-        .tasks
-        .spawn(TaskName::Named(name.into()), fut)
+    spawn_in(controller::current(), TaskName::Named(name.into()), fut)
 }

@@ -1,10 +1,14 @@
 //! Run the shutdown sequence in a test: no real signal, tokio's paused clock, and a
 //! [`Report`] to assert on.
 //!
-//! Each [`Harness`] has its own shutdown state, installed for the test's thread, so tests
-//! in one binary run in parallel without seeing each other's shutdown. It needs tokio's
-//! current-thread runtime, the default of `#[tokio::test]` and the one `start_paused`
-//! works with.
+//! Each [`Harness`] has its own shutdown state, carried by its body, hooks and tracked
+//! tasks, so tests in one binary run in parallel without seeing each other's shutdown. It
+//! needs tokio's current-thread runtime, the default of `#[tokio::test]` and the one
+//! `start_paused` works with.
+//!
+//! On the paused clock, time stands still while a blocking task runs (tokio's rule): a
+//! sync hook that never returns holds such a test forever. Test that case on the real
+//! clock, with a short deadline.
 //!
 //! ```
 //! use std::time::Duration;
@@ -126,13 +130,17 @@ impl Harness {
             Vec::new()
         };
         hooks.extend(self.hooks);
-        let ctl = Controller::leak();
-        let guard = controller::enter(ctl);
-        let handle = tokio::spawn(sequence::drive(ctl, self.config, hooks, body));
+        let ctl = controller::new_scoped();
+        let sequence = tokio::spawn(controller::scope(
+            ctl,
+            sequence::run(ctl, self.config, hooks),
+        ));
+        let body = tokio::spawn(controller::scope(ctl, crate::body::run(ctl, body)));
         Running {
             ctl,
-            handle,
-            _current: guard,
+            sequence,
+            body,
+            _current: controller::enter(ctl),
         }
     }
 
@@ -147,12 +155,17 @@ impl Harness {
     }
 }
 
-/// A program started by [`Harness::start`]. While it lives, the runtime API
-/// ([`is_shutting_down`](crate::is_shutting_down), [`spawn`](crate::spawn), ...) called
-/// from this thread belongs to it.
+/// A program started by [`Harness::start`].
+///
+/// The runtime API ([`is_shutting_down`](crate::is_shutting_down), [`spawn`](crate::spawn),
+/// ...) belongs to this program when called from its body, its hooks and its tracked
+/// tasks, and, while it lives, from the test's own code on this thread (the harness
+/// started last, if several are alive). Dropping it (which [`Running::report`] does) ends
+/// the program like the end of a process: its body and tracked tasks are aborted.
 pub struct Running {
     ctl: &'static Controller,
-    handle: JoinHandle<Report>,
+    sequence: JoinHandle<Report>,
+    body: JoinHandle<()>,
     _current: EnterGuard,
 }
 
@@ -174,16 +187,19 @@ impl Running {
     ///
     /// If the sequence itself panicked (a hook's panic is an outcome, not a panic here).
     pub async fn report(mut self) -> Report {
-        match (&mut self.handle).await {
+        match (&mut self.sequence).await {
             Ok(report) => report,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         }
     }
 }
 
+/// The program is over, as at the end of a process: its body and tasks stop.
 impl Drop for Running {
     fn drop(&mut self) {
-        self.handle.abort();
+        self.sequence.abort();
+        self.body.abort();
+        self.ctl.tasks.abort_all();
     }
 }
 

@@ -85,23 +85,35 @@ async fn provided_state_reaches_the_hook() {
 async fn a_second_signal_forces_the_exit_and_names_what_was_running() {
     let running = Harness::new()
         .without_registered_hooks()
-        .hook(hook("quick", 10).run(|_| async {}))
+        .tasks_order(25)
+        .hook(hook("quick", 10).run(|_| sleep(Duration::from_secs(3))))
         .hook(hook("slow drain", 20).run(|_| sleep(Duration::from_secs(20))))
+        .hook(hook("slow flush", 20).run(|_| sleep(Duration::from_secs(20))))
         .hook(hook("never reached", 30).run(|_| async {}))
-        .start(async { graceful::shutdown_requested().await });
+        .start(async {
+            graceful::spawn_named("stubborn worker", sleep(Duration::from_secs(60)));
+            graceful::shutdown_requested().await;
+        });
     running.signal(Signal::Terminate);
-    sleep(Duration::from_secs(2)).await;
+    sleep(Duration::from_secs(5)).await;
     running.signal(Signal::Terminate);
     let report = running.report().await;
     assert_eq!(report.exit(), Exit::Forced(Signal::Terminate));
     assert_eq!(report.exit_code(), 143);
     assert_eq!(report.hook("quick").unwrap().outcome(), &Outcome::Completed);
-    assert_eq!(
-        report.hook("slow drain").unwrap().outcome(),
-        &Outcome::Interrupted
-    );
+    for name in ["slow drain", "slow flush"] {
+        let step = report.hook(name).unwrap();
+        assert_eq!(step.outcome(), &Outcome::Interrupted);
+        assert_eq!(step.order(), 20);
+        // It started after `quick` and ran until the second signal.
+        assert_eq!(step.started_after(), Duration::from_secs(3));
+        assert_eq!(step.duration(), Duration::from_secs(2));
+    }
     assert!(report.hook("never reached").is_none());
-    assert_eq!(report.duration(), Duration::from_secs(2));
+    assert_eq!(report.counts().interrupted, 2);
+    // The drain (order 25) was never reached: the worker is named as still running.
+    assert_eq!(report.tasks_still_running(), ["stubborn worker"]);
+    assert_eq!(report.duration(), Duration::from_secs(5));
 }
 
 #[tokio::test(start_paused = true)]

@@ -256,3 +256,67 @@ async fn a_blocking_hook_that_never_returns_does_not_hold_the_shutdown() {
     );
     assert_eq!(report.exit_code(), 124);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_hard_stop_never_comes_before_the_shutdown_itself() {
+    let handed_back_after = Arc::new(std::sync::Mutex::new(None));
+    let seen = handed_back_after.clone();
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(10))
+        .drain_delay(Duration::from_millis(9_500))
+        .start(async { graceful::shutdown_requested().await });
+    running.signal(Signal::Terminate);
+    // Work taken during the drain delay, after `deadline - margin` (9 s).
+    sleep(Duration::from_millis(9_200)).await;
+    let taken_at = Instant::now();
+    let worker = graceful::spawn(async move {
+        let out = graceful::until_deadline(sleep(HOUR)).await;
+        *seen.lock().unwrap() = Some((out, taken_at.elapsed()));
+    });
+    worker.await.unwrap();
+    running.report().await;
+    // Handed back when the shutdown starts (9.5 s), not refused at once at 9.2 s.
+    assert_eq!(
+        *handed_back_after.lock().unwrap(),
+        Some((None, Duration::from_millis(300)))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_spawned_by_a_later_hook_is_waited_for() {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = done.clone();
+    let report = Harness::new()
+        .without_registered_hooks()
+        .hook(hook("starts a flush", 10).run(move |_| {
+            let flag = flag.clone();
+            async move {
+                graceful::spawn_named("flusher", async move {
+                    sleep(Duration::from_secs(2)).await;
+                    flag.store(true, Ordering::SeqCst);
+                });
+            }
+        }))
+        .run(async {})
+        .await;
+    assert!(done.load(Ordering::SeqCst));
+    assert_eq!(report.duration(), Duration::from_secs(2));
+    assert!(report.tasks_still_running().is_empty());
+    assert_eq!(report.exit(), Exit::Clean);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_spawned_by_a_later_hook_that_outlives_the_deadline_is_named() {
+    let report = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(4))
+        .hook(hook("starts a flush", 10).run(|_| async {
+            graceful::spawn_named("endless flusher", sleep(HOUR));
+        }))
+        .run(async {})
+        .await;
+    assert_eq!(report.tasks_still_running(), ["endless flusher"]);
+    assert_eq!(report.duration(), Duration::from_secs(4));
+    assert_eq!(report.exit(), Exit::DeadlineExceeded);
+}

@@ -234,3 +234,49 @@ async fn the_harness_refuses_a_drain_delay_that_leaves_no_time() {
         .drain_delay(Duration::from_secs(5))
         .start(async {});
 }
+
+#[tokio::test(start_paused = true)]
+async fn two_harnesses_at_once_keep_their_own_shutdown() {
+    let a = Harness::new()
+        .without_registered_hooks()
+        .start(async { graceful::shutdown_requested().await });
+    let b = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(5))
+        .start(async { graceful::shutdown_requested().await });
+    a.signal(Signal::Terminate);
+    let report_a = a.report().await;
+    assert_eq!(report_a.exit(), Exit::Clean);
+    assert!(!b.is_shutting_down());
+    b.signal(Signal::Interrupt);
+    let report_b = b.report().await;
+    assert_eq!(report_b.trigger(), &Trigger::Signal(Signal::Interrupt));
+    assert_eq!(report_b.exit(), Exit::Clean);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_task_left_from_an_earlier_harness_cannot_touch_the_next() {
+    let first = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(1))
+        .start(async {
+            graceful::spawn(async {
+                sleep(Duration::from_secs(10)).await;
+                graceful::shutdown("a task of the first program");
+            });
+            graceful::shutdown_requested().await;
+        });
+    first.signal(Signal::Terminate);
+    assert_eq!(first.report().await.exit(), Exit::DeadlineExceeded);
+
+    let second = Harness::new()
+        .without_registered_hooks()
+        .start(async { graceful::shutdown_requested().await });
+    sleep(Duration::from_secs(20)).await;
+    assert!(!second.is_shutting_down());
+    second.signal(Signal::Terminate);
+    assert_eq!(
+        second.report().await.trigger(),
+        &Trigger::Signal(Signal::Terminate)
+    );
+}

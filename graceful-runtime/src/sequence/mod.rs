@@ -2,75 +2,48 @@
 //!
 //! First trigger → `is_shutting_down()` → drain delay → `shutdown_requested()` fires →
 //! steps by ascending `order` (equal orders concurrently; the built-in drain of the body
-//! and the tracked tasks is one of them) → report. The deadline bounds it all: at
-//! `deadline - margin` the hard stop fires, at the deadline the remaining steps are cut or
-//! skipped and only `always` hooks still run. A second signal ends it at once.
+//! and the tracked tasks is one of them) → a last wait for tasks spawned after that drain
+//! → report. The deadline bounds it all: at `deadline - margin` the hard stop fires, at
+//! the deadline the remaining steps are cut or skipped and only `always` hooks still run.
+//! A second signal ends it at once.
+//!
+//! The sequence runs as a task of its own, apart from the body of `main`, so a body that
+//! blocks its thread does not hold it.
 
 mod step;
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::pin;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
-use tokio::time::{sleep_until, Instant};
-use tokio_util::sync::CancellationToken;
+use tokio::time::{sleep_until, timeout_at, Instant};
 
-use crate::body::{body_ended, BodyOutcome, MainOutput};
-use crate::config::Config;
+use crate::body::BodyOutcome;
+use crate::config::{self, Config};
 use crate::controller::Controller;
 use crate::hook::HookDef;
-use crate::panic::CatchUnwind;
 use crate::report::{HookReport, Outcome, Report, TASKS_STEP};
 use crate::{events, Exit, Signal, Trigger};
 
 use step::{run_step, AbortOnDrop};
 
-/// Runs the body until a trigger, then the sequence (still polling the body, which the
-/// drain step waits for), and returns the report.
-pub(crate) async fn drive<F>(
-    ctl: &'static Controller,
-    config: Config,
-    hooks: Vec<HookDef>,
-    body: F,
-) -> Report
-where
-    F: Future,
-    F::Output: MainOutput,
-{
-    let mut body = pin!(CatchUnwind::new(body));
-    let mut body_outcome = tokio::select! {
-        biased;
-        out = &mut body => Some(body_ended(out)),
-        () = ctl.initiated.wait() => None,
-    };
-    let body_done = CancellationToken::new();
-    if let Some(out) = &body_outcome {
-        ctl.initiate(out.trigger());
-        body_done.cancel();
-    }
+/// Waits for the shutdown to start, carries it out, and returns the report.
+pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<HookDef>) -> Report {
+    ctl.initiated.wait().await;
+    let end = sequence(ctl, &config, hooks).await;
 
-    let mut sequence = pin!(sequence(ctl, &config, hooks, body_done.clone()));
-    let end = loop {
-        tokio::select! {
-            biased;
-            end = &mut sequence => break end,
-            out = &mut body, if body_outcome.is_none() => {
-                body_outcome = Some(body_ended(out));
-                body_done.cancel();
-            }
-        }
-    };
-
-    let body_still_running = body_outcome.is_none();
+    let body = ctl.body_outcome();
+    let body_still_running = body.is_none();
     let exit = if let Some(signal) = end.forced {
         Exit::Forced(signal)
-    } else if body_still_running || end.hooks.iter().any(|h| h.outcome.hit_deadline()) {
+    } else if body_still_running
+        || !end.tasks_still_running.is_empty()
+        || end.hooks.iter().any(|h| h.outcome.hit_deadline())
+    {
         Exit::DeadlineExceeded
-    } else if matches!(body_outcome, Some(BodyOutcome::Panicked(_))) {
+    } else if matches!(body, Some(BodyOutcome::Panicked(_))) {
         Exit::Panicked
-    } else if matches!(body_outcome, Some(BodyOutcome::Err(_)))
+    } else if matches!(body, Some(BodyOutcome::Err(_)))
         || end.hooks.iter().any(|h| h.outcome.is_failure())
     {
         Exit::Failed
@@ -84,7 +57,7 @@ where
         hooks: end.hooks,
         tasks_still_running: end.tasks_still_running,
         body_still_running,
-        main_error: match body_outcome {
+        main_error: match body {
             Some(BodyOutcome::Err(e) | BodyOutcome::Panicked(e)) => Some(e),
             _ => None,
         },
@@ -126,15 +99,9 @@ struct Env {
     start: Instant,
     deadline: Instant,
     tasks_order: i32,
-    body_done: CancellationToken,
 }
 
-async fn sequence(
-    ctl: &'static Controller,
-    config: &Config,
-    hooks: Vec<HookDef>,
-    body_done: CancellationToken,
-) -> End {
+async fn sequence(ctl: &'static Controller, config: &Config, hooks: Vec<HookDef>) -> End {
     let trigger = ctl
         .trigger()
         .unwrap_or_else(|| Trigger::Requested("unknown".into()));
@@ -143,15 +110,9 @@ async fn sequence(
         ctl,
         trigger: trigger.clone(),
         start,
-        deadline: start + config.deadline,
+        deadline: config::after(start, config.deadline),
         tasks_order: config.tasks_order,
-        body_done,
     };
-    let hard_stop_at = env.deadline - config.hard_stop_margin();
-    let _hard_stop = AbortOnDrop(tokio::spawn(async move {
-        sleep_until(hard_stop_at).await;
-        ctl.hard_stop.set();
-    }));
 
     // The drain delay lets load balancers deregister the instance; it has no use when the
     // body itself has ended.
@@ -159,6 +120,15 @@ async fn sequence(
         Trigger::Signal(_) | Trigger::Requested(_) => config.drain_delay,
         _ => Duration::ZERO,
     };
+    // The hard stop never comes before the shutdown itself: with a drain delay close to
+    // the deadline, work taken during the delay is handed back, not refused at once.
+    let hard_stop_at = (env.deadline - config.hard_stop_margin()).max(start + drain_delay);
+    let _hard_stop = AbortOnDrop(tokio::spawn(async move {
+        sleep_until(hard_stop_at).await;
+        ctl.requested.wait().await;
+        ctl.hard_stop.set();
+    }));
+
     events::shutdown_started(&trigger, config.deadline, drain_delay);
     let mut end = End {
         trigger,
@@ -179,6 +149,7 @@ async fn sequence(
     for (order, group) in plan(hooks, config.tasks_order) {
         let names: Vec<String> = group.iter().map(Step::name).collect();
         let mut done: Vec<Option<HookReport>> = vec![None; group.len()];
+        let group_start = Instant::now();
         let mut running = JoinSet::new();
         for (i, step) in group.into_iter().enumerate() {
             let env = env.clone();
@@ -189,7 +160,7 @@ async fn sequence(
                 biased;
                 () = ctl.forced.wait() => {
                     running.abort_all();
-                    let interrupted = interrupted(&names, &done, order, &env);
+                    let interrupted = interrupted(&names, &done, order, group_start, &env);
                     end.hooks.extend(done.into_iter().flatten());
                     return forced(end, &env, interrupted);
                 }
@@ -200,12 +171,22 @@ async fn sequence(
                         done[i] = Some(report);
                     }
                     // `run_step` turns the hook's own panics into outcomes; a panic here is
-                    // ours, and the step's slot stays empty rather than hiding it.
+                    // ours, and is not hidden.
                     Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
                 },
             }
         }
         end.hooks.extend(done.into_iter().flatten());
+    }
+
+    // Tasks spawned after the drain step (by a later hook) are waited for too, within
+    // the deadline.
+    if !ctl.tasks.live_names().is_empty() {
+        tokio::select! {
+            biased;
+            () = ctl.forced.wait() => return forced(end, &env, Vec::new()),
+            _ = timeout_at(env.deadline, ctl.tasks.wait()) => {}
+        }
     }
     end.duration = start.elapsed();
     end.tasks_still_running = ctl.tasks.live_names();
@@ -225,13 +206,14 @@ fn plan(hooks: Vec<HookDef>, tasks_order: i32) -> BTreeMap<i32, Vec<Step>> {
     groups
 }
 
+/// The steps of the group that a second signal caught running.
 fn interrupted(
     names: &[String],
     done: &[Option<HookReport>],
     order: i32,
+    group_start: Instant,
     env: &Env,
 ) -> Vec<HookReport> {
-    let now = Instant::now();
     names
         .iter()
         .zip(done)
@@ -240,8 +222,8 @@ fn interrupted(
             name: name.clone().into(),
             order,
             always: false,
-            started_after: Duration::ZERO,
-            duration: now - env.start,
+            started_after: group_start - env.start,
+            duration: group_start.elapsed(),
             outcome: Outcome::Interrupted,
         })
         .collect()
@@ -250,7 +232,7 @@ fn interrupted(
 fn forced(mut end: End, env: &Env, interrupted: Vec<HookReport>) -> End {
     let signal = env.ctl.forced_by().unwrap_or(Signal::Interrupt);
     let mut still_running: Vec<String> = interrupted.iter().map(|h| h.name.to_string()).collect();
-    if !env.body_done.is_cancelled() {
+    if !env.ctl.body_done.is_set() {
         still_running.push("main".to_owned());
     }
     let tasks = env.ctl.tasks.live_names();

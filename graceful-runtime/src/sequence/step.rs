@@ -8,7 +8,7 @@ use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{Env, Step};
-use crate::config::ALWAYS_DEFAULT_TIMEOUT;
+use crate::config::{self, ALWAYS_DEFAULT_TIMEOUT};
 use crate::context::ContextInner;
 use crate::controller;
 use crate::hook::{Action, HookDef};
@@ -45,7 +45,7 @@ async fn drain_tasks(env: &Env, started: Instant) -> Outcome {
     }
     env.ctl.tasks.close();
     let drained = async {
-        env.body_done.cancelled().await;
+        env.ctl.body_done.wait().await;
         env.ctl.tasks.wait().await;
     };
     match timeout_at(env.deadline, drained).await {
@@ -81,7 +81,7 @@ async fn run_hook(hook: &HookDef, env: &Env, started: Instant) -> Outcome {
     let Some((budget, by_deadline)) = budget(hook, left) else {
         return Outcome::Skipped;
     };
-    let ends_at = started + budget;
+    let ends_at = config::after(started, budget);
     let token = CancellationToken::new();
     let ctx = Context::from(ContextInner {
         hook: hook.name.clone(),
@@ -93,7 +93,8 @@ async fn run_hook(hook: &HookDef, env: &Env, started: Instant) -> Outcome {
         controller: env.ctl,
     });
     let mut task = AbortOnDrop(match &hook.action {
-        Action::Async(f) => tokio::spawn(f(ctx)),
+        // The hook's own code finds its program's controller (a test harness's, in tests).
+        Action::Async(f) => tokio::spawn(controller::scope(env.ctl, f(ctx))),
         Action::Blocking(f) => {
             let (f, ctl) = (f.clone(), env.ctl);
             tokio::task::spawn_blocking(move || {
