@@ -52,13 +52,17 @@
 //!    group starts when every step of the previous one has ended. One step is built in:
 //!    [`TASKS_STEP`] waits for the body of `main` and every task started with [`spawn`];
 //!    it runs at order 0 unless `tasks_order = n` says otherwise, so hooks with a
-//!    negative order run before the workers are drained, positive ones after.
+//!    negative order run before the workers are drained, positive ones after. Tasks
+//!    spawned later, by a hook, are waited for at the end.
 //! 5. A margin before the deadline, [`until_deadline`] returns `None` so in-flight work is
 //!    handed back. At the deadline, running steps are cut, later ones skipped except
 //!    `always` hooks, and the process exits with code 124.
 //! 6. The report is logged and the process exits with the code of [`Exit`].
 //!
-//! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`).
+//! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`), even
+//! when every runtime thread is blocked: signals are received on a thread of their own.
+//! The sequence runs as a task of its own, so a body that blocks its thread does not
+//! hold it either.
 //!
 //! A hook that errors, panics, times out or lacks its [`State`] fails alone: it is
 //! logged with its name and the reason, and the next hooks still run.
