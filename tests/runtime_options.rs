@@ -93,3 +93,18 @@ fn the_deadline_ends_the_process_even_when_a_hook_blocks_the_only_runtime_thread
     assert!(out.elapsed >= std::time::Duration::from_secs(3), "{out:#?}");
     assert!(out.elapsed < std::time::Duration::from_secs(8), "{out:#?}");
 }
+
+#[test]
+fn the_deadline_counts_from_the_signal_even_when_the_runtime_is_blocked_at_that_moment() {
+    let mut svc = support::start(
+        env!("CARGO_BIN_EXE_fixture-current-thread"),
+        &[("FIXTURE_BLOCK", "body")],
+    );
+    svc.wait_for("ready");
+    svc.signal("HUP");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    // Deadline 3 s plus the watchdog's slack, counted from the signal.
+    assert!(out.elapsed >= std::time::Duration::from_secs(3), "{out:#?}");
+    assert!(out.elapsed < std::time::Duration::from_secs(8), "{out:#?}");
+}

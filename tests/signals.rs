@@ -263,3 +263,30 @@ fn a_second_signal_exits_even_while_the_body_blocks_its_thread() {
     let out = svc.exited();
     assert_eq!(out.code, Some(143), "{out:#?}");
 }
+
+#[test]
+fn a_slow_logger_does_not_pass_for_a_blocked_runtime_on_the_second_signal() {
+    let mut svc = start(
+        SERVICE,
+        &[("FIXTURE_HOOK", "slow"), ("FIXTURE_TRACING", "slow")],
+    );
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    svc.wait_for("hook slow started");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    // The sequence took the second signal up: its own report is complete...
+    assert!(
+        out.stdout
+            .iter()
+            .any(|l| l.contains("second signal: exiting at once")),
+        "{out:#?}"
+    );
+    assert!(
+        out.stdout.iter().any(|l| l.contains("shutdown complete")),
+        "{out:#?}"
+    );
+    // ...and the signal thread did not cut it short.
+    assert!(!out.stderr.contains("did not answer"), "{}", out.stderr);
+}

@@ -6,16 +6,17 @@
 //! task left over from an earlier one, never mix), and the test's own thread sees the
 //! latest harness started on it.
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
 use tokio::task::futures::TaskLocalFuture;
+use tokio::time::Instant;
 
 use crate::body::BodyOutcome;
 use crate::latch::Latch;
@@ -36,6 +37,12 @@ pub(crate) struct Controller {
     pub(crate) hard_stop: Latch,
     /// Set by a second signal.
     pub(crate) forced: Latch,
+    /// Set when the sequence has seen the second signal and is reporting it.
+    pub(crate) forced_seen: Latch,
+    /// When the shutdown started: the deadline counts from here, even if the runtime's
+    /// threads were busy when the signal came.
+    started: Mutex<Option<Instant>>,
+    started_cv: Condvar,
     /// Set when the body of `main` has ended, with its outcome.
     pub(crate) body_done: Latch,
     body_outcome: Mutex<Option<BodyOutcome>>,
@@ -67,7 +74,8 @@ tokio::task_local! {
 }
 
 thread_local! {
-    static THREAD_CONTROLLER: Cell<Option<&'static Controller>> = const { Cell::new(None) };
+    /// The harnesses alive on this thread, latest last.
+    static THREAD_CONTROLLERS: RefCell<Vec<&'static Controller>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The controller the calling code belongs to.
@@ -86,7 +94,7 @@ fn scoped() -> Option<&'static Controller> {
     TASK_CONTROLLER
         .try_with(|ctl| *ctl)
         .ok()
-        .or_else(|| THREAD_CONTROLLER.with(Cell::get))
+        .or_else(|| THREAD_CONTROLLERS.with(|stack| stack.borrow().last().copied()))
 }
 
 /// The program's own controller.
@@ -133,25 +141,30 @@ impl<F: Future> Future for Scoped<F> {
 }
 
 /// Makes `ctl` the current controller of this thread (outside `ctl`'s tasks, which carry
-/// it themselves) until the guard drops.
+/// it themselves) until the guard drops, or until a later `enter` on the same thread.
 pub(crate) fn enter(ctl: &'static Controller) -> EnterGuard {
-    let previous = THREAD_CONTROLLER.with(|o| o.replace(Some(ctl)));
+    THREAD_CONTROLLERS.with(|stack| stack.borrow_mut().push(ctl));
     EnterGuard {
-        previous,
+        ctl,
         _same_thread: PhantomData,
     }
 }
 
-/// Restores the thread's previous controller. Not `Send`: it must drop on the thread
-/// it was made on.
+/// Takes its controller off the thread, in whatever order guards drop. Not `Send`: it
+/// must drop on the thread it was made on.
 pub(crate) struct EnterGuard {
-    previous: Option<&'static Controller>,
+    ctl: &'static Controller,
     _same_thread: PhantomData<*const ()>,
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        THREAD_CONTROLLER.with(|o| o.set(self.previous));
+        THREAD_CONTROLLERS.with(|stack| {
+            let mut stack = stack.borrow_mut();
+            if let Some(i) = stack.iter().rposition(|c| std::ptr::eq(*c, self.ctl)) {
+                stack.remove(i);
+            }
+        });
     }
 }
 
@@ -166,6 +179,9 @@ impl Controller {
             requested: Latch::default(),
             hard_stop: Latch::default(),
             forced: Latch::default(),
+            forced_seen: Latch::default(),
+            started: Mutex::new(None),
+            started_cv: Condvar::new(),
             body_done: Latch::default(),
             body_outcome: Mutex::new(None),
             trigger: Mutex::new(None),
@@ -189,9 +205,32 @@ impl Controller {
         }
         *slot = Some(trigger);
         drop(slot);
+        // Outside a runtime (the signal thread) this is the system clock, as the runtime's
+        // own; in a test it is the runtime's clock, paused or not.
+        *lock(&self.started) = Some(Instant::now());
+        self.started_cv.notify_all();
         self.shutting_down.store(true, Ordering::Release);
         self.initiated.set();
         true
+    }
+
+    /// When the shutdown started, if it has.
+    pub(crate) fn started_at(&self) -> Option<Instant> {
+        *lock(&self.started)
+    }
+
+    /// Blocks the calling thread until the shutdown starts; returns when it did.
+    pub(crate) fn wait_started(&self) -> Instant {
+        let mut started = lock(&self.started);
+        loop {
+            if let Some(at) = *started {
+                return at;
+            }
+            started = self
+                .started_cv
+                .wait(started)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
     }
 
     /// A signal arrived: the first one starts the shutdown, the second forces the exit.
@@ -283,6 +322,17 @@ mod tests {
             let _g = enter(c);
             assert!(std::ptr::eq(current(), c));
         }
+        assert!(std::ptr::eq(current(), global()));
+    }
+
+    #[test]
+    fn guards_may_drop_in_any_order() {
+        let (a, b) = (new_scoped(), new_scoped());
+        let guard_a = enter(a);
+        let guard_b = enter(b);
+        drop(guard_a);
+        assert!(std::ptr::eq(current(), b));
+        drop(guard_b);
         assert!(std::ptr::eq(current(), global()));
     }
 

@@ -46,16 +46,15 @@ where
         .deadline
         .saturating_add(always_budget(&hooks))
         .saturating_add(WATCHDOG_SLACK);
+    // Armed before the body runs, on a thread of its own: it counts from the moment the
+    // shutdown starts even if every runtime thread is blocked then.
+    arm_watchdog(ctl, watchdog_limit);
     let body_then_wait = async move {
         // Before the body runs, so that no signal finds the default action in place.
         if let Err(message) = signal::listen(config.signals, move |s| on_signal(ctl, s)) {
             events::config_error(&message);
             exit_process(Exit::Config.code());
         }
-        tokio::spawn(async move {
-            ctl.initiated.wait().await;
-            arm_watchdog(watchdog_limit);
-        });
         let sequence = tokio::spawn(sequence::run(ctl, config, hooks));
         tokio::spawn(async move {
             match sequence.await {
@@ -82,13 +81,21 @@ where
 }
 
 /// The first signal starts the shutdown; the second is reported by the sequence, which
-/// exits at once. Should the runtime not answer (its threads blocked), this exits itself.
+/// exits at once. Should the sequence not take it up (the runtime's threads blocked),
+/// this exits itself.
 fn on_signal(ctl: &'static Controller, signal: Signal) {
-    if ctl.on_signal(signal) == SignalEffect::Forced {
-        std::thread::sleep(FORCE_GRACE);
-        events::forced_without_runtime(signal, FORCE_GRACE, &ctl.tasks.live_names());
-        exit_process(signal.forced_exit_code());
+    if ctl.on_signal(signal) != SignalEffect::Forced {
+        return;
     }
+    let give_up = std::time::Instant::now() + FORCE_GRACE;
+    while std::time::Instant::now() < give_up {
+        if ctl.forced_seen.is_set() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    events::forced_without_runtime(signal, FORCE_GRACE, &ctl.tasks.live_names());
+    exit_process(signal.forced_exit_code());
 }
 
 /// Ends the process once: a second caller (the watchdog, the signal thread and the
@@ -125,12 +132,14 @@ fn always_budget(hooks: &[HookDef]) -> Duration {
 }
 
 /// The backstop: if the runtime itself is stuck (a hook blocking the only thread of a
-/// current-thread runtime), this thread still ends the process on time.
-fn arm_watchdog(limit: Duration) {
+/// current-thread runtime), this thread still ends the process on time, counting from
+/// the moment the shutdown started.
+fn arm_watchdog(ctl: &'static Controller, limit: Duration) {
     let spawned = std::thread::Builder::new()
         .name("graceful-watchdog".into())
         .spawn(move || {
-            std::thread::sleep(limit);
+            let until = ctl.wait_started().into_std() + limit;
+            std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()));
             events::watchdog_fired(limit);
             exit_process(Exit::DeadlineExceeded.code());
         });

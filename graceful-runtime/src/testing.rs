@@ -1,10 +1,18 @@
 //! Run the shutdown sequence in a test: no real signal, tokio's paused clock, and a
 //! [`Report`] to assert on.
 //!
-//! Each [`Harness`] has its own shutdown state, carried by its body, hooks and tracked
-//! tasks, so tests in one binary run in parallel without seeing each other's shutdown. It
-//! needs tokio's current-thread runtime, the default of `#[tokio::test]` and the one
-//! `start_paused` works with.
+//! Each [`Harness`] has its own shutdown state, so tests in one binary run in parallel
+//! without seeing each other's shutdown. It needs tokio's current-thread runtime, the
+//! default of `#[tokio::test]` and the one `start_paused` works with.
+//!
+//! The runtime API ([`is_shutting_down`](crate::is_shutting_down),
+//! [`spawn`](crate::spawn), [`shutdown`](crate::shutdown), ...) finds the harness it
+//! belongs to from the harness's body, its hooks (async and sync), the tasks started with
+//! [`spawn`](crate::spawn), and the test's own thread (where a plain `tokio::spawn` task
+//! also runs: it sees the latest harness still alive there). A thread of its own — a
+//! `spawn_blocking` closure, a `std::thread` — cannot tell, and reaches the test binary's
+//! global state instead: in a harness, call the API from the body, a hook or a tracked
+//! task.
 //!
 //! On the paused clock, time stands still while a blocking task runs (tokio's rule): a
 //! sync hook that never returns holds such a test forever. Test that case on the real

@@ -280,3 +280,22 @@ async fn a_task_left_from_an_earlier_harness_cannot_touch_the_next() {
         &Trigger::Signal(Signal::Terminate)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_test_thread_follows_the_harnesses_still_alive_whatever_order_they_end() {
+    let a = Harness::new()
+        .without_registered_hooks()
+        .start(async { graceful::shutdown_requested().await });
+    let b = Harness::new()
+        .without_registered_hooks()
+        .start(async { graceful::shutdown_requested().await });
+    a.signal(Signal::Terminate);
+    a.report().await;
+    // `a` is gone; the test's own calls reach `b`, the one still alive.
+    graceful::shutdown("from the test");
+    assert!(b.is_shutting_down());
+    assert_eq!(
+        b.report().await.trigger(),
+        &Trigger::Requested("from the test".into())
+    );
+}

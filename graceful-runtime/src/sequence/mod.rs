@@ -105,7 +105,9 @@ async fn sequence(ctl: &'static Controller, config: &Config, hooks: Vec<HookDef>
     let trigger = ctl
         .trigger()
         .unwrap_or_else(|| Trigger::Requested("unknown".into()));
-    let start = Instant::now();
+    // From the trigger itself, not from when this task got to run: a runtime busy at the
+    // signal does not push the deadline back.
+    let start = ctl.started_at().unwrap_or_else(Instant::now);
     let env = Env {
         ctl,
         trigger: trigger.clone(),
@@ -141,7 +143,7 @@ async fn sequence(ctl: &'static Controller, config: &Config, hooks: Vec<HookDef>
         tokio::select! {
             biased;
             () = ctl.forced.wait() => return forced(end, &env, Vec::new()),
-            () = tokio::time::sleep(drain_delay) => {}
+            () = sleep_until(start + drain_delay) => {}
         }
     }
     ctl.requested.set();
@@ -230,6 +232,7 @@ fn interrupted(
 }
 
 fn forced(mut end: End, env: &Env, interrupted: Vec<HookReport>) -> End {
+    env.ctl.forced_seen.set();
     let signal = env.ctl.forced_by().unwrap_or(Signal::Interrupt);
     let mut still_running: Vec<String> = interrupted.iter().map(|h| h.name.to_string()).collect();
     if !env.ctl.body_done.is_set() {
