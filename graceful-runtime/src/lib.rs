@@ -61,8 +61,9 @@
 //!
 //! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`), even
 //! when every runtime thread is blocked: signals are received on a thread of their own.
-//! The sequence runs as a task of its own, so a body that blocks its thread does not
-//! hold it either.
+//! The sequence runs as a task of its own, so on the multi-thread runtime a body that
+//! blocks its thread does not hold it. Whatever blocks, a watchdog thread ends the process
+//! at the deadline plus the `always` hooks' time, counted from the signal.
 //!
 //! A hook that errors, panics, times out or lacks its [`State`] fails alone: it is
 //! logged with its name and the reason, and the next hooks still run.
