@@ -2,7 +2,7 @@
 
 mod support;
 
-use support::stopped_by;
+use support::{scripted, stopped_by, Step};
 
 #[test]
 fn current_thread_flavor_and_a_chosen_signal() {
@@ -10,11 +10,7 @@ fn current_thread_flavor_and_a_chosen_signal() {
     assert_eq!(out.code, Some(0), "{out:#?}");
     out.line("flavor CurrentThread");
     out.line("hook ran");
-    assert!(
-        out.stderr.contains("graceful: SIGHUP: shutting down"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("graceful: SIGHUP: shutting down");
 }
 
 #[test]
@@ -45,50 +41,35 @@ fn a_signal_the_platform_lacks_stops_the_program_before_its_body_with_code_2() {
         out.stdout.is_empty(),
         "the body and hooks must not run: {out:#?}"
     );
-    assert!(
-        out.stderr.contains(
-            "graceful: configuration error: ctrl_break is not available on this platform"
-        ),
-        "{}",
-        out.stderr
+    out.assert_stderr(
+        "graceful: configuration error: ctrl_break is not available on this platform",
     );
 }
 
 #[test]
 fn a_second_signal_exits_even_when_a_hook_blocks_the_only_runtime_thread() {
-    let mut svc = support::start(
+    let out = scripted(
         env!("CARGO_BIN_EXE_fixture-current-thread"),
         &[("FIXTURE_BLOCK", "1")],
+        &[
+            Step::Signal("HUP"),
+            Step::Line("hook blocking the runtime thread"),
+            Step::Signal("TERM"),
+        ],
     );
-    svc.wait_for("ready");
-    svc.signal("HUP");
-    svc.wait_for("hook blocking the runtime thread");
-    svc.signal("TERM");
-    let out = svc.exited();
     assert_eq!(out.code, Some(143), "{out:#?}");
-    assert!(
-        out.stderr
-            .contains("SIGTERM received again: exiting at once (the runtime did not answer"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("SIGTERM received again: exiting at once (the runtime did not answer");
 }
 
 #[test]
 fn the_deadline_ends_the_process_even_when_a_hook_blocks_the_only_runtime_thread() {
-    let mut svc = support::start(
+    let out = stopped_by(
         env!("CARGO_BIN_EXE_fixture-current-thread"),
+        "HUP",
         &[("FIXTURE_BLOCK", "1")],
     );
-    svc.wait_for("ready");
-    svc.signal("HUP");
-    let out = svc.exited();
     assert_eq!(out.code, Some(124), "{out:#?}");
-    assert!(
-        out.stderr.contains("the shutdown did not end within 3.5s"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("the shutdown did not end within 3.5s");
     // Deadline 3 s, plus the watchdog's slack; generous for slow machines.
     assert!(out.elapsed >= std::time::Duration::from_secs(3), "{out:#?}");
     assert!(out.elapsed < std::time::Duration::from_secs(8), "{out:#?}");
@@ -96,13 +77,11 @@ fn the_deadline_ends_the_process_even_when_a_hook_blocks_the_only_runtime_thread
 
 #[test]
 fn the_deadline_counts_from_the_signal_even_when_the_runtime_is_blocked_at_that_moment() {
-    let mut svc = support::start(
+    let out = stopped_by(
         env!("CARGO_BIN_EXE_fixture-current-thread"),
+        "HUP",
         &[("FIXTURE_BLOCK", "body")],
     );
-    svc.wait_for("ready");
-    svc.signal("HUP");
-    let out = svc.exited();
     assert_eq!(out.code, Some(124), "{out:#?}");
     // Deadline 3 s plus the watchdog's slack, counted from the signal.
     assert!(out.elapsed >= std::time::Duration::from_secs(3), "{out:#?}");

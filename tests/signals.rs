@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{start, stopped_by};
+use support::{scripted, start, stopped_by, Step};
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
 
@@ -21,23 +21,9 @@ fn sigterm_runs_the_hooks_in_order_then_exits_0() {
     assert!(broker < slow && flush < slow && slow < scratch, "{out:#?}");
     assert!(out.has_line("body done"), "{out:#?}");
     // No subscriber installed: the summary is on stderr, readable.
-    assert!(
-        out.stderr
-            .contains("graceful: SIGTERM: shutting down (deadline 2s, draining for 300ms first)"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("graceful: [order 20] broker: ok"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr
-            .contains("steps: 7 ok, 0 failed, 0 timed out, 0 skipped; exit code 0 (clean)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("graceful: SIGTERM: shutting down (deadline 2s, draining for 300ms first)");
+    out.assert_stderr("graceful: [order 20] broker: ok");
+    out.assert_stderr("steps: 7 ok, 0 failed, 0 timed out, 0 skipped; exit code 0 (clean)");
 }
 
 #[test]
@@ -60,31 +46,33 @@ fn sigint_is_a_clean_stop_too_after_the_drain_delay() {
 
 #[test]
 fn a_second_sigterm_exits_143_at_once() {
-    let mut svc = start(SERVICE, &[("FIXTURE_HOOK", "slow")]);
-    svc.wait_for("ready");
-    svc.signal("TERM");
-    svc.wait_for("hook slow started");
-    svc.signal("TERM");
-    let out = svc.exited();
+    let out = scripted(
+        SERVICE,
+        &[("FIXTURE_HOOK", "slow")],
+        &[
+            Step::Signal("TERM"),
+            Step::Line("hook slow started"),
+            Step::Signal("TERM"),
+        ],
+    );
     assert_eq!(out.code, Some(143), "{out:#?}");
     assert!(!out.has_line("hook slow done"), "{out:#?}");
-    assert!(
-        out.stderr.contains(
-            "SIGTERM received again: exiting at once; still running: fixture_service::slow"
-        ),
-        "{}",
-        out.stderr
+    out.assert_stderr(
+        "SIGTERM received again: exiting at once; still running: fixture_service::slow",
     );
 }
 
 #[test]
 fn a_second_sigint_exits_130() {
-    let mut svc = start(SERVICE, &[("FIXTURE_HOOK", "slow")]);
-    svc.wait_for("ready");
-    svc.signal("INT");
-    svc.wait_for("hook slow started");
-    svc.signal("INT");
-    let out = svc.exited();
+    let out = scripted(
+        SERVICE,
+        &[("FIXTURE_HOOK", "slow")],
+        &[
+            Step::Signal("INT"),
+            Step::Line("hook slow started"),
+            Step::Signal("INT"),
+        ],
+    );
     assert_eq!(out.code, Some(130), "{out:#?}");
 }
 
@@ -98,24 +86,15 @@ fn the_deadline_ends_a_hook_and_a_blocking_thread_that_never_return_with_124() {
     // The deadline is 2 s; the `always` hook is quick. Generous bounds for slow machines.
     assert!(out.elapsed >= Duration::from_secs(2), "{out:#?}");
     assert!(out.elapsed < Duration::from_secs(6), "{out:#?}");
-    assert!(out.stderr.contains("cut by the deadline"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("exit code 124 (deadline exceeded)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("cut by the deadline");
+    out.assert_stderr("exit code 124 (deadline exceeded)");
 }
 
 #[test]
 fn a_failing_hook_fails_alone_and_exits_1() {
     let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_HOOK", "fail")]);
     assert_eq!(out.code, Some(1), "{out:#?}");
-    assert!(
-        out.stderr
-            .contains("[order 20] broker: failed: broker refused to close the session"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("[order 20] broker: failed: broker refused to close the session");
     out.line("hook slow done");
     out.line("hook remove_scratch always");
 }
@@ -124,11 +103,7 @@ fn a_failing_hook_fails_alone_and_exits_1() {
 fn a_panicking_hook_is_reported_with_its_message_and_later_hooks_run() {
     let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_HOOK", "panic")]);
     assert_eq!(out.code, Some(1), "{out:#?}");
-    assert!(
-        out.stderr.contains("slow: panicked: slow hook exploded"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("slow: panicked: slow hook exploded");
     out.line("hook remove_scratch always");
 }
 
@@ -160,11 +135,7 @@ fn main_returning_runs_the_hooks_and_exits_0() {
 fn main_returning_an_error_prints_it_runs_the_hooks_and_exits_1() {
     let out = start(SERVICE, &[("FIXTURE_BODY", "err")]).exited();
     assert_eq!(out.code, Some(1), "{out:#?}");
-    assert!(
-        out.stderr.contains("Error: \"body failed\""),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("Error: \"body failed\"");
     out.line("hook stop_intake trigger=main returned an error");
     out.line("hook remove_scratch always");
 }
@@ -173,7 +144,7 @@ fn main_returning_an_error_prints_it_runs_the_hooks_and_exits_1() {
 fn main_panicking_runs_the_hooks_and_exits_101() {
     let out = start(SERVICE, &[("FIXTURE_BODY", "panic")]).exited();
     assert_eq!(out.code, Some(101), "{out:#?}");
-    assert!(out.stderr.contains("body exploded"), "{}", out.stderr);
+    out.assert_stderr("body exploded");
     out.line("hook stop_intake trigger=main panicked");
     out.line("hook remove_scratch always");
 }
@@ -214,67 +185,52 @@ fn a_hook_past_its_own_timeout_is_stopped_and_the_next_ones_run() {
     assert_eq!(out.code, Some(1), "{out:#?}");
     out.line("hook slow started");
     assert!(!out.has_line("hook slow done"), "{out:#?}");
-    assert!(
-        out.stderr
-            .contains("[order 30] fixture_service::slow: timed out after 1s"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("[order 30] fixture_service::slow: timed out after 1s");
     out.line("hook remove_scratch always");
 }
 
 #[test]
 fn a_body_that_blocks_its_thread_does_not_hold_the_shutdown() {
-    let mut svc = start(SERVICE, &[("FIXTURE_BODY", "block")]);
-    svc.wait_for("ready");
-    svc.signal("TERM");
-    svc.wait_for("body blocking its thread");
-    let out = svc.exited();
+    let out = scripted(
+        SERVICE,
+        &[("FIXTURE_BODY", "block")],
+        &[Step::Signal("TERM"), Step::Line("body blocking its thread")],
+    );
     // The drain step waits for the body until the deadline (2 s), the hooks after it are
     // skipped, the `always` one runs, and the sequence reports and exits.
     assert_eq!(out.code, Some(124), "{out:#?}");
-    assert!(
-        out.stderr
-            .contains("[order 0] graceful::tasks: cut by the deadline"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("fixture_service::slow: skipped"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("[order 0] graceful::tasks: cut by the deadline");
+    out.assert_stderr("fixture_service::slow: skipped");
     out.line("hook remove_scratch always");
-    assert!(
-        out.stderr.contains("exit code 124 (deadline exceeded)"),
-        "{}",
-        out.stderr
-    );
+    out.assert_stderr("exit code 124 (deadline exceeded)");
     assert!(out.elapsed < Duration::from_secs(6), "{out:#?}");
 }
 
 #[test]
 fn a_second_signal_exits_even_while_the_body_blocks_its_thread() {
-    let mut svc = start(SERVICE, &[("FIXTURE_BODY", "block")]);
-    svc.wait_for("ready");
-    svc.signal("TERM");
-    svc.wait_for("body blocking its thread");
-    svc.signal("TERM");
-    let out = svc.exited();
+    let out = scripted(
+        SERVICE,
+        &[("FIXTURE_BODY", "block")],
+        &[
+            Step::Signal("TERM"),
+            Step::Line("body blocking its thread"),
+            Step::Signal("TERM"),
+        ],
+    );
     assert_eq!(out.code, Some(143), "{out:#?}");
 }
 
 #[test]
 fn a_slow_logger_does_not_pass_for_a_blocked_runtime_on_the_second_signal() {
-    let mut svc = start(
+    let out = scripted(
         SERVICE,
         &[("FIXTURE_HOOK", "slow"), ("FIXTURE_TRACING", "slow")],
+        &[
+            Step::Signal("TERM"),
+            Step::Line("hook slow started"),
+            Step::Signal("TERM"),
+        ],
     );
-    svc.wait_for("ready");
-    svc.signal("TERM");
-    svc.wait_for("hook slow started");
-    svc.signal("TERM");
-    let out = svc.exited();
     assert_eq!(out.code, Some(143), "{out:#?}");
     // The sequence took the second signal up: its own report is complete...
     assert!(

@@ -43,6 +43,16 @@ impl Exited {
     pub(crate) fn has_line(&self, prefix: &str) -> bool {
         self.stdout.iter().any(|l| l.starts_with(prefix))
     }
+
+    /// Asserts that stderr holds `needle`, showing stderr otherwise.
+    #[track_caller]
+    pub(crate) fn assert_stderr(&self, needle: &str) {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+    }
 }
 
 /// Starts the binary of this package named `bin`, with extra environment variables.
@@ -155,10 +165,28 @@ impl Service {
     }
 }
 
-/// Starts `bin`, waits until it is `ready`, sends `signal` and returns how it exited.
-pub(crate) fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
+/// One move of a test against a running service.
+pub(crate) enum Step<'a> {
+    /// Wait for a stdout line starting with this.
+    Line(&'a str),
+    /// Send this signal (`TERM`, `INT`, `HUP`).
+    Signal(&'a str),
+}
+
+/// Starts `bin`, waits until it is `ready`, plays `steps`, and returns how it exited.
+pub(crate) fn scripted(bin: &str, envs: &[(&str, &str)], steps: &[Step<'_>]) -> Exited {
     let mut svc = start(bin, envs);
     svc.wait_for("ready");
-    svc.signal(signal);
+    for step in steps {
+        match step {
+            Step::Line(prefix) => svc.wait_for(prefix),
+            Step::Signal(name) => svc.signal(name),
+        }
+    }
     svc.exited()
+}
+
+/// Starts `bin`, waits until it is `ready`, sends `signal` and returns how it exited.
+pub(crate) fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
+    scripted(bin, envs, &[Step::Signal(signal)])
 }
