@@ -1,5 +1,5 @@
-//! **The `#[graceful::main]` and `#[graceful::teardown]` attributes: an implementation detail
-//! of `graceful-runtime`.**
+//! **The `#[graceful::main]` and `#[graceful::teardown]` attributes and `graceful::link!`: an
+//! implementation detail of `graceful-runtime`.**
 //!
 //! Depend on `graceful-runtime` (library name `graceful`) and write `#[graceful::main]` and
 //! `#[graceful::teardown(order = n)]`; this crate is re-exported there. The generated code
@@ -8,7 +8,8 @@
 //!
 //! The code is split by stage: `args` reads `key = value` arguments with their spans,
 //! `main_attr` and `teardown_attr` check them and the function and expand, `fallback` is
-//! what a misused attribute turns into, next to its errors.
+//! what a misused attribute turns into, next to its errors. `link` checks and expands
+//! `graceful::link!`.
 
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
@@ -16,6 +17,7 @@
 mod args;
 mod duration;
 mod fallback;
+mod link;
 mod main_attr;
 mod suggest;
 mod teardown_attr;
@@ -398,4 +400,63 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn teardown(args: TokenStream, item: TokenStream) -> TokenStream {
     teardown_attr::teardown(args.into(), item.into()).into()
+}
+
+/// Links library crates into the binary, so that the teardown hooks they hold run.
+///
+/// ```ignore
+/// // In the binary's `main.rs`: one name for each library crate that holds hooks.
+/// graceful::link!(billing, audit_log);
+/// ```
+///
+/// `#[graceful::teardown]` registers a hook at link time (with
+/// [`inventory`](https://docs.rs/inventory)), from whichever crate it is written in. But
+/// rustc links a dependency only if the crate being built names it somewhere: a library
+/// listed in `Cargo.toml` that the binary never uses is left out, and its hooks with it,
+/// silently. A library whose only business with the binary is its hooks is exactly such a
+/// crate. `link!` names it, so it is linked and its hooks run.
+///
+/// A crate the binary already uses (calls a function of, imports a type from) is linked
+/// anyway; naming it too costs nothing, and keeps its hooks if that use goes away.
+///
+/// Write each crate as its name in Rust code, with `_` for `-` (`audit-log` in
+/// `Cargo.toml` is `audit_log`), in the binary itself: rustc links what the crate being
+/// built names, so a dependency named only by another library is linked only if the binary
+/// names that library in turn. The call stands where an item may; the top of `main.rs` is
+/// the usual place.
+///
+/// # Compile errors
+///
+/// A name that is not a dependency of the binary is rustc's own error, at that name:
+/// ``error[E0463]: can't find crate for `biling` ``. An empty list, a string, a package name
+/// with `-`, or a path is refused, at that token:
+///
+/// ```compile_fail
+/// graceful::link!(); // error: `graceful::link!` needs the library crates to link, like ...
+/// # fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// graceful::link!("audit_log"); // error: `graceful::link!` takes crate names as written in
+/// # fn main() {}                 //        Rust code, not strings; write `audit_log`, without quotes
+/// ```
+///
+/// ```compile_fail
+/// graceful::link!(audit-log); // error: ... with `_` where the package name has `-`: write `audit_log`
+/// # fn main() {}
+/// ```
+///
+/// # Expansion
+///
+/// `graceful::link!(billing, audit_log);` is the same as
+///
+/// ```ignore
+/// extern crate billing as _;
+/// extern crate audit_log as _;
+/// ```
+///
+/// which links each crate without bringing a name into scope.
+#[proc_macro]
+pub fn link(input: TokenStream) -> TokenStream {
+    link::link(input.into()).into()
 }

@@ -108,7 +108,7 @@ mod watch;
 pub mod testing;
 
 #[doc(inline)]
-pub use graceful_macros::{main, teardown};
+pub use graceful_macros::{link, main, teardown};
 
 pub use context::Context;
 pub use report::{Counts, Exit, HookReport, Outcome, Report, Trigger, TASKS_STEP};
