@@ -264,7 +264,7 @@ pub(crate) fn duration(spec: &Spec, arg: &RawArg) -> syn::Result<(Duration, LitS
         Err(error) => Err(syn::Error::new(
             lit.span(),
             format!(
-                "invalid duration {:?} for `{}` in `{}`: {error}; expected a duration like \"30s\", \"1500ms\" or \"1m30s\"",
+                "invalid duration {:?} for `{}` in `{}`: {error}; write a duration like \"30s\", \"1500ms\" or \"1m30s\"",
                 lit.value(),
                 arg.key.name,
                 spec.attr
@@ -569,7 +569,7 @@ mod tests {
         assert_eq!(read(quote!(timeout = "1m30s")), Ok(Duration::from_secs(90)));
         assert_eq!(
             read(quote!(timeout = "soon")),
-            Err("invalid duration \"soon\" for `timeout` in `#[test::attr]`: expected a number, found `soon`; expected a duration like \"30s\", \"1500ms\" or \"1m30s\"".to_owned())
+            Err("invalid duration \"soon\" for `timeout` in `#[test::attr]`: expected a number, found `soon`; write a duration like \"30s\", \"1500ms\" or \"1m30s\"".to_owned())
         );
         assert_eq!(
             read(quote!(timeout = "0ms")),

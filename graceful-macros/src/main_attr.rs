@@ -5,7 +5,7 @@ use std::time::Duration;
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{ItemFn, LitStr, ReturnType, Signature};
+use syn::{FnArg, ItemFn, LitStr, ReturnType, Signature};
 
 use crate::args::{self, Errors, Key, RawArgs, Spec};
 use crate::{fallback, suggest, tokens, valid};
@@ -66,6 +66,10 @@ pub(crate) const SPEC: Spec = Spec {
 
 /// The runtime's default, used only to check `drain_delay` at compile time.
 const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
+
+/// The longest deadline the runtime accepts (a longer one stops the program with exit code
+/// 2), refused here already.
+const LONGEST_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// Attribute name of each signal, and its `Signal` variant in the runtime.
 const SIGNALS: &[(&str, &str)] = &[
@@ -132,9 +136,7 @@ pub(crate) fn expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenS
 
 /// Stage 2: typed values and the checks that involve several arguments.
 fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
-    let deadline = raw
-        .get("deadline")
-        .and_then(|arg| errors.ok(args::positive_duration(&SPEC, arg)));
+    let deadline = raw.get("deadline").and_then(|arg| errors.ok(deadline(arg)));
     let drain_delay = raw
         .get("drain_delay")
         .and_then(|arg| errors.ok(args::duration(&SPEC, arg)));
@@ -176,6 +178,22 @@ fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
         tasks_order,
         crate_path,
     }
+}
+
+/// More than zero, at most a year.
+fn deadline(arg: &args::RawArg) -> syn::Result<(Duration, LitStr)> {
+    let (deadline, lit) = args::positive_duration(&SPEC, arg)?;
+    if deadline > LONGEST_DEADLINE {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`deadline` ({:?}) in `{ATTR}` is longer than a year: no orchestrator waits that long; \
+                 give the grace period the process really gets, like `deadline = \"30s\"`",
+                lit.value()
+            ),
+        ));
+    }
+    Ok((deadline, lit))
 }
 
 /// The drain delay counts against the deadline, so it must leave some of it for teardown.
@@ -291,7 +309,15 @@ fn check_signature(sig: &Signature, errors: &mut Errors) {
         ));
     }
     valid::plain_fn(ATTR, sig, errors);
-    if !sig.inputs.is_empty() {
+    if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
+        errors.push(syn::Error::new_spanned(
+            receiver,
+            format!(
+                "`{ATTR}` cannot be applied to a method; put it on the program's `async fn main()` \
+                 and call the method from there"
+            ),
+        ));
+    } else if !sig.inputs.is_empty() {
         errors.push(syn::Error::new_spanned(
             &sig.inputs,
             format!(
@@ -471,9 +497,9 @@ mod tests {
             messages(r#"deadline = "soon", drain_delay = "3 parsecs""#, "async fn main() {}"),
             [
                 "invalid duration \"soon\" for `deadline` in `#[graceful::main]`: expected a number, found `soon`; \
-                 expected a duration like \"30s\", \"1500ms\" or \"1m30s\"",
+                 write a duration like \"30s\", \"1500ms\" or \"1m30s\"",
                 "invalid duration \"3 parsecs\" for `drain_delay` in `#[graceful::main]`: unknown unit `parsecs`; \
-                 expected one of `h`, `m`, `s`, `ms`, `us`, `ns`; expected a duration like \"30s\", \"1500ms\" or \"1m30s\"",
+                 expected one of `h`, `m`, `s`, `ms`, `us`, `ns`; write a duration like \"30s\", \"1500ms\" or \"1m30s\"",
             ]
         );
         assert_eq!(
@@ -485,6 +511,20 @@ mod tests {
         );
         // Zero is a fine drain delay.
         assert!(expand_str(r#"drain_delay = "0s""#, "async fn main() {}").is_ok());
+    }
+
+    #[test]
+    fn a_deadline_over_a_year_is_refused_at_compile_time() {
+        assert_eq!(
+            errors(expand_str(r#"deadline = "8761h", drain_delay = "1h""#, "async fn main() {}")),
+            [(
+                "`deadline` (\"8761h\") in `#[graceful::main]` is longer than a year: no orchestrator waits that long; \
+                 give the grace period the process really gets, like `deadline = \"30s\"`"
+                    .to_owned(),
+                "\"8761h\"".to_owned()
+            )]
+        );
+        assert!(expand_str(r#"deadline = "8760h""#, "async fn main() {}").is_ok());
     }
 
     #[test]
@@ -647,6 +687,15 @@ mod tests {
                 "where T: Copy",
                 "a: T, b: u8"
             ]
+        );
+        assert_eq!(
+            errors(expand_str("", "async fn run(&self, port: u16) {}")),
+            [(
+                "`#[graceful::main]` cannot be applied to a method; put it on the program's `async fn main()` \
+                 and call the method from there"
+                    .to_owned(),
+                "&self".to_owned()
+            )]
         );
         assert_eq!(
             messages("", "async fn main(args: Vec<String>) {}"),
