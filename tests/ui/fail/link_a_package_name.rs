@@ -1,0 +1,3 @@
+graceful::link!(hooks-lib);
+
+fn main() {}

@@ -1,0 +1,3 @@
+graceful::link!("hooks_lib");
+
+fn main() {}

@@ -1,0 +1,3 @@
+graceful::link!();
+
+fn main() {}

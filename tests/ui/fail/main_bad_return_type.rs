@@ -1,0 +1,4 @@
+#[graceful::main]
+async fn main() -> i32 {
+    0
+}

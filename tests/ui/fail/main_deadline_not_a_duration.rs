@@ -1,0 +1,4 @@
+#[graceful::main(deadline = "soon")]
+async fn main() {
+    graceful::shutdown_requested().await;
+}

@@ -1,0 +1,4 @@
+#[graceful::main(deadline = "9000h")]
+async fn main() {
+    graceful::shutdown_requested().await;
+}

@@ -1,0 +1,4 @@
+#[graceful::main(deadline = "10s", drain_delay = "10s")]
+async fn main() {
+    graceful::shutdown_requested().await;
+}

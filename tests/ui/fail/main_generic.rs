@@ -1,0 +1,4 @@
+#[graceful::main]
+async fn main<T>() {
+    graceful::shutdown_requested().await;
+}

@@ -1,0 +1,8 @@
+struct App;
+
+impl App {
+    #[graceful::main]
+    async fn run(&self) {}
+}
+
+fn main() {}

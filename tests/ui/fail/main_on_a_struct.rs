@@ -1,0 +1,6 @@
+#[graceful::main]
+struct App;
+
+fn main() {
+    let _ = App;
+}

@@ -1,0 +1,4 @@
+#[graceful::main(dedline = "25s")]
+async fn main() {
+    graceful::shutdown_requested().await;
+}

@@ -1,0 +1,4 @@
+#[graceful::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

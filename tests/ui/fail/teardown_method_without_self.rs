@@ -1,0 +1,8 @@
+struct Server;
+
+impl Server {
+    #[graceful::teardown(order = 10)]
+    async fn stop() {}
+}
+
+fn main() {}

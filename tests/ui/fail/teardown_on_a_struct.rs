@@ -1,0 +1,6 @@
+#[graceful::teardown(order = 10)]
+struct Flush;
+
+fn main() {
+    let _ = Flush;
+}

@@ -1,0 +1,6 @@
+#[graceful::teardown(order = 10, timout = "5s")]
+fn flush() {}
+
+fn main() {
+    flush();
+}

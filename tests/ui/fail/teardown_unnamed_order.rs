@@ -1,0 +1,6 @@
+#[graceful::teardown(10)]
+fn flush() {}
+
+fn main() {
+    flush();
+}

@@ -1,0 +1,6 @@
+#[graceful::teardown]
+fn flush() {}
+
+fn main() {
+    flush();
+}

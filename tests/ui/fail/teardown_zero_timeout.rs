@@ -1,0 +1,6 @@
+#[graceful::teardown(order = 10, timeout = "0s")]
+fn flush() {}
+
+fn main() {
+    flush();
+}
