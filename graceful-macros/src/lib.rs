@@ -53,7 +53,7 @@ use proc_macro::TokenStream;
 ///
 /// | argument | default | meaning |
 /// |---|---|---|
-/// | `deadline = "30s"` | `"30s"` | The whole shutdown budget, from the first signal to process exit. Must be more than zero. |
+/// | `deadline = "30s"` | `"30s"` | The whole shutdown budget, from the first signal to process exit. More than zero, at most a year. |
 /// | `drain_delay = "5s"` | `"0s"` | Time between the signal and the start of teardown, while `graceful::is_shutting_down()` is already true (readiness probes fail) but servers keep serving, so load balancers can deregister the instance. Counts against the deadline, so it must be shorter. |
 /// | `signals = ["SIGINT", "SIGTERM"]` | `SIGINT` and `SIGTERM` on Unix; `ctrl_c`, `ctrl_break`, `ctrl_close`, `ctrl_shutdown` on Windows | The signals that start a shutdown, among `"SIGINT"`, `"SIGTERM"`, `"SIGHUP"`, `"SIGQUIT"`, `"SIGUSR1"`, `"SIGUSR2"` (Unix) and `"ctrl_c"`, `"ctrl_break"`, `"ctrl_close"`, `"ctrl_shutdown"` (Windows). A signal the platform lacks stops the program at start with exit code 2. |
 /// | `flavor = "current_thread"` | `"multi_thread"` | The tokio runtime: `"multi_thread"` or `"current_thread"`. |
@@ -79,11 +79,20 @@ use proc_macro::TokenStream;
 /// fn main() {} // error: `#[graceful::main]` needs an `async fn`; add `async`: `async fn main()`
 /// ```
 ///
-/// It has parameters or generics, or is `const`, `unsafe` or `extern`:
+/// It has parameters (`self` too) or generics, or is `const`, `unsafe` or `extern`:
 ///
 /// ```compile_fail
 /// #[graceful::main]
 /// async fn main(args: Vec<String>) {} // error: `#[graceful::main]` takes a function without parameters; ...
+/// ```
+///
+/// ```compile_fail
+/// struct App;
+/// impl App {
+///     #[graceful::main]
+///     async fn run(&self) {} // error: `#[graceful::main]` cannot be applied to a method; put it on
+/// }                          //        the program's `async fn main()` and call the method from there
+/// # fn main() {}
 /// ```
 ///
 /// ```compile_fail
@@ -103,8 +112,8 @@ use proc_macro::TokenStream;
 /// async fn main() {}
 /// ```
 ///
-/// A duration that does not parse, a zero deadline, or a drain delay that leaves nothing of
-/// the deadline:
+/// A duration that does not parse, a deadline of zero or over a year, or a drain delay that
+/// leaves nothing of the deadline:
 ///
 /// ```compile_fail
 /// #[graceful::main(deadline = "soon")] // error: invalid duration "soon" for `deadline` ...
@@ -114,6 +123,11 @@ use proc_macro::TokenStream;
 /// ```compile_fail
 /// #[graceful::main(deadline = "0s")] // error: `deadline` in `#[graceful::main]` must be greater than zero ...
 /// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::main(deadline = "9000h")] // error: `deadline` ("9000h") in `#[graceful::main]` is
+/// async fn main() {}                    //        longer than a year: no orchestrator waits that long; ...
 /// ```
 ///
 /// ```compile_fail
@@ -226,9 +240,13 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// timed out). They run when a signal starts the shutdown and also when the body of `main`
 /// returns or panics: teardown is the program's exit path.
 ///
-/// Hooks are collected at link time, from every crate linked into the binary. A hook in a
-/// library crate registers only if that crate is linked, that is, named somewhere in the
-/// binary.
+/// Hooks are collected at link time, from every module of every crate linked into the
+/// binary. A hook in a library crate registers only if that crate is linked, that is, named
+/// somewhere in the binary: a binary that uses nothing else of the crate says so with
+/// [`graceful::link!(my_crate)`](link!).
+///
+/// A `#[cfg]` on the function decides on the whole hook, before or after the attribute: a
+/// hook compiled out is not registered.
 ///
 /// # Arguments
 ///
@@ -330,6 +348,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```compile_fail
 /// #[graceful::teardown(order = 10)]
 /// fn flush<T>() {} // error: `#[graceful::teardown]` cannot be applied to a generic function; ...
+/// # #[graceful::main] async fn main() {}
+/// ```
+///
+/// A function in an `impl` block without `self` cannot be told from a free function by the
+/// attribute, which sees only the function. rustc then reports two errors of its own:
+/// `` `const` items in this context need a name `` at the attribute, and ``cannot find
+/// function `stop` in this scope`` at the name. Move the function out of the `impl` block:
+///
+/// ```compile_fail
+/// struct Server;
+/// impl Server {
+///     #[graceful::teardown(order = 10)] // error: `const` items in this context need a name
+///     async fn stop() {}                // error[E0425]: cannot find function `stop` in this scope
+/// }
 /// # #[graceful::main] async fn main() {}
 /// ```
 ///
