@@ -23,16 +23,15 @@ fn expand(input: TokenStream) -> (TokenStream, Errors) {
     let mut errors = Errors::default();
     let mut tokens = TokenStream::new();
     let pieces = split_on_commas(input);
-    if pieces.iter().all(Vec::is_empty) {
+    if pieces.iter().all(|piece| piece.tokens.is_empty()) {
         errors.push(syn::Error::new(
             Span::call_site(),
             format!("`{MACRO}` needs the library crates to link, like `{EXAMPLE}`"),
         ));
         return (tokens, errors);
     }
-    let last = pieces.len() - 1;
-    for (i, piece) in pieces.into_iter().enumerate() {
-        match crate_name(piece, i == last) {
+    for piece in pieces {
+        match crate_name(&piece) {
             Ok(Some(name)) => {
                 tokens.extend(quote_spanned!(name.span()=> extern crate #name as _;));
             }
@@ -43,65 +42,101 @@ fn expand(input: TokenStream) -> (TokenStream, Errors) {
     (tokens, errors)
 }
 
-/// The tokens between commas; `a, b,` gives `[a]`, `[b]`, `[]`.
-fn split_on_commas(input: TokenStream) -> Vec<Vec<TokenTree>> {
-    let mut pieces = vec![Vec::new()];
+/// What stands before a comma, or after the last one.
+struct Piece {
+    tokens: Vec<TokenTree>,
+    /// The comma after it, if any.
+    comma: Option<Span>,
+}
+
+/// `a, b,` gives `a` and `b`, each with its comma, then nothing.
+fn split_on_commas(input: TokenStream) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut tokens = Vec::new();
     for tree in input {
-        match &tree {
-            TokenTree::Punct(punct) if punct.as_char() == ',' => pieces.push(Vec::new()),
-            _ => pieces.last_mut().expect("never empty").push(tree),
+        match tree {
+            TokenTree::Punct(punct) if punct.as_char() == ',' => pieces.push(Piece {
+                tokens: std::mem::take(&mut tokens),
+                comma: Some(punct.span()),
+            }),
+            other => tokens.push(other),
         }
     }
+    pieces.push(Piece {
+        tokens,
+        comma: None,
+    });
     pieces
 }
 
-/// One crate name, or `None` for the empty piece after a trailing comma.
-fn crate_name(piece: Vec<TokenTree>, last: bool) -> syn::Result<Option<syn::Ident>> {
-    let whole: TokenStream = piece.iter().cloned().collect();
-    match piece.as_slice() {
-        [] if last => Ok(None),
-        [] => Err(syn::Error::new(
-            Span::call_site(),
-            format!("empty crate name in `{MACRO}`: remove the extra `,`"),
+/// One crate name, or `None` for the nothing after a trailing comma.
+fn crate_name(piece: &Piece) -> syn::Result<Option<syn::Ident>> {
+    let whole: TokenStream = piece.tokens.iter().cloned().collect();
+    match piece.tokens.as_slice() {
+        [] => match piece.comma {
+            None => Ok(None),
+            Some(comma) => Err(syn::Error::new(
+                comma,
+                format!("a crate name is missing in `{MACRO}` before this `,`; remove the `,`"),
+            )),
+        },
+        [TokenTree::Ident(ident)] if is_path_keyword(ident) => Err(syn::Error::new(
+            ident.span(),
+            format!(
+                "`{ident}` is not a dependency: `{MACRO}` takes the names of library crates \
+                 the binary depends on, like `{EXAMPLE}`"
+            ),
         )),
-        [TokenTree::Ident(ident)] if ["self", "crate", "super", "Self"].contains(&ident.to_string().as_str()) => {
-            Err(syn::Error::new(
-                ident.span(),
-                format!("`{ident}` is not a dependency: `{MACRO}` takes the names of library crates the binary depends on, like `{EXAMPLE}`"),
-            ))
-        }
         [TokenTree::Ident(ident)] => Ok(Some(ident.clone())),
-        [TokenTree::Literal(literal)] => {
-            let text = literal.to_string();
-            let hint = text
-                .strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .map(rust_name)
-                .filter(|name| syn::parse_str::<syn::Ident>(name).is_ok())
-                .map_or_else(
-                    || format!("like `{EXAMPLE}`"),
-                    |name| format!("write `{name}`, without quotes"),
-                );
-            Err(syn::Error::new(
-                literal.span(),
-                format!("`{MACRO}` takes crate names as written in Rust code, not strings; {hint}"),
-            ))
-        }
-        _ if is_dashed(&piece) => {
+        [TokenTree::Literal(literal)] => match syn::parse2::<syn::LitStr>(whole.clone()) {
+            Ok(string) => {
+                let name = rust_name(&string.value());
+                let hint = if syn::parse_str::<syn::Ident>(&name).is_ok() {
+                    format!("write `{name}`, without quotes")
+                } else {
+                    format!("like `{EXAMPLE}`")
+                };
+                Err(syn::Error::new(
+                    literal.span(),
+                    format!(
+                        "`{MACRO}` takes crate names as written in Rust code, not strings; {hint}"
+                    ),
+                ))
+            }
+            Err(_) => Err(not_a_crate_name(whole)),
+        },
+        [TokenTree::Group(group)] if group.delimiter() == Delimiter::None => crate_name(&Piece {
+            tokens: group.stream().into_iter().collect(),
+            comma: piece.comma,
+        }),
+        tokens if is_dashed(tokens) => {
             let name = rust_name(&whole.to_string().replace(' ', ""));
             Err(syn::Error::new_spanned(
                 whole,
-                format!("`{MACRO}` takes crate names as written in Rust code, with `_` where the package name has `-`: write `{name}`"),
+                format!(
+                    "`{MACRO}` takes crate names as written in Rust code, with `_` where the \
+                     package name has `-`: write `{name}`"
+                ),
             ))
         }
-        [TokenTree::Group(group)] if group.delimiter() == Delimiter::None => {
-            crate_name(group.stream().into_iter().collect(), last)
-        }
-        _ => Err(syn::Error::new_spanned(
-            whole,
-            format!("`{MACRO}` takes the names of library crates, separated by commas, like `{EXAMPLE}`"),
-        )),
+        _ => Err(not_a_crate_name(whole)),
     }
+}
+
+fn not_a_crate_name(tokens: TokenStream) -> syn::Error {
+    syn::Error::new_spanned(
+        tokens,
+        format!(
+            "`{MACRO}` takes the names of library crates, separated by commas, like `{EXAMPLE}`"
+        ),
+    )
+}
+
+/// `self`, `crate`, `super`, `Self`: names, but never of a dependency.
+fn is_path_keyword(ident: &proc_macro2::Ident) -> bool {
+    ["self", "crate", "super", "Self"]
+        .iter()
+        .any(|keyword| ident == keyword)
 }
 
 /// `my-hooks` is `my_hooks` in Rust code.
@@ -149,6 +184,15 @@ mod tests {
     }
 
     #[test]
+    fn a_name_passed_through_another_macro() {
+        // `macro_rules!` wraps an `$name:expr` in an invisible group.
+        let grouped = proc_macro2::Group::new(Delimiter::None, tokens("billing"));
+        let (out, errors) = expand(TokenTree::Group(grouped).into());
+        assert!(errors.finish().is_ok());
+        assert_eq!(text(&out), "extern crate billing as _ ;");
+    }
+
+    #[test]
     fn nothing_to_link() {
         for input in ["", ","] {
             assert_eq!(
@@ -189,18 +233,27 @@ mod tests {
                     "self".to_owned()
                 ),
                 (
-                    "`graceful::link!` takes crate names as written in Rust code, not strings; like `graceful::link!(my_hooks, billing);`"
+                    "`graceful::link!` takes the names of library crates, separated by commas, like `graceful::link!(my_hooks, billing);`"
                         .to_owned(),
                     "7".to_owned()
                 ),
             ]
         );
         assert_eq!(
-            refused("a,,b")
-                .into_iter()
-                .map(|(m, _)| m)
-                .collect::<Vec<_>>(),
-            ["empty crate name in `graceful::link!`: remove the extra `,`"]
+            refused("a, , b"),
+            [(
+                "a crate name is missing in `graceful::link!` before this `,`; remove the `,`"
+                    .to_owned(),
+                ",".to_owned()
+            )]
+        );
+        assert_eq!(
+            refused(r#""x y""#),
+            [(
+                "`graceful::link!` takes crate names as written in Rust code, not strings; like `graceful::link!(my_hooks, billing);`"
+                    .to_owned(),
+                "\"x y\"".to_owned()
+            )]
         );
     }
 
