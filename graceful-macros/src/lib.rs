@@ -97,6 +97,11 @@ use proc_macro::TokenStream;
 ///
 /// ```compile_fail
 /// #[graceful::main]
+/// async fn main<T>() {} // error: `#[graceful::main]` cannot be applied to a generic function; ...
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::main]
 /// async unsafe fn main() {} // error: `#[graceful::main]` cannot be applied to an `unsafe fn`; remove `unsafe` ...
 /// ```
 ///
@@ -281,11 +286,17 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// Each misuse is reported on the token at fault, all at once; the function itself is kept,
 /// so calls to it elsewhere still compile.
 ///
-/// A missing `order`, or one that is not an `i32` literal:
+/// A missing `order`, or one that is not an `i32` literal or out of its range:
 ///
 /// ```compile_fail
 /// #[graceful::teardown] // error: missing `order` in `#[graceful::teardown]`: hooks run in ascending
 /// fn flush() {}         //        `order`, ...; write `#[graceful::teardown(order = 10)]`
+/// # #[graceful::main] async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::teardown(order = 3_000_000_000)] // error: `order` in `#[graceful::teardown]` is
+/// fn flush() {}                                //        out of range for `i32`
 /// # #[graceful::main] async fn main() {}
 /// ```
 ///
@@ -379,6 +390,12 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[graceful::teardown(order = 10)]
 /// async fn stop(_port: u16) {} // error[E0277]: `u16` cannot be a parameter of a teardown hook
 /// # #[graceful::main] async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::teardown(order = 10)]
+/// fn flush() -> std::io::Result<usize> { Ok(0) } // error[E0277]: a teardown hook must return `()`
+/// # #[graceful::main] async fn main() {}          //   or `Result<(), E>` where `E: Display`, not ...
 /// ```
 ///
 /// ```compile_fail
