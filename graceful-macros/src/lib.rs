@@ -59,7 +59,7 @@ use proc_macro::TokenStream;
 /// | `flavor = "current_thread"` | `"multi_thread"` | The tokio runtime: `"multi_thread"` or `"current_thread"`. |
 /// | `worker_threads = 4` | tokio's: one per CPU core | Worker threads of the multi-thread runtime; at least 1. |
 /// | `tasks_order = 15` | `0` | Where, among the teardown hooks' `order`s, the built-in step runs that waits for the body and the tasks of `graceful::spawn`: hooks with a lower order run before, higher after. |
-/// | `crate = "my_deps::graceful"` | `"::graceful"` | The path to the runtime crate in the generated code, for a renamed dependency or a re-export. |
+/// | `crate = "my_deps::graceful"` | `"::graceful"` | The path to the runtime crate in the generated code, for a renamed dependency or a re-export. A dependency renamed in `Cargo.toml` without it fails with ``cannot find `graceful` in the crate root`` at the attribute. |
 ///
 /// # The function
 ///
@@ -261,7 +261,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// | `timeout = "5s"` | none | The hook's own limit, more than zero. A hook is also never given more than the deadline leaves. Durations are written as for `#[graceful::main]`. |
 /// | `name = "broker"` | the function's path, `my_crate::module::function` | The name in logs and the report. |
 /// | `always` | off | A bare flag: the hook still runs once the deadline has passed (temp-file cleanup, log flush), bounded by its own `timeout`, or 1 s without one. (Every hook runs after an earlier one failed; `always` is about the deadline.) |
-/// | `crate = "my_deps::graceful"` | `"::graceful"` | The path to the runtime crate in the generated code. |
+/// | `crate = "my_deps::graceful"` | `"::graceful"` | The path to the runtime crate in the generated code, as for `#[graceful::main]`. |
 ///
 /// # The function
 ///
