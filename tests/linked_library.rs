@@ -10,7 +10,7 @@ fn the_hooks_of_a_linked_library_run_in_order_with_the_binarys_own() {
     let out = stopped_by(env!("CARGO_BIN_EXE_fixture-linked"), "TERM", &[]);
     assert_eq!(out.code, Some(0), "{out:#?}");
     let own = out.line("fixture closed the service journal (trigger: SIGTERM)");
-    let flushed = out.line("hooks_lib flushed 0 entries (trigger: SIGTERM)");
+    let flushed = out.line("hooks_lib flushed the audit log (trigger: SIGTERM)");
     let closed = out.line("hooks_lib closed the storage");
     assert!(own < flushed && flushed < closed, "{out:#?}");
     // Named by their path in the library, or by their `name`.
