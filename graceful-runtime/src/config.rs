@@ -1,7 +1,10 @@
-//! What `#[graceful::main(...)]` configures: the shutdown budget and the runtime.
+//! What `#[graceful::main(...)]` configures, the environment overrides, and the checks
+//! made before the body runs.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::env::{EnvDuration, Environment};
 use crate::Signal;
 
 /// The default shutdown deadline: Kubernetes' default grace period.
@@ -9,6 +12,9 @@ pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The time an `always` hook without a `timeout` gets once the deadline has passed.
 pub(crate) const ALWAYS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The watchdog's slack past the deadline and the `always` hooks' time.
+pub(crate) const WATCHDOG_SLACK: Duration = Duration::from_millis(500);
 
 /// The longest duration the shutdown works with: longer timeouts are capped to it, and a
 /// longer deadline is a configuration error (an instant that far ahead may not exist).
@@ -28,6 +34,14 @@ pub struct Config {
     pub(crate) current_thread: bool,
     pub(crate) worker_threads: Option<usize>,
     pub(crate) tasks_order: i32,
+    /// The `GRACEFUL_DEADLINE` that overrode the attribute, for messages.
+    pub(crate) deadline_from_env: Option<EnvDuration>,
+    /// The `GRACEFUL_DRAIN_DELAY` that overrode the attribute, for messages.
+    pub(crate) drain_delay_from_env: Option<EnvDuration>,
+    /// `GRACEFUL_GRACE_PERIOD`: the time the orchestrator gives before it kills.
+    pub(crate) grace_period: Option<EnvDuration>,
+    /// `GRACEFUL_REPORT`: where the report is written as JSON.
+    pub(crate) report_path: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -47,6 +61,10 @@ impl Config {
             current_thread: false,
             worker_threads: None,
             tasks_order: 0,
+            deadline_from_env: None,
+            drain_delay_from_env: None,
+            grace_period: None,
+            report_path: None,
         }
     }
 
@@ -86,27 +104,53 @@ impl Config {
         self
     }
 
+    /// Applies what the environment sets: it wins over the attribute, which wins over
+    /// the defaults.
+    pub(crate) fn with_env(mut self, env: Environment) -> Self {
+        if let Some(deadline) = env.deadline {
+            self.deadline = deadline.value;
+            self.deadline_from_env = Some(deadline);
+        }
+        if let Some(delay) = env.drain_delay {
+            self.drain_delay = delay.value;
+            self.drain_delay_from_env = Some(delay);
+        }
+        self.grace_period = env.grace_period;
+        self.report_path = env.report;
+        self
+    }
+
     /// The margin before the deadline at which [`until_deadline`](crate::until_deadline)
     /// gives up: a tenth of the deadline, at most one second.
     pub(crate) fn hard_stop_margin(&self) -> Duration {
         (self.deadline / 10).min(Duration::from_secs(1))
     }
 
+    /// The longest the process lives once the shutdown has started, whatever blocks: the
+    /// deadline, what the `always` hooks may add after it, and the watchdog's slack.
+    pub(crate) fn exit_limit(&self, always_budget: Duration) -> Duration {
+        self.deadline
+            .saturating_add(always_budget)
+            .saturating_add(WATCHDOG_SLACK)
+    }
+
     /// Checks what the attribute cannot check at compile time.
     pub(crate) fn validate(&self) -> Result<(), String> {
+        let deadline = shown(self.deadline, &self.deadline_from_env);
         if self.deadline.is_zero() {
-            return Err("the shutdown deadline must be longer than zero".into());
+            return Err(format!(
+                "the shutdown deadline ({deadline}) must be longer than zero"
+            ));
         }
         if self.deadline > LONGEST {
             return Err(format!(
-                "the shutdown deadline ({:?}) is longer than a year; no orchestrator waits that long",
-                self.deadline
+                "the shutdown deadline ({deadline}) is longer than a year; no orchestrator waits that long"
             ));
         }
         if self.drain_delay >= self.deadline {
             return Err(format!(
-                "the drain delay ({:?}) must be shorter than the deadline ({:?}): it counts against it",
-                self.drain_delay, self.deadline
+                "the drain delay ({}) must be shorter than the deadline ({deadline}): it counts against it",
+                shown(self.drain_delay, &self.drain_delay_from_env),
             ));
         }
         if self.signals.is_empty() {
@@ -119,6 +163,31 @@ impl Config {
             return Err("worker_threads must be at least 1".into());
         }
         Ok(())
+    }
+
+    /// A warning when the shutdown may outlast `GRACEFUL_GRACE_PERIOD`: the deadline plus
+    /// `always_budget`, what the `always` hooks may add after it.
+    pub(crate) fn grace_period_warning(&self, always_budget: Duration) -> Option<String> {
+        let grace = self.grace_period.as_ref()?;
+        let longest = self.deadline.saturating_add(always_budget);
+        if longest <= grace.value {
+            return None;
+        }
+        let deadline = shown(self.deadline, &self.deadline_from_env);
+        Some(format!(
+            "the shutdown may take up to {longest:?} (deadline {deadline} + `always` hooks {always_budget:?}), \
+             longer than the grace period ({grace}, {:?}): the process would be killed before it ends; \
+             lower the deadline or raise the grace period",
+            grace.value
+        ))
+    }
+}
+
+/// A value for a message: how the operator wrote it when it came from the environment.
+fn shown(value: Duration, from_env: &Option<EnvDuration>) -> String {
+    match from_env {
+        Some(var) => var.to_string(),
+        None => format!("{value:?}"),
     }
 }
 
@@ -139,6 +208,75 @@ mod tests {
     fn an_absurd_deadline_is_refused_instead_of_overflowing() {
         let c = Config::new().deadline(Duration::from_secs(u64::MAX));
         assert!(c.validate().unwrap_err().contains("longer than a year"));
+    }
+
+    fn env(vars: &[(&str, &str)]) -> Environment {
+        Environment::from_lookup(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).into())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_attribute_which_wins_over_the_default() {
+        let attribute = Config::new().deadline(Duration::from_secs(20));
+        let c = attribute.clone().with_env(env(&[]));
+        assert_eq!(c.deadline, Duration::from_secs(20));
+        assert_eq!(c.drain_delay, Duration::ZERO);
+        let c = attribute.with_env(env(&[
+            ("GRACEFUL_DEADLINE", "25s"),
+            ("GRACEFUL_DRAIN_DELAY", "5s"),
+        ]));
+        assert_eq!(c.deadline, Duration::from_secs(25));
+        assert_eq!(c.drain_delay, Duration::from_secs(5));
+        assert!(c.validate().is_ok());
+        let c = Config::new().with_env(env(&[("GRACEFUL_DRAIN_DELAY", "2s")]));
+        assert_eq!(c.deadline, DEFAULT_DEADLINE);
+    }
+
+    #[test]
+    fn a_bad_combination_names_the_variables_and_their_values() {
+        let c = Config::new()
+            .deadline(Duration::from_secs(3))
+            .with_env(env(&[("GRACEFUL_DRAIN_DELAY", "3000ms")]));
+        assert_eq!(
+            c.validate().unwrap_err(),
+            "the drain delay (GRACEFUL_DRAIN_DELAY=\"3000ms\") must be shorter than the deadline (3s): it counts against it"
+        );
+        let c = Config::new()
+            .drain_delay(Duration::from_secs(5))
+            .with_env(env(&[("GRACEFUL_DEADLINE", "5s")]));
+        assert_eq!(
+            c.validate().unwrap_err(),
+            "the drain delay (5s) must be shorter than the deadline (GRACEFUL_DEADLINE=\"5s\"): it counts against it"
+        );
+        let c = Config::new().with_env(env(&[("GRACEFUL_DEADLINE", "0ms")]));
+        assert_eq!(
+            c.validate().unwrap_err(),
+            "the shutdown deadline (GRACEFUL_DEADLINE=\"0ms\") must be longer than zero"
+        );
+    }
+
+    #[test]
+    fn the_grace_period_must_hold_the_deadline_and_the_always_hooks() {
+        let c = Config::new().with_env(env(&[
+            ("GRACEFUL_DEADLINE", "28s"),
+            ("GRACEFUL_GRACE_PERIOD", "30"),
+        ]));
+        assert_eq!(c.grace_period_warning(Duration::from_secs(2)), None);
+        assert_eq!(
+            c.grace_period_warning(Duration::from_secs(3)).unwrap(),
+            "the shutdown may take up to 31s (deadline GRACEFUL_DEADLINE=\"28s\" + `always` hooks 3s), \
+             longer than the grace period (GRACEFUL_GRACE_PERIOD=\"30\", 30s): the process would be \
+             killed before it ends; lower the deadline or raise the grace period"
+        );
+        // Nothing to check against without the variable.
+        assert_eq!(
+            Config::new().grace_period_warning(Duration::from_secs(3600)),
+            None
+        );
     }
 
     #[test]

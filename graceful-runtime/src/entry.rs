@@ -1,18 +1,18 @@
-//! What `#[graceful::main]` runs: the runtime, the signals, the sequence, the exit.
+//! What `#[graceful::main]` runs: the environment, the runtime, the signals, the
+//! sequence, the report, the exit.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::body::{self, MainOutput};
-use crate::config::{Config, ALWAYS_DEFAULT_TIMEOUT};
+use crate::config::Config;
 use crate::controller::{self, Controller, SignalEffect};
-use crate::hook::{self, HookDef};
-use crate::{events, sequence, signal, Exit, Signal};
-
-/// The backstop's slack past the deadline and the `always` hooks' time.
-const WATCHDOG_SLACK: Duration = Duration::from_millis(500);
+use crate::env::Environment;
+use crate::systemd::Notifier;
+use crate::{events, hook, report, sequence, signal, Exit, Report, Signal};
 
 /// How long a second signal waits for the sequence to report and exit before the signal
 /// thread exits by itself (a runtime whose threads are all blocked cannot).
@@ -20,15 +20,26 @@ const FORCE_GRACE: Duration = Duration::from_millis(200);
 
 /// Runs the program and its shutdown, then exits the process with the report's code.
 ///
-/// The body runs on this thread; the sequence runs as a task of its own and ends the
-/// process when it is done, whatever the body is doing. The process exits with
-/// [`std::process::exit`] rather than by dropping the runtime: a blocking thread that
-/// never returns would keep a dropped runtime waiting forever.
+/// The environment is read first: it overrides the attribute, and a bad value stops the
+/// program with code 2 before anything runs. The body runs on this thread; the sequence
+/// runs as a task of its own and ends the process when it is done, whatever the body is
+/// doing. The process exits with [`std::process::exit`] rather than by dropping the
+/// runtime: a blocking thread that never returns would keep a dropped runtime waiting
+/// forever.
 pub fn run<F>(config: Config, body: F) -> !
 where
     F: Future,
     F::Output: MainOutput,
 {
+    let config = match Environment::read() {
+        Ok(env) => config.with_env(env),
+        Err(errors) => {
+            for message in &errors {
+                events::config_error(message);
+            }
+            exit_process(Exit::Config.code());
+        }
+    };
     if let Err(message) = config.validate() {
         events::config_error(&message);
         exit_process(Exit::Config.code());
@@ -42,24 +53,29 @@ where
     };
     let ctl = controller::global();
     let hooks = hook::registered();
-    let watchdog_limit = config
-        .deadline
-        .saturating_add(always_budget(&hooks))
-        .saturating_add(WATCHDOG_SLACK);
+    let always_budget = hook::always_budget(&hooks);
+    if let Some(warning) = config.grace_period_warning(always_budget) {
+        events::grace_period_too_short(&warning);
+    }
+    let notifier = Notifier::from_env();
+    let report_path = config.report_path.clone();
     // Armed before the body runs, on a thread of its own: it counts from the moment the
     // shutdown starts even if every runtime thread is blocked then.
-    arm_watchdog(ctl, watchdog_limit);
+    arm_watchdog(ctl, config.exit_limit(always_budget));
     let body_then_wait = async move {
         // Before the body runs, so that no signal finds the default action in place.
         if let Err(message) = signal::listen(config.signals, move |s| on_signal(ctl, s)) {
             events::config_error(&message);
             exit_process(Exit::Config.code());
         }
-        let sequence = tokio::spawn(sequence::run(ctl, config, hooks));
+        let sequence = tokio::spawn(sequence::run(ctl, config, hooks, notifier));
         tokio::spawn(async move {
             match sequence.await {
                 Ok(report) => {
                     events::summary(&report);
+                    if let Some(path) = &report_path {
+                        write_report(path, &report);
+                    }
                     exit_process(report.exit_code());
                 }
                 Err(e) => {
@@ -78,6 +94,14 @@ where
         std::future::pending::<Infallible>().await
     };
     match runtime.block_on(body_then_wait) {}
+}
+
+/// `GRACEFUL_REPORT`: the report as JSON. A failure is logged and changes nothing else.
+fn write_report(path: &Path, report: &Report) {
+    let json = format!("{}\n", report.to_json());
+    if let Err(e) = report::write_file(path, json.as_bytes()) {
+        events::report_not_written(path, &e);
+    }
 }
 
 /// The first signal starts the shutdown; the second is reported by the sequence, which
@@ -120,15 +144,6 @@ fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
         builder.worker_threads(n);
     }
     builder.enable_all().build()
-}
-
-/// The most the `always` hooks can add past the deadline.
-fn always_budget(hooks: &[HookDef]) -> Duration {
-    hooks
-        .iter()
-        .filter(|h| h.always)
-        .map(|h| h.timeout.unwrap_or(ALWAYS_DEFAULT_TIMEOUT))
-        .fold(Duration::ZERO, Duration::saturating_add)
 }
 
 /// The backstop: if the runtime itself is stuck (a hook blocking the only thread of a

@@ -125,6 +125,27 @@ pub(crate) fn config_error(message: &str) {
     eprintln!("graceful: configuration error: {message}");
 }
 
+/// Found before the body runs: the shutdown may outlast the orchestrator's grace period.
+pub(crate) fn grace_period_too_short(message: &str) {
+    tracing::warn!(target: TARGET, "{message}");
+    stderr_line(format_args!("warning: {message}"));
+}
+
+/// The report could not be written where `GRACEFUL_REPORT` says; the exit code stands.
+pub(crate) fn report_not_written(path: &std::path::Path, error: &std::io::Error) {
+    tracing::warn!(target: TARGET, path = %path.display(), %error, "cannot write the shutdown report");
+    stderr_line(format_args!(
+        "cannot write the shutdown report to {}: {error}",
+        path.display()
+    ));
+}
+
+/// The service manager could not be notified; the shutdown goes on.
+pub(crate) fn notify_failed(message: &str) {
+    tracing::warn!(target: TARGET, "cannot notify the service manager: {message}");
+    stderr_line(format_args!("cannot notify the service manager: {message}"));
+}
+
 /// `main` returned an error: printed like Rust's own `main` does, whatever the subscriber.
 pub(crate) fn body_error(error: &str) {
     tracing::error!(target: TARGET, error, "main returned an error");

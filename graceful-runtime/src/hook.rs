@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::ALWAYS_DEFAULT_TIMEOUT;
 use crate::Context;
 
 /// What a hook returns, once converted.
@@ -148,6 +149,16 @@ pub(crate) fn registered() -> Vec<HookDef> {
         .collect();
     hooks.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
     hooks
+}
+
+/// The most the `always` hooks can add past the deadline: each one's `timeout`, or
+/// the default an `always` hook gets.
+pub(crate) fn always_budget(hooks: &[HookDef]) -> Duration {
+    hooks
+        .iter()
+        .filter(|h| h.always)
+        .map(|h| h.timeout.unwrap_or(ALWAYS_DEFAULT_TIMEOUT))
+        .fold(Duration::ZERO, Duration::saturating_add)
 }
 
 #[cfg(test)]

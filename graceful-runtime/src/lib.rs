@@ -93,7 +93,9 @@ mod body;
 mod config;
 mod context;
 mod controller;
+mod duration;
 mod entry;
+mod env;
 mod events;
 mod hook;
 mod latch;
@@ -102,6 +104,7 @@ mod report;
 mod sequence;
 mod signal;
 mod state;
+mod systemd;
 mod tasks;
 mod watch;
 

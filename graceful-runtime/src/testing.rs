@@ -141,7 +141,7 @@ impl Harness {
         let ctl = controller::new_scoped();
         let sequence = tokio::spawn(controller::scope(
             ctl,
-            sequence::run(ctl, self.config, hooks),
+            sequence::run(ctl, self.config, hooks, None),
         ));
         let body = tokio::spawn(controller::scope(ctl, crate::body::run(ctl, body)));
         Running {

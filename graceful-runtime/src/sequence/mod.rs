@@ -21,16 +21,23 @@ use tokio::time::{sleep_until, timeout_at, Instant};
 use crate::body::BodyOutcome;
 use crate::config::{self, Config};
 use crate::controller::Controller;
-use crate::hook::HookDef;
+use crate::hook::{self, HookDef};
 use crate::report::{HookReport, Outcome, Report, TASKS_STEP};
+use crate::systemd::Notifier;
 use crate::{events, Exit, Signal, Trigger};
 
 use step::{run_step, AbortOnDrop};
 
-/// Waits for the shutdown to start, carries it out, and returns the report.
-pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<HookDef>) -> Report {
+/// Waits for the shutdown to start, carries it out, and returns the report. With a
+/// `notifier`, the service manager hears of the start and of each step's end.
+pub(crate) async fn run(
+    ctl: &'static Controller,
+    config: Config,
+    hooks: Vec<HookDef>,
+    notifier: Option<Notifier>,
+) -> Report {
     ctl.initiated.wait().await;
-    let end = sequence(ctl, &config, hooks).await;
+    let end = sequence(ctl, &config, hooks, notifier.as_ref()).await;
 
     let body = ctl.body_outcome();
     let body_still_running = body.is_none();
@@ -53,7 +60,9 @@ pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<Hoo
     Report {
         trigger: end.trigger,
         deadline: config.deadline,
+        drain_delay: end.drain_delay,
         duration: end.duration,
+        ended_at: std::time::SystemTime::now(),
         hooks: end.hooks,
         tasks_still_running: end.tasks_still_running,
         body_still_running,
@@ -68,6 +77,7 @@ pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<Hoo
 /// What the sequence found, before the body's outcome is folded in.
 struct End {
     trigger: Trigger,
+    drain_delay: Duration,
     duration: Duration,
     hooks: Vec<HookReport>,
     tasks_still_running: Vec<String>,
@@ -101,7 +111,12 @@ struct Env {
     tasks_order: i32,
 }
 
-async fn sequence(ctl: &'static Controller, config: &Config, hooks: Vec<HookDef>) -> End {
+async fn sequence(
+    ctl: &'static Controller,
+    config: &Config,
+    hooks: Vec<HookDef>,
+    notifier: Option<&Notifier>,
+) -> End {
     let trigger = ctl
         .trigger()
         .unwrap_or_else(|| Trigger::Requested("unknown".into()));
@@ -132,8 +147,14 @@ async fn sequence(ctl: &'static Controller, config: &Config, hooks: Vec<HookDef>
     }));
 
     events::shutdown_started(&trigger, config.deadline, drain_delay);
+    // The process is gone by then, whatever blocks: what the service manager may wait.
+    let exit_by = config::after(start, config.exit_limit(hook::always_budget(&hooks)));
+    if let Some(notifier) = notifier {
+        notifier.stopping(exit_by.saturating_duration_since(Instant::now()));
+    }
     let mut end = End {
         trigger,
+        drain_delay,
         duration: Duration::ZERO,
         hooks: Vec::new(),
         tasks_still_running: Vec::new(),
@@ -171,6 +192,10 @@ async fn sequence(ctl: &'static Controller, config: &Config, hooks: Vec<HookDef>
                     Some(Ok((i, report))) => {
                         events::step_finished(&report);
                         done[i] = Some(report);
+                        let now = Instant::now();
+                        if let Some(notifier) = notifier.filter(|_| now < env.deadline) {
+                            notifier.extend(exit_by.saturating_duration_since(now));
+                        }
                     }
                     // `run_step` turns the hook's own panics into outcomes; a panic here is
                     // ours, and is not hidden.

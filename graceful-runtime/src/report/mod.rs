@@ -1,10 +1,17 @@
-//! What happened during a shutdown: per-hook outcomes, the trigger, the exit code.
+//! What happened during a shutdown: per-hook outcomes, the trigger, the exit code; and
+//! the same as JSON, written to a file.
+
+mod file;
+mod json;
+mod timestamp;
 
 use std::borrow::Cow;
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::Signal;
+
+pub(crate) use file::write as write_file;
 
 /// Why the shutdown started.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -214,7 +221,9 @@ impl fmt::Display for Exit {
 pub struct Report {
     pub(crate) trigger: Trigger,
     pub(crate) deadline: Duration,
+    pub(crate) drain_delay: Duration,
     pub(crate) duration: Duration,
+    pub(crate) ended_at: SystemTime,
     pub(crate) hooks: Vec<HookReport>,
     pub(crate) tasks_still_running: Vec<String>,
     pub(crate) body_still_running: bool,
@@ -231,9 +240,25 @@ impl Report {
     pub fn deadline(&self) -> Duration {
         self.deadline
     }
+    /// The drain delay that was waited: zero when the body of `main` ended by itself.
+    pub fn drain_delay(&self) -> Duration {
+        self.drain_delay
+    }
     /// From the start of the shutdown to the end of the sequence.
     pub fn duration(&self) -> Duration {
         self.duration
+    }
+    /// The wall-clock time the shutdown started: [`Report::ended_at`] less
+    /// [`Report::duration`], so the two always agree even if the system clock is stepped
+    /// meanwhile.
+    pub fn started_at(&self) -> SystemTime {
+        self.ended_at
+            .checked_sub(self.duration)
+            .unwrap_or(SystemTime::UNIX_EPOCH)
+    }
+    /// The wall-clock time the sequence ended.
+    pub fn ended_at(&self) -> SystemTime {
+        self.ended_at
     }
     /// Every step in the order it started, including the built-in [`TASKS_STEP`].
     pub fn hooks(&self) -> &[HookReport] {
@@ -262,6 +287,49 @@ impl Report {
     /// The process exit code: `self.exit().code()`.
     pub fn exit_code(&self) -> i32 {
         self.exit.code()
+    }
+    /// The report as one line of JSON: what `GRACEFUL_REPORT=path` writes.
+    ///
+    /// The schema (`"version": 1`; fields are only ever added within a version):
+    ///
+    /// ```json
+    /// {
+    ///   "version": 1,
+    ///   "trigger": {"kind": "signal", "signal": "SIGTERM"},
+    ///   "started_at": "2026-11-25T09:41:07.120Z",
+    ///   "ended_at": "2026-11-25T09:41:09.533Z",
+    ///   "deadline_ms": 25000,
+    ///   "drain_delay_ms": 1000,
+    ///   "duration_ms": 2412.5,
+    ///   "exit_code": 1,
+    ///   "exit": "failed",
+    ///   "forced_by": null,
+    ///   "main_error": null,
+    ///   "main_still_running": false,
+    ///   "tasks_still_running": [],
+    ///   "counts": {"completed": 2, "failed": 1, "timed_out": 0, "skipped": 0, "interrupted": 0},
+    ///   "hooks": [
+    ///     {"name": "graceful::tasks", "order": 0, "always": false, "started_after_ms": 1000,
+    ///      "duration_ms": 1402.25, "outcome": "completed", "message": null},
+    ///     {"name": "broker", "order": 20, "always": false, "started_after_ms": 2402.25,
+    ///      "duration_ms": 10, "outcome": "failed", "message": "connection reset"},
+    ///     {"name": "my_service::remove_temp_files", "order": 30, "always": true,
+    ///      "started_after_ms": 2412.25, "duration_ms": 0.25, "outcome": "completed", "message": null}
+    ///   ]
+    /// }
+    /// ```
+    ///
+    /// - `trigger.kind`: `signal` (with `signal`), `requested` (with `reason`, given to
+    ///   [`shutdown`](crate::shutdown)), `main_returned`, `main_failed`, `main_panicked`.
+    /// - Timestamps are RFC 3339 in UTC, to the millisecond. Durations are milliseconds,
+    ///   to the microsecond; `started_after_ms` counts from the start of the shutdown.
+    /// - `exit`: `clean`, `failed`, `config`, `panicked`, `deadline_exceeded`, `forced`
+    ///   (then `forced_by` names the second signal), as in the exit-code table of [`Exit`].
+    /// - `hooks[].outcome`: `completed`, `failed`, `panicked` (with the `message`),
+    ///   `timed_out` (its own timeout), `cut_by_deadline`, `skipped`, `interrupted`.
+    /// - `main_error`: what `main` returned as its error, or the message it panicked with.
+    pub fn to_json(&self) -> String {
+        json::render(self)
     }
     /// How many steps ended with each kind of outcome.
     pub fn counts(&self) -> Counts {

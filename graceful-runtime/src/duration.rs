@@ -1,0 +1,1 @@
+../../graceful-macros/src/duration.rs

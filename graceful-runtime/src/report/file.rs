@@ -1,0 +1,194 @@
+//! Writing the report to the file `GRACEFUL_REPORT` names: atomically where the file
+//! system allows it, in place where it does not.
+//!
+//! A reader never sees half a report: it is written beside the file, then renamed over
+//! it. That cannot work for Kubernetes' `/dev/termination-log`, a file the kubelet
+//! bind-mounts into the container (a rename over a mount point fails, and `/dev` may not
+//! be writable), nor for a pipe or a device: those are written in place.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// How the report reached its file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Written {
+    /// Written beside the file, then renamed over it.
+    Replaced,
+    /// Written into the file itself.
+    InPlace,
+}
+
+/// Writes `contents` to `path`. A symbolic link is written through, as a plain write
+/// would; the error names what was tried.
+pub(crate) fn write(path: &Path, contents: &[u8]) -> io::Result<Written> {
+    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if fs::metadata(&target).is_ok_and(|meta| !meta.is_file()) {
+        in_place(&target, contents)?;
+        return Ok(Written::InPlace);
+    }
+    write_via(&target, &beside(&target), contents)
+}
+
+/// Writes `target` through `temp`, or in place when that fails.
+fn write_via(target: &Path, temp: &Path, contents: &[u8]) -> io::Result<Written> {
+    let Err(replace_error) = replace(target, temp, contents) else {
+        return Ok(Written::Replaced);
+    };
+    match in_place(target, contents) {
+        Ok(()) => Ok(Written::InPlace),
+        Err(e) => Err(io::Error::new(
+            e.kind(),
+            format!("{e} (writing beside it first failed too: {replace_error})"),
+        )),
+    }
+}
+
+/// `.name.<pid>.tmp` in the directory of `target`: on its file system, so the rename is
+/// atomic, and hidden from a glob over the directory.
+fn beside(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .map_or_else(|| "report".into(), |n| n.to_string_lossy());
+    target.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+}
+
+fn replace(target: &Path, temp: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().write(true).create_new(true).open(temp)?;
+    let done = file
+        .write_all(contents)
+        .and_then(|()| file.sync_all())
+        .and_then(|()| fs::rename(temp, target));
+    if done.is_err() {
+        let _ = fs::remove_file(temp);
+    }
+    done
+}
+
+fn in_place(target: &Path, contents: &[u8]) -> io::Result<()> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(target)?
+        .write_all(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh directory for one test.
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("graceful-report-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_regular_file_is_replaced_whole_and_nothing_is_left_beside_it() {
+        let dir = scratch("replace");
+        let path = dir.join("report.json");
+        fs::write(&path, "an older, much longer report").unwrap();
+        assert_eq!(write(&path, b"{}\n").unwrap(), Written::Replaced);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{}\n");
+        assert_eq!(entries(&dir), ["report.json"]);
+        // And a file that does not exist yet.
+        let new = dir.join("new.json");
+        assert_eq!(write(&new, b"[]").unwrap(), Written::Replaced);
+        assert_eq!(fs::read_to_string(&new).unwrap(), "[]");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// What happens on `/dev/termination-log`: the rename fails (there, over a mount
+    /// point; here, across file systems), so the file is written in place.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn where_the_rename_cannot_work_the_file_is_written_in_place() {
+        let dir = scratch("in-place");
+        let path = dir.join("termination-log");
+        fs::write(&path, "an older, much longer report").unwrap();
+        // /dev/shm is a file system of its own: a rename from it fails with EXDEV.
+        let shm = Path::new("/dev/shm");
+        let probe = shm.join(format!("graceful-probe-{}", std::process::id()));
+        fs::write(&probe, "").unwrap();
+        let crossed = fs::rename(&probe, dir.join("probe"));
+        let _ = fs::remove_file(&probe);
+        assert!(
+            crossed.is_err(),
+            "the test needs /dev/shm on another file system"
+        );
+        let temp = shm.join(format!("graceful-test-{}.tmp", std::process::id()));
+        assert_eq!(write_via(&path, &temp, b"{}").unwrap(), Written::InPlace);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
+        assert!(!temp.exists(), "the file written beside is removed");
+        assert_eq!(entries(&dir), ["termination-log"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_pipe_is_written_in_place() {
+        let dir = scratch("fifo");
+        let path = dir.join("report.fifo");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let reader = {
+            let path = path.clone();
+            std::thread::spawn(move || fs::read_to_string(path).unwrap())
+        };
+        assert_eq!(write(&path, b"{\"version\":1}").unwrap(), Written::InPlace);
+        assert_eq!(reader.join().unwrap(), "{\"version\":1}");
+        assert_eq!(entries(&dir), ["report.fifo"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_is_written_through_and_kept() {
+        let dir = scratch("symlink");
+        let real = dir.join("real.json");
+        let link = dir.join("link.json");
+        fs::write(&real, "old").unwrap();
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(write(&link, b"new").unwrap(), Written::Replaced);
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_path_that_cannot_be_written_is_an_error_that_says_what_was_tried() {
+        let dir = scratch("missing");
+        let path = dir.join("no-such-directory").join("report.json");
+        let error = write(&path, b"{}").unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        assert!(
+            error
+                .to_string()
+                .contains("writing beside it first failed too"),
+            "{error}"
+        );
+        // A directory is not a file to write to.
+        assert!(write(&dir, b"{}").is_err());
+        assert_eq!(entries(&dir), Vec::<String>::new());
+        fs::remove_dir_all(dir).unwrap();
+    }
+}

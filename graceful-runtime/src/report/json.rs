@@ -1,0 +1,203 @@
+//! The report as JSON, written by hand: a few dozen lines spare every program the
+//! compile time of a serialization framework. The schema is documented on
+//! [`Report::to_json`].
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use super::timestamp::Rfc3339;
+use super::{Exit, HookReport, Outcome, Report, Trigger};
+
+/// The schema's version: bumped only when a field changes meaning or goes away.
+const VERSION: u32 = 1;
+
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::with_capacity(512 + 160 * report.hooks.len());
+    out.push_str(&format!("{{\"version\":{VERSION},\"trigger\":"));
+    trigger(&mut out, &report.trigger);
+    let _ = write!(
+        out,
+        ",\"started_at\":\"{}\",\"ended_at\":\"{}\",\"deadline_ms\":{},\"drain_delay_ms\":{},\"duration_ms\":{},\"exit_code\":{},\"exit\":\"{}\",\"forced_by\":",
+        Rfc3339(report.started_at()),
+        Rfc3339(report.ended_at),
+        Millis(report.deadline),
+        Millis(report.drain_delay),
+        Millis(report.duration),
+        report.exit.code(),
+        exit_kind(report.exit),
+    );
+    match report.exit {
+        Exit::Forced(signal) => string(&mut out, signal.name()),
+        _ => out.push_str("null"),
+    }
+    out.push_str(",\"main_error\":");
+    optional_string(&mut out, report.main_error.as_deref());
+    let _ = write!(
+        out,
+        ",\"main_still_running\":{},\"tasks_still_running\":[",
+        report.body_still_running
+    );
+    for (i, task) in report.tasks_still_running.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        string(&mut out, task);
+    }
+    let counts = report.counts();
+    let _ = write!(
+        out,
+        "],\"counts\":{{\"completed\":{},\"failed\":{},\"timed_out\":{},\"skipped\":{},\"interrupted\":{}}},\"hooks\":[",
+        counts.completed, counts.failed, counts.timed_out, counts.skipped, counts.interrupted
+    );
+    for (i, step) in report.hooks.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        hook(&mut out, step);
+    }
+    out.push_str("]}");
+    out
+}
+
+fn trigger(out: &mut String, trigger: &Trigger) {
+    match trigger {
+        Trigger::Signal(signal) => {
+            out.push_str("{\"kind\":\"signal\",\"signal\":");
+            string(out, signal.name());
+            out.push('}');
+        }
+        Trigger::Requested(reason) => {
+            out.push_str("{\"kind\":\"requested\",\"reason\":");
+            string(out, reason);
+            out.push('}');
+        }
+        Trigger::BodyReturned => out.push_str("{\"kind\":\"main_returned\"}"),
+        Trigger::BodyFailed => out.push_str("{\"kind\":\"main_failed\"}"),
+        Trigger::BodyPanicked => out.push_str("{\"kind\":\"main_panicked\"}"),
+    }
+}
+
+fn hook(out: &mut String, step: &HookReport) {
+    out.push_str("{\"name\":");
+    string(out, &step.name);
+    let (outcome, message) = match &step.outcome {
+        Outcome::Completed => ("completed", None),
+        Outcome::Failed(message) => ("failed", Some(message.as_str())),
+        Outcome::Panicked(message) => ("panicked", Some(message.as_str())),
+        Outcome::TimedOut {
+            by_deadline: false, ..
+        } => ("timed_out", None),
+        Outcome::TimedOut {
+            by_deadline: true, ..
+        } => ("cut_by_deadline", None),
+        Outcome::Skipped => ("skipped", None),
+        Outcome::Interrupted => ("interrupted", None),
+    };
+    let _ = write!(
+        out,
+        ",\"order\":{},\"always\":{},\"started_after_ms\":{},\"duration_ms\":{},\"outcome\":\"{outcome}\",\"message\":",
+        step.order,
+        step.always,
+        Millis(step.started_after),
+        Millis(step.duration),
+    );
+    optional_string(out, message);
+    out.push('}');
+}
+
+fn exit_kind(exit: Exit) -> &'static str {
+    match exit {
+        Exit::Clean => "clean",
+        Exit::Failed => "failed",
+        Exit::Config => "config",
+        Exit::Panicked => "panicked",
+        Exit::DeadlineExceeded => "deadline_exceeded",
+        Exit::Forced(_) => "forced",
+    }
+}
+
+fn optional_string(out: &mut String, value: Option<&str>) {
+    match value {
+        Some(value) => string(out, value),
+        None => out.push_str("null"),
+    }
+}
+
+/// A JSON string: quotes, backslashes and control characters escaped (RFC 8259 §7);
+/// everything else, non-ASCII included, as is (the output is UTF-8).
+fn string(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            // Valid JSON as is, but JavaScript reads these as line ends: escaped, so the
+            // report can be pasted into a script.
+            '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// A duration as a JSON number of milliseconds, to the microsecond: `2000`, `0.25`.
+struct Millis(Duration);
+
+impl std::fmt::Display for Millis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let micros = self.0.as_micros();
+        let (whole, frac) = (micros / 1000, micros % 1000);
+        if frac == 0 {
+            write!(f, "{whole}")
+        } else {
+            let digits = format!("{frac:03}");
+            write!(f, "{whole}.{}", digits.trim_end_matches('0'))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quoted(value: &str) -> String {
+        let mut out = String::new();
+        string(&mut out, value);
+        out
+    }
+
+    #[test]
+    fn strings_are_escaped() {
+        assert_eq!(quoted("plain"), "\"plain\"");
+        assert_eq!(
+            quoted("say \"no\" \\ twice\n\tthen\r"),
+            r#""say \"no\" \\ twice\n\tthen\r""#
+        );
+        assert_eq!(
+            quoted("\u{0}\u{1b}[31m\u{7f}"),
+            r#""\u0000\u001b[31m\u007f""#
+        );
+        assert_eq!(quoted("naïve — 日本 🦀"), "\"naïve — 日本 🦀\"");
+        assert_eq!(quoted("a\u{2028}b"), r#""a\u2028b""#);
+    }
+
+    #[test]
+    fn milliseconds_keep_microseconds_and_drop_trailing_zeros() {
+        assert_eq!(Millis(Duration::from_secs(2)).to_string(), "2000");
+        assert_eq!(Millis(Duration::from_micros(250)).to_string(), "0.25");
+        assert_eq!(
+            Millis(Duration::from_micros(1_500_001)).to_string(),
+            "1500.001"
+        );
+        assert_eq!(Millis(Duration::from_nanos(999)).to_string(), "0");
+        assert_eq!(Millis(Duration::ZERO).to_string(), "0");
+    }
+}
