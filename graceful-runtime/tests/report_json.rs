@@ -1,0 +1,177 @@
+//! The report as JSON (`Report::to_json`, what `GRACEFUL_REPORT` writes), read back with
+//! a real JSON parser.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use graceful::testing::{hook, Harness};
+use graceful::Signal;
+use serde_json::{json, Value};
+use tokio::time::sleep;
+
+fn parse(report: &graceful::Report) -> Value {
+    let text = report.to_json();
+    assert!(!text.contains('\n'), "one line: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Panics with `message`; a `()` function, so the hook's type is clear.
+fn fail(message: &str) {
+    panic!("{message}")
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_step_its_outcome_and_the_exit_are_in_the_json() {
+    let running =
+        Harness::new()
+            .without_registered_hooks()
+            .deadline(Duration::from_secs(10))
+            .drain_delay(Duration::from_secs(1))
+            .hook(hook("stop intake", 10).run(|_| async {
+                sleep(Duration::from_millis(250)).await;
+            }))
+            .hook(hook("broker", 20).run(|_| async {
+                Err::<(), _>("refused: \"session\" busy\n\tretry later \\ 🦀")
+            }))
+            .hook(hook("flaky", 20).run(|_| async { fail("boom") }))
+            .hook(
+                hook("slow", 30)
+                    .timeout(Duration::from_secs(2))
+                    .run(|_| async { sleep(Duration::from_secs(60)).await }),
+            )
+            .hook(hook("scratch", 40).always().run_blocking(|_| ()))
+            .start(async { graceful::shutdown_requested().await });
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    let v = parse(&report);
+
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["trigger"], json!({"kind": "signal", "signal": "SIGTERM"}));
+    assert_eq!(v["deadline_ms"], 10_000);
+    assert_eq!(v["drain_delay_ms"], 1_000);
+    assert_eq!(v["duration_ms"], 3_250);
+    assert_eq!(v["exit_code"], 1);
+    assert_eq!(v["exit"], "failed");
+    assert_eq!(v["forced_by"], Value::Null);
+    assert_eq!(v["main_error"], Value::Null);
+    assert_eq!(v["main_still_running"], false);
+    assert_eq!(v["tasks_still_running"], json!([]));
+    assert_eq!(
+        v["counts"],
+        json!({"completed": 3, "failed": 2, "timed_out": 1, "skipped": 0, "interrupted": 0})
+    );
+    let hooks = v["hooks"].as_array().unwrap();
+    let names: Vec<&str> = hooks.iter().map(|h| h["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            graceful::TASKS_STEP,
+            "stop intake",
+            "broker",
+            "flaky",
+            "slow",
+            "scratch"
+        ]
+    );
+    assert_eq!(
+        hooks[1],
+        json!({"name": "stop intake", "order": 10, "always": false, "started_after_ms": 1000,
+               "duration_ms": 250, "outcome": "completed", "message": null})
+    );
+    // The message survives quotes, control characters, backslashes and non-ASCII.
+    assert_eq!(hooks[2]["outcome"], "failed");
+    assert_eq!(
+        hooks[2]["message"],
+        "refused: \"session\" busy\n\tretry later \\ 🦀"
+    );
+    assert_eq!(hooks[3]["outcome"], "panicked");
+    assert_eq!(hooks[3]["message"], "boom");
+    assert_eq!(hooks[4]["outcome"], "timed_out");
+    assert_eq!(hooks[4]["duration_ms"], 2_000);
+    assert_eq!(hooks[5]["always"], true);
+    assert_eq!(hooks[5]["order"], 40);
+}
+
+#[tokio::test(start_paused = true)]
+async fn timestamps_are_rfc3339_utc_and_agree_with_the_duration() {
+    let before = SystemTime::now();
+    let report = Harness::new()
+        .without_registered_hooks()
+        .hook(hook("work", 10).run(|_| async {
+            sleep(Duration::from_millis(1500)).await;
+        }))
+        .run(async {})
+        .await;
+    let v = parse(&report);
+    assert_eq!(v["trigger"], json!({"kind": "main_returned"}));
+    assert_eq!(v["drain_delay_ms"], 0);
+    let started = v["started_at"].as_str().unwrap();
+    let ended = v["ended_at"].as_str().unwrap();
+    for stamp in [started, ended] {
+        // 2026-11-25T09:41:07.120Z
+        assert_eq!(stamp.len(), 24, "{stamp}");
+        assert!(
+            stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+            "{stamp}"
+        );
+    }
+    assert_eq!(
+        report
+            .ended_at()
+            .duration_since(report.started_at())
+            .unwrap(),
+        Duration::from_millis(1500)
+    );
+    // The wall clock of the run itself (the paused clock only moves tokio's time).
+    let ended_secs = report
+        .ended_at()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let before_secs = before.duration_since(UNIX_EPOCH).unwrap().as_secs();
+    assert!(ended_secs >= before_secs && ended_secs < before_secs + 600);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_forced_exit_names_the_signal_and_what_was_still_running() {
+    let running = Harness::new().without_registered_hooks().start(async {
+        graceful::spawn_named("worker \"7\"", std::future::pending::<()>());
+        graceful::shutdown_requested().await;
+    });
+    running.signal(Signal::Terminate);
+    sleep(Duration::from_millis(100)).await;
+    running.signal(Signal::Interrupt);
+    let v = parse(&running.report().await);
+    assert_eq!(v["exit_code"], 130);
+    assert_eq!(v["exit"], "forced");
+    assert_eq!(v["forced_by"], "SIGINT");
+    assert_eq!(v["tasks_still_running"], json!(["worker \"7\""]));
+    // The drain of the tasks was waiting for the worker when the second signal came.
+    assert_eq!(
+        v["hooks"],
+        json!([{"name": graceful::TASKS_STEP, "order": 0, "always": false, "started_after_ms": 0,
+                "duration_ms": 100, "outcome": "interrupted", "message": null}])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_deadline_and_a_main_error_are_in_the_json() {
+    let report = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(2))
+        .hook(hook("hangs", 10).run(|_| std::future::pending::<()>()))
+        .hook(hook("after", 20).run(|_| async {}))
+        .run(async { Err::<(), _>("config file \"app.toml\" missing") })
+        .await;
+    let v = parse(&report);
+    assert_eq!(v["trigger"], json!({"kind": "main_failed"}));
+    assert_eq!(v["exit_code"], 124);
+    assert_eq!(v["exit"], "deadline_exceeded");
+    assert_eq!(v["main_error"], "\"config file \\\"app.toml\\\" missing\"");
+    let outcomes: Vec<&str> = v["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["completed", "cut_by_deadline", "skipped"]);
+}
