@@ -74,10 +74,30 @@
 //! |---|---|
 //! | 0 | clean: a signal or `main` returning `Ok`, every step completed |
 //! | 1 | `main` returned `Err` (printed like Rust's own `main`), or a hook failed |
-//! | 2 | bad configuration, found before the body ran |
+//! | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a drain delay not shorter than the deadline, a signal the platform lacks), found before the body ran |
 //! | 101 | `main` panicked |
 //! | 124 | the deadline was exceeded |
 //! | 130 / 143 | a second `SIGINT` / `SIGTERM` forced the exit (128 + the signal number) |
+//!
+//! # Configuration at run time
+//!
+//! Operators tune the shutdown without a rebuild. **The environment wins over the
+//! attribute, which wins over the default.** Durations use the attribute's grammar
+//! (`25s`, `1500ms`, `1m`, `1m30s`).
+//!
+//! | variable | what it does |
+//! |---|---|
+//! | `GRACEFUL_DEADLINE` | the whole shutdown budget; overrides `deadline` (default 30 s) |
+//! | `GRACEFUL_DRAIN_DELAY` | the time between the signal and the teardown; overrides `drain_delay` (default 0) |
+//! | `GRACEFUL_GRACE_PERIOD` | the orchestrator's time between `SIGTERM` and `SIGKILL` (`30`, whole seconds as Kubernetes writes them, or a duration): warns at startup if the deadline plus the `always` hooks' timeouts do not fit in it |
+//! | `GRACEFUL_REPORT` | a path: the report is written there as JSON |
+//! | `NOTIFY_SOCKET` | set by systemd: graceful notifies it of the shutdown |
+//!
+//! They are read once, before the body runs. A value that does not parse (the grace
+//! period's included), a zero deadline, or a drain delay not shorter than the deadline
+//! stops the program there with exit code 2 and a message naming the variable and its
+//! value. A variable set but empty (or blank) counts as unset, as a shell or a manifest
+//! produce for a value left out.
 //!
 //! # The report
 //!
@@ -85,6 +105,30 @@
 //! outcome) and the end a summary (trigger, total time, counts, exit code). A program
 //! that installs no tracing subscriber still gets the same as readable lines on stderr.
 //! [`testing`] runs the whole sequence in a test and returns the [`Report`].
+//!
+//! With `GRACEFUL_REPORT=path`, the report is also written to `path` as one line of JSON
+//! just before the exit; [`Report::to_json`] documents the schema (`"version": 1`). It is
+//! written beside the file and renamed over it, so a reader never sees half a report, or
+//! in place where a rename cannot work (Kubernetes' `/dev/termination-log`, a pipe). A
+//! path that cannot be written is logged and changes nothing else: the exit code stands.
+//!
+//! # Platforms
+//!
+//! - **systemd**: when `NOTIFY_SOCKET` is set (a path, or `@name` for an abstract
+//!   socket), graceful sends `STOPPING=1` when the shutdown starts, and
+//!   `EXTEND_TIMEOUT_USEC=` then and after each step that ends before the deadline. systemd
+//!   counts an extension from when it receives it, so each carries only what is left
+//!   until the process is sure to have exited: a shutdown within its deadline is not cut
+//!   by a shorter `TimeoutStopSec=`. Failures to notify are logged once, never fatal.
+//! - **Kubernetes**: `terminationGracePeriodSeconds` (less any `preStop` time) must hold
+//!   the deadline and the `always` hooks' timeouts; state it in `GRACEFUL_GRACE_PERIOD`
+//!   and graceful checks it. Readiness answers 503 from [`is_shutting_down`] during the
+//!   drain delay. `GRACEFUL_REPORT=/dev/termination-log` puts the report in the pod's
+//!   status. The repository's `docs/kubernetes.md` and `deploy/kubernetes.yaml` go
+//!   through it.
+//! - **Windows**: the default signals are the console events ctrl-c, ctrl-break,
+//!   ctrl-close and ctrl-shutdown; a second one forces the exit with code 130. Windows
+//!   ends a process a few seconds after a close or shutdown event whatever it is doing.
 
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]

@@ -165,7 +165,7 @@ impl HookReport {
 /// |---|---|
 /// | 0 | clean: a signal or `main` returning `Ok`, every hook completed |
 /// | 1 | `main` returned `Err`, or a hook failed (error, panic, own timeout, missing state) |
-/// | 2 | bad configuration, found before the body ran |
+/// | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, among others), found before the body ran |
 /// | 101 | `main` panicked (Rust's own code for a panic) |
 /// | 124 | the deadline was exceeded: a step was cut or skipped (as `timeout(1)` reports) |
 /// | 128 + n | a second signal n forced the exit: 130 for `SIGINT`, 143 for `SIGTERM` |
