@@ -148,6 +148,19 @@ fn a_path_that_cannot_be_written_is_logged_and_the_exit_code_stands() {
         &[("GRACEFUL_REPORT", path.to_str().unwrap())],
     );
     assert_eq!(out.code, Some(0), "{out:#?}");
+    // Said at startup, so the operator need not wait for a shutdown...
+    let early = format!(
+        "graceful: warning: GRACEFUL_REPORT={:?} cannot take the shutdown report: its directory {}: ",
+        path.display().to_string(),
+        dir.join("no-such-directory").display()
+    );
+    out.assert_stderr(&early);
+    assert!(
+        out.stderr.find(&early) < out.stderr.find("shutting down"),
+        "{}",
+        out.stderr
+    );
+    // ...and at the end, with the error itself.
     out.assert_stderr(&format!(
         "graceful: cannot write the shutdown report to {}: ",
         path.display()

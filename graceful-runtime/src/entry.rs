@@ -59,6 +59,11 @@ where
     }
     let notifier = Notifier::from_env();
     let report_path = config.report_path.clone();
+    if let Some(path) = &report_path {
+        if let Some(problem) = report::check_path(path) {
+            events::report_path_unusable(path, &problem);
+        }
+    }
     // Armed before the body runs, on a thread of its own: it counts from the moment the
     // shutdown starts even if every runtime thread is blocked then.
     arm_watchdog(ctl, config.exit_limit(always_budget));

@@ -131,6 +131,16 @@ pub(crate) fn grace_period_too_short(message: &str) {
     stderr_line(format_args!("warning: {message}"));
 }
 
+/// Found before the body runs: `GRACEFUL_REPORT` names a path that will not take the
+/// report. Said now so the operator need not wait for a shutdown to learn it.
+pub(crate) fn report_path_unusable(path: &std::path::Path, problem: &str) {
+    tracing::warn!(target: TARGET, path = %path.display(), problem, "the shutdown report cannot be written there");
+    stderr_line(format_args!(
+        "warning: GRACEFUL_REPORT={:?} cannot take the shutdown report: {problem}",
+        path.display().to_string()
+    ));
+}
+
 /// The report could not be written where `GRACEFUL_REPORT` says; the exit code stands.
 pub(crate) fn report_not_written(path: &std::path::Path, error: &std::io::Error) {
     tracing::warn!(target: TARGET, path = %path.display(), %error, "cannot write the shutdown report");

@@ -110,7 +110,8 @@
 //! just before the exit; [`Report::to_json`] documents the schema (`"version": 1`). It is
 //! written beside the file and renamed over it, so a reader never sees half a report, or
 //! in place where a rename cannot work (Kubernetes' `/dev/termination-log`, a pipe). A
-//! path that cannot be written is logged and changes nothing else: the exit code stands.
+//! path that cannot be written is logged and changes nothing else: the exit code stands;
+//! one that cannot work (a missing directory) is also said at startup.
 //!
 //! # Platforms
 //!

@@ -30,6 +30,24 @@ pub(crate) fn write(path: &Path, contents: &[u8]) -> io::Result<Written> {
     write_via(&target, &beside(&target), contents)
 }
 
+/// What can be told at startup of a path that will not take the report: a directory
+/// that is missing or is not one, or a path that is itself a directory. `None` when the
+/// path looks writable (only the write itself can tell for sure).
+pub(crate) fn check(path: &Path) -> Option<String> {
+    if path.is_dir() {
+        return Some("it is a directory".to_owned());
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    match fs::metadata(dir) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some(format!("{} is not a directory", dir.display())),
+        Err(e) => Some(format!("its directory {}: {e}", dir.display())),
+    }
+}
+
 /// Writes `target` through `temp`, or in place when that fails.
 fn write_via(target: &Path, temp: &Path, contents: &[u8]) -> io::Result<Written> {
     let Err(replace_error) = replace(target, temp, contents) else {
@@ -171,6 +189,27 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_path_that_will_not_take_the_report_is_told_at_startup() {
+        let dir = scratch("check");
+        assert_eq!(check(&dir.join("report.json")), None);
+        assert_eq!(check(Path::new("report.json")), None);
+        assert_eq!(check(&dir), Some("it is a directory".to_owned()));
+        let missing = dir.join("missing");
+        let problem = check(&missing.join("report.json")).unwrap();
+        assert!(
+            problem.starts_with(&format!("its directory {}: ", missing.display())),
+            "{problem}"
+        );
+        let file = dir.join("file");
+        fs::write(&file, "").unwrap();
+        assert_eq!(
+            check(&file.join("report.json")),
+            Some(format!("{} is not a directory", file.display()))
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 
