@@ -144,8 +144,10 @@ fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
     let current_thread = raw
         .get("flavor")
         .and_then(|arg| errors.ok(current_thread(arg)));
+    // With one thread, any `worker_threads` is wrong, whatever its value: one error below.
     let worker_threads = raw
         .get("worker_threads")
+        .filter(|_| current_thread != Some(true))
         .and_then(|arg| errors.ok(worker_threads(arg)));
     let tasks_order = raw
         .get("tasks_order")
@@ -661,6 +663,20 @@ mod tests {
             "async fn main() {}"
         )
         .is_ok());
+    }
+
+    #[test]
+    fn worker_threads_with_current_thread_is_one_error_whatever_its_value() {
+        for value in ["0", "-1", "\"4\""] {
+            assert_eq!(
+                error_spans(expand_str(
+                    &format!(r#"flavor = "current_thread", worker_threads = {value}"#),
+                    "async fn main() {}"
+                )),
+                ["worker_threads"],
+                "{value}"
+            );
+        }
     }
 
     #[test]
