@@ -243,16 +243,25 @@ fn generate(hook: &Hook, function: &ItemFn, parameters: &[Type]) -> TokenStream 
         }
     });
     // The conversion of the result names the return type, so that "`X: IntoHookResult` is
-    // not satisfied" points at the user's `X` (unless it cannot be named: `impl Trait`).
-    let into_hook_result = match &function.sig.output {
+    // not satisfied" points at the user's `X`. An `impl Trait` cannot be named: the value is
+    // then bound to a name located at it, and the error points there.
+    let convert = |value: TokenStream| match &function.sig.output {
         ReturnType::Type(_, ty) if !tokens::mentions_impl(quote!(#ty)) => {
-            quote_spanned!(tokens::at(ty.span())=> <#ty as #p::__private::IntoHookResult>::into_hook_result)
+            let into_hook_result = quote_spanned!(tokens::at(ty.span())=> <#ty as #p::__private::IntoHookResult>::into_hook_result);
+            quote!(#into_hook_result(#value))
         }
-        _ => quote!(#p::__private::IntoHookResult::into_hook_result),
+        ReturnType::Type(_, ty) => {
+            let output = syn::Ident::new("output", tokens::at(ty.span()));
+            quote! {{
+                let #output = #value;
+                #p::__private::IntoHookResult::into_hook_result(#output)
+            }}
+        }
+        ReturnType::Default => quote!(#p::__private::IntoHookResult::into_hook_result(#value)),
     };
     let call = quote!(#function_name(#(#args),*));
     let run = if function.sig.asyncness.is_some() {
-        let result = quote!(#into_hook_result(#call.await));
+        let result = convert(quote!(#call.await));
         // The future must be `Send`: locate the boxing at the function's name, so that the
         // error says which hook is not.
         let boxed = quote_spanned! {tokens::at(function_name.span())=>
@@ -265,7 +274,7 @@ fn generate(hook: &Hook, function: &ItemFn, parameters: &[Type]) -> TokenStream 
             #p::__private::HookFn::Async(|#ctx_pattern| #boxed)
         }
     } else {
-        let result = quote!(#into_hook_result(#call));
+        let result = convert(call);
         quote! {
             #p::__private::HookFn::Blocking(|#ctx_pattern| {
                 #(#extractions)*
@@ -370,7 +379,10 @@ mod tests {
                     2_147_483_647,
                     deps::graceful::__private::HookFn::Blocking(|ctx| {
                         let arg0 = <Context as deps::graceful::__private::Extract>::extract(&ctx)?;
-                        deps::graceful::__private::IntoHookResult::into_hook_result(r#type(arg0))
+                        {
+                            let output = r#type(arg0);
+                            deps::graceful::__private::IntoHookResult::into_hook_result(output)
+                        }
                     })
                 )
             }
@@ -488,6 +500,35 @@ mod tests {
               (`graceful::State<T>` derefs to `T`)"
             ]
         );
+    }
+
+    #[test]
+    fn an_impl_trait_return_type_is_blamed_at_that_type() {
+        /// The span of the first `name` in `tokens`, however deep.
+        fn find(tokens: TokenStream, name: &str) -> Option<Span> {
+            tokens.into_iter().find_map(|tree| match tree {
+                proc_macro2::TokenTree::Ident(ident) if ident == name => Some(ident.span()),
+                proc_macro2::TokenTree::Group(group) => find(group.stream(), name),
+                _ => None,
+            })
+        }
+        for (function, return_type) in [
+            ("fn f() -> impl Display { 1 }", "impl Display"),
+            (
+                "async fn f() -> Result<(), impl Display> { Ok::<(), u8>(()) }",
+                "Result<(), impl Display>",
+            ),
+        ] {
+            let expanded = expand_str("order = 1", function).unwrap();
+            // The hook's value is bound to a name located at the return type, so that
+            // "`impl Display: IntoHookResult` is not satisfied" points there.
+            let output = find(expanded, "output").expect("a binding of the value");
+            assert_eq!(
+                output.source_text().as_deref(),
+                Some(return_type),
+                "{function}"
+            );
+        }
     }
 
     #[test]
