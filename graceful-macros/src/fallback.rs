@@ -16,6 +16,9 @@ pub(crate) fn with_error(mut tokens: TokenStream, error: &syn::Error) -> TokenSt
 /// "`main` function not found" or "`main` function is not allowed to be `async`", with the
 /// user's function nested inside it, made into a plain `async fn`, so that its body is still
 /// checked and IDEs still understand it. Nothing runs it.
+///
+/// A method (it has `self`) stays as written: it is in an `impl` block, not in place of
+/// `main`, and its body may use `self`.
 pub(crate) fn main(function: &ItemFn) -> TokenStream {
     let ItemFn {
         attrs,
@@ -23,18 +26,15 @@ pub(crate) fn main(function: &ItemFn) -> TokenStream {
         sig,
         block,
     } = function;
+    if matches!(sig.inputs.first(), Some(FnArg::Receiver(_))) {
+        return quote!(#function);
+    }
     let name = &sig.ident;
     let mut inner = sig.clone();
     inner.asyncness = Some(<syn::Token![async]>::default());
     inner.constness = None;
     inner.abi = None;
     inner.variadic = None;
-    inner.inputs = sig
-        .inputs
-        .iter()
-        .filter(|input| matches!(input, FnArg::Typed(_)))
-        .cloned()
-        .collect();
     quote! {
         #(#attrs)*
         #vis fn #name() {

@@ -763,6 +763,23 @@ mod tests {
     }
 
     #[test]
+    fn misuse_on_a_method_keeps_the_method_as_written() {
+        // Its body may use `self`, which a stand-in without `self` would reject.
+        let out = main(
+            TokenStream::new(),
+            tokens("#[allow(unused)] async fn run(&self) { self.port }"),
+        );
+        let expected = quote! {
+            #[allow(unused)]
+            async fn run(&self) { self.port }
+            ::core::compile_error! {
+                "`#[graceful::main]` cannot be applied to a method; put it on the program's `async fn main()` and call the method from there"
+            }
+        };
+        assert_eq!(text(&out), text(&expected));
+    }
+
+    #[test]
     fn misuse_on_something_else_keeps_the_item() {
         let out = main(TokenStream::new(), tokens("struct S;"));
         let expected = quote! {

@@ -1,8 +1,14 @@
-struct App;
+struct App {
+    port: u16,
+}
 
 impl App {
     #[graceful::main]
-    async fn run(&self) {}
+    async fn run(&self) {
+        println!("serving on port {}", self.port);
+    }
 }
 
-fn main() {}
+fn main() {
+    drop(App { port: 8080 }.run());
+}
