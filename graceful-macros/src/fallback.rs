@@ -6,6 +6,8 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{FnArg, ItemFn};
 
+use crate::valid;
+
 /// `tokens` followed by `compile_error!`s for every error in `error`.
 pub(crate) fn with_error(mut tokens: TokenStream, error: &syn::Error) -> TokenStream {
     tokens.extend(error.to_compile_error());
@@ -18,7 +20,8 @@ pub(crate) fn with_error(mut tokens: TokenStream, error: &syn::Error) -> TokenSt
 /// checked and IDEs still understand it. Nothing runs it.
 ///
 /// A method (it has `self`) stays as written: it is in an `impl` block, not in place of
-/// `main`, and its body may use `self`.
+/// `main`, and its body may use `self`. Other entry points and hooks stacked on the function
+/// are left out: they have their own error, and would only add more on the stand-in.
 pub(crate) fn main(function: &ItemFn) -> TokenStream {
     let ItemFn {
         attrs,
@@ -26,8 +29,11 @@ pub(crate) fn main(function: &ItemFn) -> TokenStream {
         sig,
         block,
     } = function;
+    let attrs = attrs
+        .iter()
+        .filter(|attr| valid::stacked(attr, None).is_none());
     if matches!(sig.inputs.first(), Some(FnArg::Receiver(_))) {
-        return quote!(#function);
+        return quote!(#(#attrs)* #vis #sig #block);
     }
     let name = &sig.ident;
     let mut inner = sig.clone();

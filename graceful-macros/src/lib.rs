@@ -176,6 +176,28 @@ use proc_macro::TokenStream;
 /// async fn main() -> i32 { 0 } // error: `#[graceful::main]` must return `()` or `Result<(), E>` ...
 /// ```
 ///
+/// A second entry point, or a teardown hook, on the same function, reported at that
+/// attribute (one written *above* `#[graceful::main]` expands first, and what reaches
+/// `#[graceful::main]` is its output):
+///
+/// ```compile_fail
+/// #[graceful::main]
+/// #[graceful::main(deadline = "20s")] // error: `#[graceful::main]` is applied twice to this function; remove one
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::main]
+/// #[tokio::main] // error: `#[graceful::main]` builds the tokio runtime itself and cannot be
+/// async fn main() {} //    combined with `#[tokio::main]`; remove `#[tokio::main]` ...
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::main]
+/// #[graceful::teardown(order = 10)] // error: `#[graceful::teardown]` cannot be applied to the
+/// async fn main() {}                //        function of `#[graceful::main]`: ...
+/// ```
+///
 /// # Expansion
 ///
 /// The attribute adds nothing but a call into the runtime: this
@@ -360,6 +382,22 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[graceful::teardown(order = 10)]
 /// fn flush<T>() {} // error: `#[graceful::teardown]` cannot be applied to a generic function; ...
 /// # #[graceful::main] async fn main() {}
+/// ```
+///
+/// Applied twice (the hook would run twice), or to the program's entry point, reported at
+/// the other attribute:
+///
+/// ```compile_fail
+/// #[graceful::teardown(order = 10)]
+/// #[graceful::teardown(order = 20)] // error: `#[graceful::teardown]` is applied twice to this
+/// fn flush() {}                     //        function, which would run it twice; keep one
+/// # #[graceful::main] async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::teardown(order = 10)]
+/// #[graceful::main] // error: `#[graceful::teardown]` cannot be applied to the program's entry point ...
+/// async fn main() {}
 /// ```
 ///
 /// A function in an `impl` block without `self` cannot be told from a free function by the

@@ -8,7 +8,8 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitStr, ReturnType, Signature};
 
 use crate::args::{self, Errors, Key, RawArgs, Spec};
-use crate::{fallback, suggest, tokens, valid};
+use crate::valid::{self, Stacked};
+use crate::{fallback, suggest, tokens};
 
 const ATTR: &str = "#[graceful::main]";
 
@@ -130,8 +131,30 @@ pub(crate) fn expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenS
         }
     };
     check_signature(&function.sig, &mut errors);
+    valid::check_stacked(
+        &function.attrs,
+        config.crate_path.as_ref(),
+        &mut errors,
+        stacked,
+    );
     errors.finish()?;
     Ok(generate(&config, function))
+}
+
+/// Another attribute on the function that would make a second entry point, or a hook that
+/// runs while `main` shuts down.
+fn stacked(kind: Stacked, written: &str) -> String {
+    match kind {
+        Stacked::Main => format!("`{ATTR}` is applied twice to this function; remove one"),
+        Stacked::OtherMain => format!(
+            "`{ATTR}` builds the tokio runtime itself and cannot be combined with `#[{written}]`; \
+             remove `#[{written}]` (`{ATTR}` takes `flavor` and `worker_threads`)"
+        ),
+        Stacked::Teardown => format!(
+            "`#[graceful::teardown]` cannot be applied to the function of `{ATTR}`: the hooks run \
+             when that function has ended; put the cleanup in a function of its own"
+        ),
+    }
 }
 
 /// Stage 2: typed values and the checks that involve several arguments.
@@ -677,6 +700,64 @@ mod tests {
                 "{value}"
             );
         }
+    }
+
+    #[test]
+    fn a_second_entry_point_or_a_hook_on_main_is_refused_at_its_attribute() {
+        assert_eq!(
+            errors(expand_str(
+                "",
+                "#[graceful::main(deadline = \"5s\")] async fn main() {}"
+            )),
+            [(
+                "`#[graceful::main]` is applied twice to this function; remove one".to_owned(),
+                "#[graceful::main(deadline = \"5s\")]".to_owned()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str("", "#[tokio::main(flavor = \"current_thread\")] async fn main() {}")),
+            [(
+                "`#[graceful::main]` builds the tokio runtime itself and cannot be combined with `#[tokio::main]`; \
+                 remove `#[tokio::main]` (`#[graceful::main]` takes `flavor` and `worker_threads`)"
+                    .to_owned(),
+                "#[tokio::main(flavor = \"current_thread\")]".to_owned()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str("", "#[doc = \"Docs.\"] #[graceful::teardown(order = 1)] async fn main() {}")),
+            [(
+                "`#[graceful::teardown]` cannot be applied to the function of `#[graceful::main]`: the hooks run \
+                 when that function has ended; put the cleanup in a function of its own"
+                    .to_owned(),
+                "#[graceful::teardown(order = 1)]".to_owned()
+            )]
+        );
+        // Under a renamed runtime, its attributes are known by the `crate` path.
+        assert_eq!(
+            error_spans(expand_str(
+                r#"crate = "shutdown""#,
+                "#[shutdown::teardown(order = 1, crate = \"shutdown\")] async fn main() {}"
+            )),
+            ["#[shutdown::teardown(order = 1, crate = \"shutdown\")]"]
+        );
+        // Attributes of other kinds are kept on the function, as before.
+        assert!(expand_str(
+            "",
+            "#[allow(unused)] #[cfg(all())] #[tracing::instrument] async fn main() {}"
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn misuse_leaves_stacked_entry_points_out_of_the_stand_in() {
+        let out = main(
+            TokenStream::new(),
+            tokens("#[allow(unused)] #[tokio::main] #[graceful::main] async fn main() {}"),
+        );
+        let text = text(&out);
+        assert!(text.starts_with("# [allow (unused)] fn main ()"), "{text}");
+        assert!(!text.contains("# [tokio :: main]"), "{text}");
+        assert!(!text.contains("# [graceful :: main]"), "{text}");
     }
 
     #[test]

@@ -10,7 +10,8 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitInt, LitStr, ReturnType, Signature, Token, Type};
 
 use crate::args::{self, Errors, Key, RawArgs, Spec};
-use crate::{fallback, tokens, valid};
+use crate::valid::{self, Stacked};
+use crate::{fallback, tokens};
 
 const ATTR: &str = "#[graceful::teardown]";
 
@@ -104,8 +105,27 @@ pub(crate) fn expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenS
         }
     };
     let parameters = check_signature(&function.sig, &mut errors);
+    valid::check_stacked(
+        &function.attrs,
+        hook.crate_path.as_ref(),
+        &mut errors,
+        stacked,
+    );
     errors.finish()?;
     Ok(generate(&hook, function, &parameters))
+}
+
+/// An entry point is not a hook, and a hook is registered once.
+fn stacked(kind: Stacked, written: &str) -> String {
+    match kind {
+        Stacked::Main | Stacked::OtherMain => format!(
+            "`{ATTR}` cannot be applied to the program's entry point `#[{written}]`: the hooks run \
+             when it has ended; put the cleanup in a function of its own"
+        ),
+        Stacked::Teardown => format!(
+            "`{ATTR}` is applied twice to this function, which would run it twice; keep one"
+        ),
+    }
 }
 
 /// `#[graceful::teardown(10)]` or `(-5)`.
@@ -500,6 +520,40 @@ mod tests {
               (`graceful::State<T>` derefs to `T`)"
             ]
         );
+    }
+
+    #[test]
+    fn a_hook_is_registered_once_and_is_not_an_entry_point() {
+        assert_eq!(
+            errors(expand_str(
+                "order = 1",
+                "#[graceful::teardown(order = 2)] fn flush() {}"
+            )),
+            [(
+                "`#[graceful::teardown]` is applied twice to this function, which would run it twice; keep one"
+                    .to_owned(),
+                "#[graceful::teardown(order = 2)]".to_owned()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str("order = 1", "#[graceful::main] async fn main() {}")),
+            [(
+                "`#[graceful::teardown]` cannot be applied to the program's entry point `#[graceful::main]`: \
+                 the hooks run when it has ended; put the cleanup in a function of its own"
+                    .to_owned(),
+                "#[graceful::main]".to_owned()
+            )]
+        );
+        assert_eq!(
+            messages("order = 1", "#[tokio::main] async fn main() {}"),
+            ["`#[graceful::teardown]` cannot be applied to the program's entry point `#[tokio::main]`: \
+              the hooks run when it has ended; put the cleanup in a function of its own"]
+        );
+        assert!(expand_str(
+            "order = 1",
+            "#[doc = \"Docs.\"] #[allow(unused)] fn flush() {}"
+        )
+        .is_ok());
     }
 
     #[test]

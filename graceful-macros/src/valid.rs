@@ -1,6 +1,7 @@
-//! Stage 2, shared part: the function signature checks both attributes make.
+//! Stage 2, shared part: the function checks both attributes make: its signature, and the
+//! attributes stacked on it.
 
-use syn::Signature;
+use syn::{Attribute, Path, Signature};
 
 use crate::args::Errors;
 
@@ -44,5 +45,103 @@ pub(crate) fn plain_fn(attr: &str, sig: &Signature, errors: &mut Errors) {
             variadic,
             format!("`{attr}` cannot be applied to a variadic function; remove `...`"),
         ));
+    }
+}
+
+/// An attribute on the same function that cannot go with graceful's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Stacked {
+    /// `#[graceful::main]`.
+    Main,
+    /// Another crate's entry point: `#[tokio::main]`, `#[actix_web::main]`.
+    OtherMain,
+    /// `#[graceful::teardown]`.
+    Teardown,
+}
+
+/// What `attr` is, if it is one of [`Stacked`]. graceful's own attributes are told by their
+/// path: `graceful::main`, `::graceful::main`, `deps::graceful::main`, or the `crate = "..."`
+/// path followed by `main` or `teardown`.
+pub(crate) fn stacked(attr: &Attribute, crate_path: Option<&Path>) -> Option<Stacked> {
+    let segments: Vec<String> = idents(attr.path());
+    let (last, prefix) = segments.split_last()?;
+    let ours = prefix.last().is_some_and(|segment| segment == "graceful")
+        || crate_path.is_some_and(|path| idents(path) == prefix);
+    match last.as_str() {
+        "main" if ours => Some(Stacked::Main),
+        "main" if !prefix.is_empty() => Some(Stacked::OtherMain),
+        "teardown" if ours => Some(Stacked::Teardown),
+        _ => None,
+    }
+}
+
+/// Reports each attribute of `attrs` that cannot go with this one, on its own tokens, with
+/// the message `conflict` gives for its kind and its path as written.
+pub(crate) fn check_stacked(
+    attrs: &[Attribute],
+    crate_path: Option<&Path>,
+    errors: &mut Errors,
+    conflict: impl Fn(Stacked, &str) -> String,
+) {
+    for attr in attrs {
+        let Some(kind) = stacked(attr, crate_path) else {
+            continue;
+        };
+        let written = idents(attr.path()).join("::");
+        errors.push(syn::Error::new_spanned(attr, conflict(kind, &written)));
+    }
+}
+
+fn idents(path: &Path) -> Vec<String> {
+    path.segments
+        .iter()
+        .map(|segment| segment.ident.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kind(attr: &str, crate_path: Option<&str>) -> Option<Stacked> {
+        let attrs = match syn::parse_str::<syn::ItemFn>(&format!("{attr} fn f() {{}}")) {
+            Ok(function) => function.attrs,
+            Err(error) => panic!("bad test attribute {attr:?}: {error}"),
+        };
+        let crate_path = crate_path.map(|path| match syn::parse_str::<Path>(path) {
+            Ok(path) => path,
+            Err(error) => panic!("bad test path {path:?}: {error}"),
+        });
+        stacked(&attrs[0], crate_path.as_ref())
+    }
+
+    #[test]
+    fn tells_entry_points_and_hooks_from_other_attributes() {
+        assert_eq!(kind("#[graceful::main]", None), Some(Stacked::Main));
+        assert_eq!(
+            kind("#[::graceful::main(deadline = \"5s\")]", None),
+            Some(Stacked::Main)
+        );
+        assert_eq!(kind("#[deps::graceful::main]", None), Some(Stacked::Main));
+        assert_eq!(
+            kind("#[shutdown::main]", Some("shutdown")),
+            Some(Stacked::Main)
+        );
+        assert_eq!(kind("#[tokio::main]", None), Some(Stacked::OtherMain));
+        assert_eq!(kind("#[shutdown::main]", None), Some(Stacked::OtherMain));
+        assert_eq!(
+            kind("#[graceful::teardown(order = 1)]", None),
+            Some(Stacked::Teardown)
+        );
+        assert_eq!(
+            kind("#[shutdown::teardown(order = 1)]", Some("::shutdown")),
+            Some(Stacked::Teardown)
+        );
+        // Not graceful's, or not an entry point.
+        assert_eq!(kind("#[shutdown::teardown(order = 1)]", None), None);
+        assert_eq!(kind("#[main]", None), None);
+        assert_eq!(kind("#[doc = \"main\"]", None), None);
+        assert_eq!(kind("#[allow(unused)]", None), None);
+        assert_eq!(kind("#[tracing::instrument]", None), None);
     }
 }

@@ -1,0 +1,5 @@
+#[graceful::main]
+#[tokio::main]
+async fn main() {
+    graceful::shutdown_requested().await;
+}
