@@ -177,8 +177,7 @@ use proc_macro::TokenStream;
 /// ```
 ///
 /// A second entry point, or a teardown hook, on the same function, reported at that
-/// attribute (one written *above* `#[graceful::main]` expands first, and what reaches
-/// `#[graceful::main]` is its output):
+/// attribute:
 ///
 /// ```compile_fail
 /// #[graceful::main]
@@ -196,6 +195,16 @@ use proc_macro::TokenStream;
 /// #[graceful::main]
 /// #[graceful::teardown(order = 10)] // error: `#[graceful::teardown]` cannot be applied to the
 /// async fn main() {}                //        function of `#[graceful::main]`: ...
+/// ```
+///
+/// An attribute written *above* `#[graceful::main]` expands first: `#[tokio::main]` there
+/// hands on a plain `fn` that runs its own runtime, and the error, at `fn`, says so:
+///
+/// ```compile_fail
+/// #[tokio::main]
+/// #[graceful::main]
+/// async fn main() {} // error: `#[graceful::main]` needs an `async fn`, and this one is a plain `fn`
+///                    //        that runs a runtime itself with `block_on`; ... remove that attribute ...
 /// ```
 ///
 /// # Expansion

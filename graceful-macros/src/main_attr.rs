@@ -3,9 +3,9 @@
 use std::time::Duration;
 
 use proc_macro2::{Span, TokenStream};
-use quote::{quote, quote_spanned};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, LitStr, ReturnType, Signature};
+use syn::{FnArg, ItemFn, LitStr, ReturnType};
 
 use crate::args::{self, Errors, Key, RawArgs, Spec};
 use crate::valid::{self, Stacked};
@@ -130,7 +130,7 @@ pub(crate) fn expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenS
             Config::default()
         }
     };
-    check_signature(&function.sig, &mut errors);
+    check_signature(function, &mut errors);
     valid::check_stacked(
         &function.attrs,
         config.crate_path.as_ref(),
@@ -323,15 +323,27 @@ fn worker_threads(arg: &args::RawArg) -> syn::Result<usize> {
 }
 
 /// Stage 2 for the item: an `async fn` with no parameters and nothing unusual.
-fn check_signature(sig: &Signature, errors: &mut Errors) {
+fn check_signature(function: &ItemFn, errors: &mut Errors) {
+    let sig = &function.sig;
     if sig.asyncness.is_none() {
-        errors.push(syn::Error::new_spanned(
-            sig.fn_token,
+        // An entry point written above this attribute (`#[tokio::main]`) expands first, and
+        // leaves a plain `fn` that runs the body with `block_on`: "add `async`" would puzzle
+        // a user who wrote `async fn`.
+        let message = if tokens::mentions(function.block.to_token_stream(), "block_on") {
+            format!(
+                "`{ATTR}` needs an `async fn`, and this one is a plain `fn` that runs a runtime \
+                 itself with `block_on`; if an attribute above `{ATTR}`, like `#[tokio::main]`, \
+                 made it so, remove that attribute: `{ATTR}` builds the runtime. Otherwise write \
+                 `async fn {}()` and `.await` instead of `block_on`",
+                sig.ident
+            )
+        } else {
             format!(
                 "`{ATTR}` needs an `async fn`; add `async`: `async fn {}()`",
                 sig.ident
-            ),
-        ));
+            )
+        };
+        errors.push(syn::Error::new_spanned(sig.fn_token, message));
     }
     valid::plain_fn(ATTR, sig, errors);
     if let Some(FnArg::Receiver(receiver)) = sig.inputs.first() {
@@ -758,6 +770,33 @@ mod tests {
         assert!(text.starts_with("# [allow (unused)] fn main ()"), "{text}");
         assert!(!text.contains("# [tokio :: main]"), "{text}");
         assert!(!text.contains("# [graceful :: main]"), "{text}");
+    }
+
+    #[test]
+    fn a_function_already_expanded_by_tokio_main_is_not_told_to_add_async() {
+        // What `#[tokio::main]` written above `#[graceful::main]` hands on to it.
+        let expanded_by_tokio = r#"fn main() {
+            let body = async { serve().await };
+            #[allow(clippy::expect_used, clippy::diverging_sub_expression, clippy::needless_return)]
+            {
+                return tokio::runtime::Builder::new_multi_thread()
+                    .enable_all()
+                    .build()
+                    .expect("Failed building the Runtime")
+                    .block_on(body);
+            }
+        }"#;
+        assert_eq!(
+            errors(expand_str("", expanded_by_tokio)),
+            [(
+                "`#[graceful::main]` needs an `async fn`, and this one is a plain `fn` that runs a runtime \
+                 itself with `block_on`; if an attribute above `#[graceful::main]`, like `#[tokio::main]`, \
+                 made it so, remove that attribute: `#[graceful::main]` builds the runtime. Otherwise write \
+                 `async fn main()` and `.await` instead of `block_on`"
+                    .to_owned(),
+                "fn".to_owned()
+            )]
+        );
     }
 
     #[test]

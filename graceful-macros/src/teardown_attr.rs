@@ -266,7 +266,7 @@ fn generate(hook: &Hook, function: &ItemFn, parameters: &[Type]) -> TokenStream 
     // not satisfied" points at the user's `X`. An `impl Trait` cannot be named: the value is
     // then bound to a name located at it, and the error points there.
     let convert = |value: TokenStream| match &function.sig.output {
-        ReturnType::Type(_, ty) if !tokens::mentions_impl(quote!(#ty)) => {
+        ReturnType::Type(_, ty) if !tokens::mentions(quote!(#ty), "impl") => {
             let into_hook_result = quote_spanned!(tokens::at(ty.span())=> <#ty as #p::__private::IntoHookResult>::into_hook_result);
             quote!(#into_hook_result(#value))
         }

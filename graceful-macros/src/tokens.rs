@@ -19,12 +19,12 @@ pub(crate) fn at(user: Span) -> Span {
     Span::mixed_site().located_at(user)
 }
 
-/// Whether `tokens` mention `impl` anywhere (`impl Display`, `Result<(), impl Display>`):
-/// such a type cannot be named in a function body.
-pub(crate) fn mentions_impl(tokens: TokenStream) -> bool {
+/// Whether `tokens` mention the identifier `name` anywhere: `impl` in `Result<(), impl
+/// Display>` (such a type cannot be named in a function body), `block_on` in a body.
+pub(crate) fn mentions(tokens: TokenStream, name: &str) -> bool {
     tokens.into_iter().any(|tree| match tree {
-        TokenTree::Ident(ident) => ident == "impl",
-        TokenTree::Group(group) => mentions_impl(group.stream()),
+        TokenTree::Ident(ident) => ident == name,
+        TokenTree::Group(group) => mentions(group.stream(), name),
         TokenTree::Punct(_) | TokenTree::Literal(_) => false,
     })
 }
@@ -79,11 +79,14 @@ mod tests {
 
     #[test]
     fn finds_impl_trait() {
+        let mentions_impl = |tokens| mentions(tokens, "impl");
         assert!(mentions_impl(quote!(impl Display)));
         assert!(mentions_impl(quote!(Result<(), impl Display>)));
         assert!(mentions_impl(quote!(Box<(impl Display,)>)));
         assert!(!mentions_impl(quote!(Result<(), Box<dyn Error>>)));
         assert!(!mentions_impl(quote!(implement::Thing)));
+        assert!(mentions(quote!({ rt.block_on(body) }), "block_on"));
+        assert!(!mentions(quote!({ "block_on" }), "block_on"));
     }
 
     #[test]

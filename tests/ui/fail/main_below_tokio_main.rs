@@ -1,0 +1,5 @@
+#[tokio::main]
+#[graceful::main]
+async fn main() {
+    graceful::shutdown_requested().await;
+}
