@@ -37,6 +37,8 @@ pub(crate) enum DurationError {
     MissingUnit(String),
     /// A unit that is not one of [`UNIT_LIST`].
     UnknownUnit(String),
+    /// A number with `_` between its digits, as Rust allows in literals: `1_500`.
+    DigitSeparator(String),
     /// A number with a decimal point.
     Fraction,
     /// A unit repeated or smaller units before larger ones.
@@ -57,6 +59,11 @@ impl fmt::Display for DurationError {
             Self::UnknownUnit(unit) => {
                 write!(f, "unknown unit `{unit}`; expected one of {UNIT_LIST}")
             }
+            Self::DigitSeparator(number) => write!(
+                f,
+                "`_` cannot separate digits in a duration; write `{}` instead of `{number}`",
+                number.replace('_', "")
+            ),
             Self::Fraction => f.write_str(
                 "fractions are not supported; use a smaller unit, like `1500ms` instead of `1.5s`",
             ),
@@ -90,6 +97,13 @@ pub(crate) fn parse(text: &str) -> Result<Duration, DurationError> {
         let (number, after) = rest.split_at(digits);
         if after.starts_with(['.', ',']) {
             return Err(DurationError::Fraction);
+        }
+        if after.starts_with('_') {
+            let separated = rest.len()
+                - rest
+                    .trim_start_matches(|c: char| c.is_ascii_digit() || c == '_')
+                    .len();
+            return Err(DurationError::DigitSeparator(rest[..separated].to_owned()));
         }
         let after = after.trim_start();
         let unit_len = after.len() - after.trim_start_matches(char::is_alphabetic).len();
@@ -173,6 +187,14 @@ mod tests {
         assert_eq!(err("-5s"), DurationError::Negative);
         assert_eq!(err("+5s"), DurationError::ExpectedNumber("+5s".into()));
         assert_eq!(err("1.5s"), DurationError::Fraction);
+        assert_eq!(
+            err("1_500ms"),
+            DurationError::DigitSeparator("1_500".into())
+        );
+        assert_eq!(
+            err("1m 1_0_0s"),
+            DurationError::DigitSeparator("1_0_0".into())
+        );
         assert_eq!(err("30S"), DurationError::UnknownUnit("S".into()));
         assert_eq!(err("30s1m"), DurationError::UnitOrder);
         assert_eq!(err("1s1s"), DurationError::UnitOrder);
@@ -202,5 +224,10 @@ mod tests {
             "`30` has no unit; write it like `30s`"
         );
         assert_eq!(err("soon").to_string(), "expected a number, found `soon`");
+        // Not "`1` has no unit; write it like `1s`", which would be 1.5 s off.
+        assert_eq!(
+            err("1_500ms").to_string(),
+            "`_` cannot separate digits in a duration; write `1500` instead of `1_500`"
+        );
     }
 }
