@@ -7,13 +7,13 @@
 
 use std::time::Duration;
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token, UnOp};
 
-use crate::{duration, suggest};
+use crate::{duration, suggest, tokens};
 
 /// What an attribute accepts.
 pub(crate) struct Spec {
@@ -23,6 +23,8 @@ pub(crate) struct Spec {
     pub(crate) keys: &'static [Key],
     /// Names users are likely to try that mean another key: `("timeout", "deadline")`.
     pub(crate) hints: &'static [(&'static str, &'static str)],
+    /// The key an integer written without one stands for: `#[graceful::teardown(10)]`.
+    pub(crate) unnamed_integer: Option<&'static str>,
 }
 
 /// One accepted key.
@@ -111,10 +113,31 @@ impl Errors {
 pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> syn::Result<RawArgs> {
     let mut args: Vec<RawArg> = Vec::new();
     let mut written: Vec<&'static str> = Vec::new();
+    // A value without a key (`10`, `"30s"`) is reported here and left out: syn's parser
+    // would stop at it with "expected ident".
+    let mut keyed = TokenStream::new();
+    for piece in tokens::split_on_commas(tokens) {
+        match unnamed_value(&piece.tokens) {
+            Some(value) => errors.push(unnamed(spec, &value, &mut written)),
+            None => {
+                keyed.extend(piece.tokens);
+                keyed.extend(piece.comma.map(TokenTree::Punct));
+            }
+        }
+    }
     syn::meta::parser(|meta| {
         let key_span = meta.path.span();
         let path = path_text(&meta.path);
-        let value = if meta.input.peek(Token![=]) {
+        // `key: value`, as in other languages, is read whole and reported below: one error,
+        // and no "expected `,`" after it.
+        let colon = if meta.input.peek(Token![:]) {
+            Some(meta.input.parse::<Token![:]>()?)
+        } else {
+            None
+        };
+        let value = if colon.is_some() {
+            Some(meta.input.parse::<Expr>()?)
+        } else if meta.input.peek(Token![=]) {
             Some(meta.value()?.parse::<Expr>()?)
         } else {
             None
@@ -133,8 +156,19 @@ pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> sy
         written.push(key.name);
         // The key and what follows it, for errors about both.
         let mut whole = meta.path.to_token_stream();
+        whole.extend(colon.to_token_stream());
         whole.extend(value.to_token_stream());
         whole.extend(list.clone());
+        if colon.is_some() {
+            errors.push(syn::Error::new_spanned(
+                whole,
+                format!(
+                    "`{}` in `{}` takes `=`, not `:`; write `{}`",
+                    key.name, spec.attr, key.example
+                ),
+            ));
+            return Ok(());
+        }
         if list.is_some() {
             errors.push(syn::Error::new_spanned(
                 whole,
@@ -185,8 +219,60 @@ pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> sy
         });
         Ok(())
     })
-    .parse2(tokens)?;
+    .parse2(keyed)?;
     Ok(RawArgs { args, written })
+}
+
+/// A literal, or a negative one, that stands alone between commas.
+fn unnamed_value(tokens: &[TokenTree]) -> Option<Expr> {
+    let starts_with_a_literal = match tokens {
+        [TokenTree::Literal(_), ..] => true,
+        [TokenTree::Punct(minus), TokenTree::Literal(_), ..] => minus.as_char() == '-',
+        [TokenTree::Group(group)] if group.delimiter() == Delimiter::None => {
+            return unnamed_value(&group.stream().into_iter().collect::<Vec<_>>());
+        }
+        _ => false,
+    };
+    if !starts_with_a_literal {
+        return None;
+    }
+    let value: Expr = syn::parse2(tokens.iter().cloned().collect()).ok()?;
+    matches!(value, Expr::Lit(_) | Expr::Unary(_)).then_some(value)
+}
+
+/// ``arguments of `#[graceful::teardown]` are named: write `order = 10` ``. The key that an
+/// integer stands for counts as written, so it is not also reported missing.
+fn unnamed(spec: &Spec, value: &Expr, written: &mut Vec<&'static str>) -> syn::Error {
+    let integer = match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Int(_), ..
+        }) => true,
+        Expr::Unary(unary) => matches!(
+            &*unary.expr,
+            Expr::Lit(ExprLit {
+                lit: Lit::Int(_),
+                ..
+            })
+        ),
+        _ => false,
+    };
+    let message = match spec.unnamed_integer.filter(|_| integer) {
+        Some(key) => {
+            written.push(key);
+            let value = value.to_token_stream().to_string().replace(' ', "");
+            format!(
+                "arguments of `{}` are named: write `{key} = {value}`",
+                spec.attr
+            )
+        }
+        None => format!(
+            "arguments of `{}` are named, like `{}`; {}",
+            spec.attr,
+            spec.keys[0].example,
+            spec.expected()
+        ),
+    };
+    syn::Error::new_spanned(value, message)
 }
 
 /// ``unknown argument `dedline` in `#[graceful::main]`; did you mean `deadline`? expected one of ...``
@@ -449,6 +535,7 @@ mod tests {
             },
         ],
         hints: &[("deadline", "timeout")],
+        unnamed_integer: Some("order"),
     };
 
     fn parse_ok(tokens: TokenStream) -> RawArgs {
@@ -515,9 +602,51 @@ mod tests {
     #[test]
     fn broken_syntax_fails_outright() {
         assert_eq!(messages(quote!(order = 1 timeout = "1s")), ["expected `,`"]);
+        assert_eq!(messages(quote!(order == 1)), ["expected an expression"]);
+    }
+
+    #[test]
+    fn a_value_without_its_key_is_one_error_and_the_rest_is_read() {
+        let expected = "expected one of `order`, `timeout`, `always`, `crate`";
         assert_eq!(
             messages(quote!(10)),
-            ["unexpected literal in nested attribute, expected ident"]
+            ["arguments of `#[test::attr]` are named: write `order = 10`"]
+        );
+        // The other arguments are still read: their own problems are reported too.
+        assert_eq!(
+            messages(quote!(-10, always, always)),
+            [
+                "arguments of `#[test::attr]` are named: write `order = -10`",
+                "duplicate argument `always` in `#[test::attr]`; give it once"
+            ]
+        );
+        let mut errors = Errors::default();
+        let args = parse(&SPEC, quote!(always, -10, timeout = "1s"), &mut errors).expect("syntax");
+        assert!(errors.finish().is_err());
+        let keys: Vec<&str> = args.args.iter().map(|arg| arg.key.name).collect();
+        assert_eq!(keys, ["always", "timeout"]);
+        // The integer stood for `order`: it is not also missing.
+        assert!(args.written("order"));
+        assert_eq!(
+            messages(quote!("5s", always)),
+            [format!(
+                "arguments of `#[test::attr]` are named, like `order = 10`; {expected}"
+            )]
+        );
+    }
+
+    #[test]
+    fn a_colon_instead_of_equals_is_one_error() {
+        assert_eq!(
+            messages(quote!(order: 10, always)),
+            ["`order` in `#[test::attr]` takes `=`, not `:`; write `order = 10`"]
+        );
+        let mut errors = Errors::default();
+        let args = parse(&SPEC, quote!(order: 10), &mut errors).expect("syntax");
+        assert!(args.written("order"));
+        assert_eq!(
+            messages(quote!(ordr: 10)),
+            ["unknown argument `ordr` in `#[test::attr]`; did you mean `order`? expected one of `order`, `timeout`, `always`, `crate`"]
         );
     }
 

@@ -117,6 +117,18 @@ use proc_macro::TokenStream;
 /// async fn main() {}
 /// ```
 ///
+/// A value without its name, or a name followed by `:` instead of `=`:
+///
+/// ```compile_fail
+/// #[graceful::main("25s")] // error: arguments of `#[graceful::main]` are named, like `deadline = "30s"`; ...
+/// async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::main(deadline: "25s")] // error: `deadline` in `#[graceful::main]` takes `=`, not `:`; ...
+/// async fn main() {}
+/// ```
+///
 /// A duration that does not parse, a deadline of zero or over a year, or a drain delay that
 /// leaves nothing of the deadline:
 ///
@@ -334,6 +346,18 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```compile_fail
 /// #[graceful::teardown(order = "10")] // error: expected an integer literal for `order` in
 /// fn flush() {}                       //        `#[graceful::teardown]`; write `order = 10` without quotes
+/// # #[graceful::main] async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::teardown(10)] // error: arguments of `#[graceful::teardown]` are named: write `order = 10`
+/// fn flush() {}
+/// # #[graceful::main] async fn main() {}
+/// ```
+///
+/// ```compile_fail
+/// #[graceful::teardown(order: 10)] // error: `order` in `#[graceful::teardown]` takes `=`, not `:`; ...
+/// fn flush() {}
 /// # #[graceful::main] async fn main() {}
 /// ```
 ///

@@ -5,6 +5,7 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::quote_spanned;
 
 use crate::args::Errors;
+use crate::tokens::{self, Piece};
 
 const MACRO: &str = "graceful::link!";
 const EXAMPLE: &str = "graceful::link!(my_hooks, billing);";
@@ -22,7 +23,7 @@ pub(crate) fn link(input: TokenStream) -> TokenStream {
 fn expand(input: TokenStream) -> (TokenStream, Errors) {
     let mut errors = Errors::default();
     let mut tokens = TokenStream::new();
-    let pieces = split_on_commas(input);
+    let pieces = tokens::split_on_commas(input);
     if pieces.iter().all(|piece| piece.tokens.is_empty()) {
         errors.push(syn::Error::new(
             Span::call_site(),
@@ -42,41 +43,14 @@ fn expand(input: TokenStream) -> (TokenStream, Errors) {
     (tokens, errors)
 }
 
-/// What stands before a comma, or after the last one.
-struct Piece {
-    tokens: Vec<TokenTree>,
-    /// The comma after it, if any.
-    comma: Option<Span>,
-}
-
-/// `a, b,` gives `a` and `b`, each with its comma, then nothing.
-fn split_on_commas(input: TokenStream) -> Vec<Piece> {
-    let mut pieces = Vec::new();
-    let mut tokens = Vec::new();
-    for tree in input {
-        match tree {
-            TokenTree::Punct(punct) if punct.as_char() == ',' => pieces.push(Piece {
-                tokens: std::mem::take(&mut tokens),
-                comma: Some(punct.span()),
-            }),
-            other => tokens.push(other),
-        }
-    }
-    pieces.push(Piece {
-        tokens,
-        comma: None,
-    });
-    pieces
-}
-
 /// One crate name, or `None` for the nothing after a trailing comma.
 fn crate_name(piece: &Piece) -> syn::Result<Option<syn::Ident>> {
     let whole: TokenStream = piece.tokens.iter().cloned().collect();
     match piece.tokens.as_slice() {
-        [] => match piece.comma {
+        [] => match &piece.comma {
             None => Ok(None),
             Some(comma) => Err(syn::Error::new(
-                comma,
+                comma.span(),
                 format!("a crate name is missing in `{MACRO}` before this `,`; remove the `,`"),
             )),
         },
@@ -107,7 +81,7 @@ fn crate_name(piece: &Piece) -> syn::Result<Option<syn::Ident>> {
         },
         [TokenTree::Group(group)] if group.delimiter() == Delimiter::None => crate_name(&Piece {
             tokens: group.stream().into_iter().collect(),
-            comma: piece.comma,
+            comma: piece.comma.clone(),
         }),
         tokens if is_dashed(tokens) => {
             let name = rust_name(&whole.to_string().replace(' ', ""));

@@ -63,6 +63,7 @@ pub(crate) const SPEC: Spec = Spec {
         ("workers", "worker_threads"),
         ("order", "tasks_order"),
     ],
+    unnamed_integer: None,
 };
 
 /// The runtime's default, used only to check `drain_delay` at compile time.

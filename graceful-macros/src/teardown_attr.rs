@@ -5,9 +5,8 @@ use std::time::Duration;
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::parse::{ParseStream, Parser};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, LitInt, LitStr, ReturnType, Signature, Token, Type};
+use syn::{FnArg, ItemFn, LitStr, ReturnType, Signature, Type};
 
 use crate::args::{self, Errors, Key, RawArgs, Spec};
 use crate::valid::{self, Stacked};
@@ -51,6 +50,7 @@ pub(crate) const SPEC: Spec = Spec {
         ("deadline", "timeout"),
         ("label", "name"),
     ],
+    unnamed_integer: Some("order"),
 };
 
 /// The validated arguments.
@@ -88,20 +88,11 @@ pub(crate) fn teardown(args: TokenStream, item: TokenStream) -> TokenStream {
 /// expands.
 pub(crate) fn expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let hook = if is_bare_order(&args) {
-        let order = args.to_string().replace(' ', "");
-        errors.push(syn::Error::new_spanned(
-            &args,
-            format!("the hook order must be named: write `#[graceful::teardown(order = {order})]`"),
-        ));
-        Hook::default()
-    } else {
-        match args::parse(&SPEC, args, &mut errors) {
-            Ok(raw) => hook(&raw, &mut errors),
-            Err(error) => {
-                errors.push(error);
-                Hook::default()
-            }
+    let hook = match args::parse(&SPEC, args, &mut errors) {
+        Ok(raw) => hook(&raw, &mut errors),
+        Err(error) => {
+            errors.push(error);
+            Hook::default()
         }
     };
     let parameters = check_signature(&function.sig, &mut errors);
@@ -126,15 +117,6 @@ fn stacked(kind: Stacked, written: &str) -> String {
             "`{ATTR}` is applied twice to this function, which would run it twice; keep one"
         ),
     }
-}
-
-/// `#[graceful::teardown(10)]` or `(-5)`.
-fn is_bare_order(args: &TokenStream) -> bool {
-    let parser = |input: ParseStream<'_>| {
-        input.parse::<Option<Token![-]>>()?;
-        input.parse::<LitInt>()
-    };
-    parser.parse2(args.clone()).is_ok()
 }
 
 /// Stage 2: typed values. Whatever is wrong goes to `errors`, and its default is used.
@@ -424,9 +406,23 @@ mod tests {
         assert_eq!(
             errors(expand_str("-10", "fn f() {}")),
             [(
-                "the hook order must be named: write `#[graceful::teardown(order = -10)]`"
-                    .to_owned(),
+                "arguments of `#[graceful::teardown]` are named: write `order = -10`".to_owned(),
                 "-10".to_owned()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str("10, always", "fn f() {}")),
+            [(
+                "arguments of `#[graceful::teardown]` are named: write `order = 10`".to_owned(),
+                "10".to_owned()
+            )]
+        );
+        assert_eq!(
+            errors(expand_str("order: 10", "fn f() {}")),
+            [(
+                "`order` in `#[graceful::teardown]` takes `=`, not `:`; write `order = 10`"
+                    .to_owned(),
+                "order: 10".to_owned()
             )]
         );
         assert_eq!(

@@ -1,8 +1,9 @@
-//! Small pieces of generated code shared by both expansions.
+//! Small pieces of generated code shared by the expansions, and the token handling they
+//! share.
 
 use std::time::Duration;
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Punct, Span, TokenStream, TokenTree};
 use quote::quote;
 use syn::LitInt;
 
@@ -27,6 +28,34 @@ pub(crate) fn mentions(tokens: TokenStream, name: &str) -> bool {
         TokenTree::Group(group) => mentions(group.stream(), name),
         TokenTree::Punct(_) | TokenTree::Literal(_) => false,
     })
+}
+
+/// What stands before a comma, or after the last one.
+pub(crate) struct Piece {
+    pub(crate) tokens: Vec<TokenTree>,
+    /// The comma after it, if any.
+    pub(crate) comma: Option<Punct>,
+}
+
+/// `a, b,` gives `a` and `b`, each with its comma, then nothing. Commas inside brackets
+/// (`["SIGINT", "SIGTERM"]`) are not split on.
+pub(crate) fn split_on_commas(input: TokenStream) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut tokens = Vec::new();
+    for tree in input {
+        match tree {
+            TokenTree::Punct(punct) if punct.as_char() == ',' => pieces.push(Piece {
+                tokens: std::mem::take(&mut tokens),
+                comma: Some(punct),
+            }),
+            other => tokens.push(other),
+        }
+    }
+    pieces.push(Piece {
+        tokens,
+        comma: None,
+    });
+    pieces
 }
 
 /// `::core::time::Duration::new(SECS, NANOS)`.

@@ -1,0 +1,6 @@
+#[graceful::teardown(order: 10, always)]
+fn flush() {}
+
+fn main() {
+    flush();
+}
