@@ -190,3 +190,9 @@ pub(crate) fn scripted(bin: &str, envs: &[(&str, &str)], steps: &[Step<'_>]) -> 
 pub(crate) fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
     scripted(bin, envs, &[Step::Signal(signal)])
 }
+
+mod examples;
+pub(crate) mod http;
+mod poll;
+#[allow(unused_imports)] // each test file uses a part
+pub(crate) use {examples::example, poll::eventually};

@@ -1,0 +1,94 @@
+//! The command line. Every flag can also come from the environment, as a container
+//! platform would set it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+/// The queue service of graceful's story, on a durable SQLite queue.
+///
+/// A producer enqueues messages, workers take one each, work on it and acknowledge it.
+/// Press Ctrl-C (or send SIGTERM) to watch the shutdown: /healthz answers 503, intake
+/// stops after a one-second drain delay, the messages in flight are finished, any that
+/// cannot finish before the deadline go back to pending, the consumer unplugs from the
+/// queue, and the scratch files are removed. A second Ctrl-C exits at once.
+///
+/// Instances that share one database file share the queue, like replicas of a service
+/// share a broker. A killed instance loses nothing either: what it held returns to
+/// pending when its lease runs out, or at once when it starts again under the same
+/// --consumer name.
+#[derive(Debug, Parser)]
+#[command(name = "queue_worker", version, about, long_about)]
+pub(crate) struct Cli {
+    /// Messages the producer enqueues per second; 0 only consumes.
+    #[arg(long, env = "QUEUE_WORKER_RATE", default_value_t = 20)]
+    pub(crate) rate: u32,
+
+    /// How long one message takes to process (e.g. 3s, 250ms).
+    #[arg(long, env = "QUEUE_WORKER_OP_TIME", default_value = "3s", value_parser = duration)]
+    pub(crate) op_time: Duration,
+
+    /// Parallel workers, each processing one message at a time.
+    #[arg(long, env = "QUEUE_WORKER_WORKERS", default_value_t = 20,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) workers: u16,
+
+    /// The queue's SQLite file, created if missing. Instances that share it share the queue.
+    #[arg(long, env = "QUEUE_WORKER_DB", default_value_os_t = default_db())]
+    pub(crate) db: PathBuf,
+
+    /// The shutdown budget, from the signal to the exit: match it to the orchestrator's
+    /// grace period. Handed to graceful as GRACEFUL_DEADLINE.
+    #[arg(long, env = "GRACEFUL_DEADLINE", default_value = "10s", value_parser = deadline)]
+    pub(crate) deadline: String,
+
+    /// How long a taken message stays reserved for this instance without a heartbeat;
+    /// a killed instance's messages return to pending after it.
+    #[arg(long, env = "QUEUE_WORKER_LEASE", default_value = "30s", value_parser = duration)]
+    pub(crate) lease: Duration,
+
+    /// This instance's name in the queue (default: queue-worker-<pid>). Give a restarted
+    /// instance the same name to reclaim at once what a killed one held; never run two
+    /// instances under one name at the same time.
+    #[arg(long, env = "QUEUE_WORKER_CONSUMER")]
+    pub(crate) consumer: Option<String>,
+
+    /// Where /healthz and /metrics listen; port 0 picks a free port.
+    #[arg(long, env = "QUEUE_WORKER_HEALTH", default_value = "127.0.0.1:0")]
+    pub(crate) health: SocketAddr,
+}
+
+impl Cli {
+    pub(crate) fn consumer(&self) -> String {
+        self.consumer
+            .clone()
+            .unwrap_or_else(|| format!("queue-worker-{}", std::process::id()))
+    }
+
+    /// The deadline belongs to graceful, which reads it from `GRACEFUL_DEADLINE` when it
+    /// starts: set it before `#[graceful::main]` runs.
+    pub(crate) fn hand_deadline_to_graceful(&self) {
+        std::env::set_var("GRACEFUL_DEADLINE", &self.deadline);
+    }
+}
+
+/// Next to the system's temporary files, so that a first run needs no setup and the
+/// next run finds what the last one left pending.
+fn default_db() -> PathBuf {
+    std::env::temp_dir().join("graceful-queue-worker.sqlite3")
+}
+
+fn duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{e} (expected a duration like 3s or 250ms)"))
+}
+
+/// A deadline is kept as written, for graceful to parse; it must be a positive duration.
+fn deadline(text: &str) -> Result<String, String> {
+    if duration(text)?.is_zero() {
+        return Err("the deadline must be longer than zero".to_owned());
+    }
+    Ok(text.to_owned())
+}

@@ -1,0 +1,101 @@
+//! The health and metrics endpoint that an orchestrator or a load balancer polls.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use tokio::task::JoinHandle;
+
+use crate::store::Store;
+use crate::work::Stats;
+
+/// The running endpoint, for the teardown hook that waits for it to close.
+pub(crate) struct Health {
+    pub(crate) addr: SocketAddr,
+    server: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+#[derive(Clone)]
+struct Shared {
+    store: Arc<Store>,
+    stats: Arc<Stats>,
+}
+
+/// Binds `addr` and serves `/healthz` and `/metrics` until the shutdown starts.
+pub(crate) async fn serve(
+    addr: SocketAddr,
+    store: Arc<Store>,
+    stats: Arc<Stats>,
+) -> std::io::Result<Health> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .with_state(Shared { store, stats });
+    // Serves through the drain delay, when /healthz already says 503, then stops
+    // accepting and finishes the requests it has.
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(graceful::shutdown_requested())
+            .await
+    });
+    Ok(Health {
+        addr,
+        server: Mutex::new(Some(server)),
+    })
+}
+
+impl Health {
+    /// Waits until the endpoint has stopped (it stops by itself at the shutdown).
+    pub(crate) async fn stopped(&self) -> Result<(), String> {
+        let server = self.server.lock().unwrap().take();
+        match server {
+            Some(server) => match server.await {
+                Ok(result) => result.map_err(|e| format!("the health endpoint failed: {e}")),
+                Err(e) => Err(format!("the health endpoint's task ended badly: {e}")),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+/// 503 from the first signal on, so that the load balancer moves traffic away while the
+/// instance still works.
+async fn healthz() -> (StatusCode, &'static str) {
+    if graceful::is_shutting_down() {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    } else {
+        (StatusCode::OK, "ok\n")
+    }
+}
+
+/// The queue's counts and this instance's, in Prometheus' text format.
+async fn metrics(State(shared): State<Shared>) -> (StatusCode, String) {
+    let counts = match shared.store.counts() {
+        Ok(counts) => counts,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+    };
+    let stats = &shared.stats;
+    let body = format!(
+        "queue_messages{{state=\"pending\"}} {}\n\
+         queue_messages{{state=\"in_progress\"}} {}\n\
+         queue_messages{{state=\"done\"}} {}\n\
+         worker_in_flight {}\n\
+         worker_done_total {}\n\
+         worker_handed_back_total {}\n\
+         shutting_down {}\n",
+        counts.pending,
+        counts.in_flight,
+        counts.done,
+        stats.in_flight.load(Ordering::Relaxed),
+        stats.done.load(Ordering::Relaxed),
+        stats.handed_back.load(Ordering::Relaxed),
+        u8::from(graceful::is_shutting_down()),
+    );
+    (StatusCode::OK, body)
+}

@@ -1,0 +1,196 @@
+//! The queue service of the story, for real: a producer enqueues 20 messages a second
+//! into a durable SQLite queue, 20 workers each take one, work on it for 3 s and
+//! acknowledge it, and a deploy loses nothing.
+//!
+//! ```text
+//! cargo run --example queue_worker                # Ctrl-C to watch it drain
+//! cargo run --example queue_worker -- --help      # rate, op time, workers, database, deadline
+//! ```
+//!
+//! On Ctrl-C or `SIGTERM` the teardown tells the story in order:
+//!
+//! 1. `/healthz` answers 503 at once; intake and work go on for the one-second drain
+//!    delay while a load balancer moves traffic away.
+//! 2. order -10, `health endpoint`: the endpoint stops accepting and closes.
+//! 3. order 0, `graceful::tasks`: intake has stopped and every worker finishes the
+//!    message it holds. A message that cannot finish before the deadline is handed back
+//!    (`until_deadline`): it is pending again for the next instance.
+//! 4. order 10, `unplug from queue`: anything still held goes back, the final counts are
+//!    printed, the consumer is marked offline and the connection closed.
+//! 5. order 20, `scratch files` (`always`, so even past the deadline): the work's scratch
+//!    files are removed.
+//!
+//! The modules beside this file: `cli` (the flags), `store` (the queue on SQLite, with
+//! leases), `work` (producer, workers, heartbeat), `health` (the HTTP endpoint) and
+//! `progress` (the line printed each second).
+
+mod cli;
+mod health;
+mod progress;
+mod store;
+mod work;
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+use clap::Parser;
+use tokio::sync::Notify;
+
+use cli::Cli;
+use health::Health;
+use store::{Store, StoreError};
+use work::{Crew, Stats};
+
+static CLI: OnceLock<Cli> = OnceLock::new();
+
+fn main() {
+    let cli = Cli::parse();
+    // Before `serve` starts graceful, which reads its deadline from the environment.
+    cli.hand_deadline_to_graceful();
+    CLI.get_or_init(|| cli);
+    serve();
+}
+
+#[graceful::main(deadline = "10s", drain_delay = "1s")]
+async fn serve() -> Result<(), Fatal> {
+    let cli = CLI.get().expect("main parses the command line first");
+    let consumer = cli.consumer();
+    // Provided first: whatever fails later, the `always` hook still finds it.
+    let scratch = std::env::temp_dir().join(format!("{consumer}.scratch"));
+    graceful::provide(Scratch(scratch.clone()));
+    std::fs::create_dir_all(&scratch).map_err(|e| {
+        Fatal(format!(
+            "cannot create the scratch directory {}: {e}",
+            scratch.display()
+        ))
+    })?;
+
+    let store = Store::open(&cli.db, cli.lease).map_err(|e| {
+        Fatal(format!(
+            "cannot open the queue at {}: {e}",
+            cli.db.display()
+        ))
+    })?;
+    let store = Arc::new(store);
+    let reclaimed = store.register(&consumer)?;
+    if reclaimed > 0 {
+        println!("{consumer} was killed last time: {reclaimed} messages it held are pending again");
+    }
+
+    let stats = Arc::new(Stats::default());
+    let health = health::serve(cli.health, store.clone(), stats.clone())
+        .await
+        .map_err(|e| Fatal(format!("cannot serve /healthz on {}: {e}", cli.health)))?;
+    let health_addr = health.addr;
+    graceful::provide(health);
+
+    let crew = Arc::new(Crew {
+        store: store.clone(),
+        consumer: consumer.clone(),
+        op_time: cli.op_time,
+        scratch,
+        stats: stats.clone(),
+        enqueued: Notify::new(),
+    });
+    graceful::provide(Unplug {
+        crew: crew.clone(),
+        db: cli.db.clone(),
+    });
+
+    // Tracked: the shutdown waits for the producer and every worker to stop.
+    if cli.rate > 0 {
+        graceful::spawn_named("producer", work::produce(crew.clone(), cli.rate));
+    }
+    for id in 0..cli.workers {
+        graceful::spawn_named(format!("worker-{id}"), work::work(crew.clone(), id));
+    }
+    // Not tracked: they run until the connection closes, after the drain, and must not
+    // hold it. The heartbeat keeps this instance's leases alive while it drains.
+    tokio::spawn(work::heartbeat(store.clone(), consumer.clone(), cli.lease));
+    tokio::spawn(progress::show(store, stats));
+
+    println!(
+        "ready: {consumer}: {} messages/s, {} workers, {:?} each; health on http://{health_addr}/healthz; queue in {}; Ctrl-C to stop",
+        cli.rate,
+        cli.workers,
+        cli.op_time,
+        cli.db.display()
+    );
+    graceful::shutdown_requested().await;
+    Ok(())
+}
+
+/// What the `unplug from queue` hook needs.
+struct Unplug {
+    crew: Arc<Crew>,
+    db: PathBuf,
+}
+
+struct Scratch(PathBuf);
+
+// The endpoint and the queue are looked up through the `Context` rather than taken as
+// `State` parameters: after a failed start they were never provided, and there is
+// nothing to stop.
+
+#[graceful::teardown(order = -10, name = "health endpoint", timeout = "2s")]
+async fn stop_health(ctx: graceful::Context) -> Result<(), String> {
+    let Some(health) = ctx.state::<Health>() else {
+        return Ok(());
+    };
+    health.stopped().await?;
+    println!("health endpoint closed");
+    Ok(())
+}
+
+#[graceful::teardown(order = 10, name = "unplug from queue", timeout = "3s")]
+async fn unplug(ctx: graceful::Context) -> Result<(), StoreError> {
+    let Some(unplug) = ctx.state::<Unplug>() else {
+        return Ok(());
+    };
+    let crew = &unplug.crew;
+    // Normally nothing: the workers hand back what they cannot finish. A worker that
+    // could not reach the database leaves its message here.
+    let left = crew.store.hand_back_all(&crew.consumer)?;
+    let counts = crew.store.counts()?;
+    let stats = &crew.stats;
+    println!(
+        "final: here done {}, handed back {}; queue enqueued {}, done {}, pending {}, in flight {}",
+        stats.done.load(Ordering::Relaxed),
+        stats.handed_back.load(Ordering::Relaxed) + left as u64,
+        counts.enqueued,
+        counts.done,
+        counts.pending,
+        counts.in_flight,
+    );
+    crew.store.go_offline(&crew.consumer)?;
+    crew.store.close()?;
+    println!("unplugged {} from {}", crew.consumer, unplug.db.display());
+    Ok(())
+}
+
+#[graceful::teardown(order = 20, name = "scratch files", always)]
+fn remove_scratch(scratch: graceful::State<Scratch>) -> std::io::Result<()> {
+    match std::fs::remove_dir_all(&scratch.0) {
+        Ok(()) => println!("removed {}", scratch.0.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    Ok(())
+}
+
+/// Why the service could not start, printed as `Error: ...` with exit code 1.
+struct Fatal(String);
+
+impl fmt::Debug for Fatal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<StoreError> for Fatal {
+    fn from(e: StoreError) -> Self {
+        Fatal(e.to_string())
+    }
+}
