@@ -30,11 +30,11 @@ mod progress;
 mod store;
 mod work;
 
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
+use anyhow::Context as _;
 use clap::Parser;
 use tokio::sync::Notify;
 
@@ -54,25 +54,17 @@ fn main() {
 }
 
 #[graceful::main(deadline = "10s", drain_delay = "1s")]
-async fn serve() -> Result<(), Fatal> {
+async fn serve() -> anyhow::Result<()> {
     let cli = CLI.get().expect("main parses the command line first");
     let consumer = cli.consumer();
     // Provided first: whatever fails later, the `always` hook still finds it.
     let scratch = std::env::temp_dir().join(format!("{consumer}.scratch"));
     graceful::provide(Scratch(scratch.clone()));
-    std::fs::create_dir_all(&scratch).map_err(|e| {
-        Fatal(format!(
-            "cannot create the scratch directory {}: {e}",
-            scratch.display()
-        ))
-    })?;
+    std::fs::create_dir_all(&scratch)
+        .with_context(|| format!("cannot create the scratch directory {}", scratch.display()))?;
 
-    let store = Store::open(&cli.db, cli.lease).map_err(|e| {
-        Fatal(format!(
-            "cannot open the queue at {}: {e}",
-            cli.db.display()
-        ))
-    })?;
+    let store = Store::open(&cli.db, cli.lease)
+        .with_context(|| format!("cannot open the queue at {}", cli.db.display()))?;
     let store = Arc::new(store);
     let reclaimed = store.register(&consumer)?;
     if reclaimed > 0 {
@@ -82,7 +74,7 @@ async fn serve() -> Result<(), Fatal> {
     let stats = Arc::new(Stats::default());
     let health = health::serve(cli.health, store.clone(), stats.clone())
         .await
-        .map_err(|e| Fatal(format!("cannot serve /healthz on {}: {e}", cli.health)))?;
+        .with_context(|| format!("cannot serve /healthz on {}", cli.health))?;
     let health_addr = health.addr;
     graceful::provide(health);
 
@@ -178,19 +170,4 @@ fn remove_scratch(scratch: graceful::State<Scratch>) -> std::io::Result<()> {
         Err(e) => return Err(e),
     }
     Ok(())
-}
-
-/// Why the service could not start, printed as `Error: ...` with exit code 1.
-struct Fatal(String);
-
-impl fmt::Debug for Fatal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl From<StoreError> for Fatal {
-    fn from(e: StoreError) -> Self {
-        Fatal(e.to_string())
-    }
 }

@@ -191,6 +191,7 @@ pub(crate) fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exit
     scripted(bin, envs, &[Step::Signal(signal)])
 }
 
+mod cleanup;
 mod examples;
 pub(crate) mod http;
 mod poll;
