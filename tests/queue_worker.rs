@@ -106,7 +106,6 @@ fn start(db: &Db, consumer: &str, flags: &[(&str, &str)]) -> Service {
     let mut envs = vec![
         ("QUEUE_WORKER_DB", db.path()),
         ("QUEUE_WORKER_CONSUMER", consumer),
-        ("GRACEFUL_DEADLINE", "10s"),
     ];
     envs.extend_from_slice(flags);
     let mut svc = support::start(&example("queue_worker"), &envs);
@@ -200,6 +199,7 @@ fn work_longer_than_the_deadline_is_handed_back_before_it() {
             ("QUEUE_WORKER_RATE", "20"),
             ("QUEUE_WORKER_WORKERS", "5"),
             ("QUEUE_WORKER_OP_TIME", "60s"),
+            ("GRACEFUL_DEADLINE", "4s"),
         ],
     );
     svc.wait_for("running");
@@ -207,12 +207,13 @@ fn work_longer_than_the_deadline_is_handed_back_before_it() {
     svc.signal("TERM");
     let out = svc.exited();
 
-    // Handed back a margin (1 s) before the 10 s deadline: graceful reports a drain that
+    out.assert_stderr("shutting down (deadline 4s");
+    // Handed back a margin (400 ms) before the deadline: graceful reports a drain that
     // ended within the deadline as clean.
     assert_clean_exit(&out);
     assert_alone_and_drained(&out);
     assert!(
-        out.elapsed >= Duration::from_secs(8) && out.elapsed < Duration::from_secs(12),
+        out.elapsed >= Duration::from_secs(3) && out.elapsed < Duration::from_secs(5),
         "took {:?}",
         out.elapsed
     );
@@ -383,6 +384,24 @@ fn a_bad_flag_value_is_refused_before_anything_starts() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn the_deadline_flag_is_handed_to_graceful_which_checks_it() {
+    let out = Command::new(example("queue_worker"))
+        .args(["--deadline", "1s"])
+        .env_remove("GRACEFUL_DEADLINE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "the drain delay (1s) must be shorter than the deadline (GRACEFUL_DEADLINE=\"1s\")"
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "the service started");
 }
 
 #[test]

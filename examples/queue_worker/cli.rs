@@ -39,10 +39,11 @@ pub(crate) struct Cli {
     #[arg(long, env = "QUEUE_WORKER_DB", default_value_os_t = default_db())]
     pub(crate) db: PathBuf,
 
-    /// The shutdown budget, from the signal to the exit: match it to the orchestrator's
-    /// grace period. Handed to graceful as GRACEFUL_DEADLINE.
-    #[arg(long, env = "GRACEFUL_DEADLINE", default_value = "10s", value_parser = deadline)]
-    pub(crate) deadline: String,
+    /// The shutdown budget, from the signal to the exit [default: 10s]: match it to the
+    /// orchestrator's grace period. Handed to graceful as GRACEFUL_DEADLINE, in its
+    /// grammar: 25s, 1500ms, 1m30s.
+    #[arg(long, env = "GRACEFUL_DEADLINE")]
+    pub(crate) deadline: Option<String>,
 
     /// How long a taken message stays reserved for this instance without a heartbeat;
     /// a killed instance's messages return to pending after it.
@@ -67,10 +68,12 @@ impl Cli {
             .unwrap_or_else(|| format!("queue-worker-{}", std::process::id()))
     }
 
-    /// The deadline belongs to graceful, which reads it from `GRACEFUL_DEADLINE` when it
-    /// starts: set it before `#[graceful::main]` runs.
+    /// The deadline belongs to graceful, which reads `GRACEFUL_DEADLINE` (and refuses a
+    /// value it cannot parse) when it starts: set it before `#[graceful::main]` runs.
     pub(crate) fn hand_deadline_to_graceful(&self) {
-        std::env::set_var("GRACEFUL_DEADLINE", &self.deadline);
+        if let Some(deadline) = &self.deadline {
+            std::env::set_var("GRACEFUL_DEADLINE", deadline);
+        }
     }
 }
 
@@ -83,12 +86,4 @@ fn default_db() -> PathBuf {
 fn duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("{e} (expected a duration like 3s or 250ms)"))
-}
-
-/// A deadline is kept as written, for graceful to parse; it must be a positive duration.
-fn deadline(text: &str) -> Result<String, String> {
-    if duration(text)?.is_zero() {
-        return Err("the deadline must be longer than zero".to_owned());
-    }
-    Ok(text.to_owned())
 }
