@@ -158,6 +158,14 @@ fn sigterm_under_load_finishes_the_work_in_flight_and_loses_nothing() {
     svc.wait_for("running");
     assert_eq!(http::get(health, "/healthz").unwrap().status, 200);
     assert!(db.count("in_progress") > 0, "no work in flight to drain");
+    let metrics = http::get(health, "/metrics").unwrap().body;
+    let in_flight: u32 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("worker_in_flight "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no worker_in_flight in /metrics:\n{metrics}"));
+    assert!(in_flight > 0, "{metrics}");
+    assert!(metrics.contains("shutting_down 0\n"), "{metrics}");
 
     svc.signal("TERM");
     // The drain delay: the instance still answers, and says it is going away.
