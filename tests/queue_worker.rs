@@ -435,3 +435,32 @@ fn a_database_that_cannot_be_opened_fails_the_start_with_its_path() {
     out.assert_stderr("4 ok, 0 failed");
     assert!(!scratch_dir(consumer).exists());
 }
+
+#[test]
+fn a_health_address_in_use_fails_the_start_and_the_consumer_still_unplugs() {
+    let db = Db::new("health-in-use");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_DB", db.path()),
+            ("QUEUE_WORKER_CONSUMER", "health-in-use"),
+            ("QUEUE_WORKER_HEALTH", &addr),
+        ],
+    )
+    .exited();
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    out.assert_stderr(&format!("Error: cannot serve /healthz on {addr}"));
+    out.assert_stderr("4 ok, 0 failed");
+    assert!(out.has_line("unplugged health-in-use"), "{out:#?}");
+    let online: bool = db
+        .open()
+        .query_row(
+            "SELECT online FROM consumers WHERE name = 'health-in-use'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!online, "the consumer is still marked online");
+}

@@ -72,12 +72,6 @@ async fn serve() -> anyhow::Result<()> {
     }
 
     let stats = Arc::new(Stats::default());
-    let health = health::serve(cli.health, store.clone(), stats.clone())
-        .await
-        .with_context(|| format!("cannot serve /healthz on {}", cli.health))?;
-    let health_addr = health.addr;
-    graceful::provide(health);
-
     let crew = Arc::new(Crew {
         store: store.clone(),
         consumer: consumer.clone(),
@@ -86,10 +80,17 @@ async fn serve() -> anyhow::Result<()> {
         stats: stats.clone(),
         enqueued: Notify::new(),
     });
+    // Registered: from here on, whatever happens, the consumer unplugs at the end.
     graceful::provide(Unplug {
         crew: crew.clone(),
         db: cli.db.clone(),
     });
+
+    let health = health::serve(cli.health, store.clone(), stats.clone())
+        .await
+        .with_context(|| format!("cannot serve /healthz on {}", cli.health))?;
+    let health_addr = health.addr;
+    graceful::provide(health);
 
     // Tracked: the shutdown waits for the producer and every worker to stop.
     if cli.rate > 0 {

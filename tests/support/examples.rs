@@ -6,6 +6,9 @@ use super::Service;
 
 /// The path of the example `name`, built by `cargo test` (or `cargo build --examples`)
 /// into `examples/` beside the `deps/` directory that holds this test binary.
+///
+/// `cargo test --test <file>` alone does not rebuild the examples: after changing one,
+/// run `cargo build --examples` first, or the test runs the old binary.
 pub(crate) fn example(name: &str) -> String {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
