@@ -33,7 +33,7 @@ use futures_util::Stream;
 /// An HTTP service with a slow endpoint, a stream and a health check, that shuts down
 /// gracefully: press Ctrl-C while a request runs.
 #[derive(Debug, Parser)]
-#[command(name = "http_server", version, about)]
+#[command(name = "http_server", version)]
 struct Cli {
     /// Where to listen; port 0 picks a free port.
     #[arg(long, env = "HTTP_SERVER_LISTEN", default_value = "127.0.0.1:3000")]

@@ -120,3 +120,18 @@ fn an_address_in_use_fails_the_start_with_the_address() {
     assert_eq!(out.code, Some(1), "{out:#?}");
     out.assert_stderr(&format!("Error: cannot listen on {addr}"));
 }
+
+#[test]
+fn help_says_what_the_service_is_and_lists_its_flags() {
+    let out = std::process::Command::new(example("http_server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.starts_with("An HTTP service"), "{help}");
+    assert!(
+        help.contains("--listen") && help.contains("--slow"),
+        "{help}"
+    );
+}

@@ -378,6 +378,10 @@ fn help_describes_every_flag() {
         assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
     }
     assert!(help.contains("[default: 3s]"), "{help}");
+    assert!(
+        help.starts_with("The queue service of graceful's story"),
+        "{help}"
+    );
 }
 
 #[test]

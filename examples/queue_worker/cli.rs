@@ -20,7 +20,7 @@ use clap::Parser;
 /// pending when its lease runs out, or at once when it starts again under the same
 /// --consumer name.
 #[derive(Debug, Parser)]
-#[command(name = "queue_worker", version, about, long_about)]
+#[command(name = "queue_worker", version)]
 pub(crate) struct Cli {
     /// Messages the producer enqueues per second; 0 only consumes.
     #[arg(long, env = "QUEUE_WORKER_RATE", default_value_t = 20)]
