@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::{scripted, start, stopped_by, Step};
+use support::{scripted, start, start_with_stderr_closed, stopped_by, Step};
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
 
@@ -24,6 +24,29 @@ fn sigterm_runs_the_hooks_in_order_then_exits_0() {
     out.assert_stderr("graceful: SIGTERM: shutting down (deadline 2s, draining for 300ms first)");
     out.assert_stderr("graceful: [order 20] broker: ok");
     out.assert_stderr("steps: 7 ok, 0 failed, 0 timed out, 0 skipped; exit code 0 (clean)");
+}
+
+#[test]
+fn a_closed_stderr_neither_stops_the_hooks_nor_keeps_the_process_alive() {
+    // `service 2>&1 | head -1`: once `head` exits, every line the shutdown logs fails.
+    let mut svc = start_with_stderr_closed(SERVICE, &[]);
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let intake = out.line("hook stop_intake trigger=SIGTERM");
+    let scratch = out.line("hook remove_scratch always");
+    assert!(intake < scratch, "{out:#?}");
+    assert!(out.elapsed < Duration::from_secs(6), "{out:#?}");
+}
+
+#[test]
+fn a_logger_that_panics_on_the_summary_does_not_keep_the_process_alive() {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_TRACING", "panic")]);
+    // The exit the report asked for, not the watchdog's 124 seconds later.
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.line("hook remove_scratch always");
+    out.assert_stderr("the log's output is gone");
 }
 
 #[test]

@@ -77,10 +77,12 @@ where
         tokio::spawn(async move {
             match sequence.await {
                 Ok(report) => {
-                    events::summary(&report);
-                    if let Some(path) = &report_path {
-                        write_report(path, &report);
-                    }
+                    reported(|| {
+                        events::summary(&report);
+                        if let Some(path) = &report_path {
+                            write_report(path, &report);
+                        }
+                    });
                     exit_process(report.exit_code());
                 }
                 Err(e) => {
@@ -89,7 +91,7 @@ where
                     } else {
                         e.to_string()
                     };
-                    events::sequence_failed(&message);
+                    reported(|| events::sequence_failed(&message));
                     exit_process(Exit::Panicked.code());
                 }
             }
@@ -99,6 +101,12 @@ where
         std::future::pending::<Infallible>().await
     };
     match runtime.block_on(body_then_wait) {}
+}
+
+/// Runs `report`, and goes on to the exit whatever it does: a subscriber that panics
+/// (its writer gone) must not keep the process alive.
+fn reported(report: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(report));
 }
 
 /// `GRACEFUL_REPORT`: the report as JSON. A failure is logged and changes nothing else.

@@ -16,8 +16,16 @@ fn no_subscriber() -> bool {
 
 fn stderr_line(line: std::fmt::Arguments<'_>) {
     if no_subscriber() {
-        eprintln!("graceful: {line}");
+        write_stderr(format_args!("graceful: {line}"));
     }
+}
+
+/// Writes a line on stderr, whatever became of it. `eprintln!` panics when stderr is
+/// closed or its reader has gone (`2>&1 | head -1`): here that would kill the sequence or
+/// the watchdog and leave the process running. The line is dropped instead.
+fn write_stderr(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 pub(crate) fn shutdown_started(trigger: &Trigger, deadline: Duration, drain_delay: Duration) {
@@ -79,16 +87,18 @@ pub(crate) fn forced(signal: crate::Signal, still_running: &[String]) {
 /// A second signal, and the runtime did not report within `grace`: its threads are
 /// blocked. Always on stderr: no subscriber may get to run.
 pub(crate) fn forced_without_runtime(signal: crate::Signal, grace: Duration, tasks: &[String]) {
-    eprintln!(
+    write_stderr(format_args!(
         "graceful: {signal} received again: exiting at once (the runtime did not answer within {grace:?}: a thread is blocked); tasks still running: {}",
         list(tasks)
-    );
+    ));
 }
 
 /// The sequence itself failed: a bug in graceful.
 pub(crate) fn sequence_failed(message: &str) {
     tracing::error!(target: TARGET, "the shutdown sequence failed: {message}");
-    eprintln!("graceful: the shutdown sequence failed: {message}");
+    write_stderr(format_args!(
+        "graceful: the shutdown sequence failed: {message}"
+    ));
 }
 
 pub(crate) fn summary(report: &Report) {
@@ -122,7 +132,7 @@ pub(crate) fn summary(report: &Report) {
 /// A configuration error stops the program before its body runs: always on stderr.
 pub(crate) fn config_error(message: &str) {
     tracing::error!(target: TARGET, "{message}");
-    eprintln!("graceful: configuration error: {message}");
+    write_stderr(format_args!("graceful: configuration error: {message}"));
 }
 
 /// Found before the body runs: the shutdown may outlast the orchestrator's grace period.
@@ -159,13 +169,13 @@ pub(crate) fn notify_failed(message: &str) {
 /// `main` returned an error: printed like Rust's own `main` does, whatever the subscriber.
 pub(crate) fn body_error(error: &str) {
     tracing::error!(target: TARGET, error, "main returned an error");
-    eprintln!("Error: {error}");
+    write_stderr(format_args!("Error: {error}"));
 }
 
 pub(crate) fn watchdog_fired(limit: Duration) {
-    eprintln!(
+    write_stderr(format_args!(
         "graceful: the shutdown did not end within {limit:?} (the deadline and the `always` hooks' time); exiting with code 124"
-    );
+    ));
 }
 
 fn list(items: &[String]) -> String {

@@ -57,6 +57,16 @@ impl Exited {
 
 /// Starts the binary of this package named `bin`, with extra environment variables.
 pub(crate) fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
+    launch(bin, envs, true)
+}
+
+/// Starts `bin` with a stderr whose reader is gone at once, so that every write to it
+/// fails, as under `service 2>&1 | head -1` once `head` has exited.
+pub(crate) fn start_with_stderr_closed(bin: &str, envs: &[(&str, &str)]) -> Service {
+    launch(bin, envs, false)
+}
+
+fn launch(bin: &str, envs: &[(&str, &str)], read_stderr: bool) -> Service {
     let mut cmd = Command::new(bin);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -81,18 +91,23 @@ pub(crate) fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
     });
     let stderr = Arc::new(Mutex::new(String::new()));
     let mut err = child.stderr.take().unwrap();
-    let errors = stderr.clone();
-    let err_reader = thread::spawn(move || {
-        let mut buf = String::new();
-        let _ = err.read_to_string(&mut buf);
-        errors.lock().unwrap().push_str(&buf);
-    });
+    let mut readers = vec![out_reader];
+    if read_stderr {
+        let errors = stderr.clone();
+        readers.push(thread::spawn(move || {
+            let mut buf = String::new();
+            let _ = err.read_to_string(&mut buf);
+            errors.lock().unwrap().push_str(&buf);
+        }));
+    } else {
+        drop(err);
+    }
     Service {
         child,
         lines,
         stdout,
         stderr,
-        readers: vec![out_reader, err_reader],
+        readers,
         signalled_at: None,
     }
 }
