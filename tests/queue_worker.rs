@@ -216,9 +216,14 @@ fn work_longer_than_the_deadline_is_handed_back_before_it() {
     let out = svc.exited();
 
     out.assert_stderr("shutting down (deadline 4s");
-    // Handed back a margin (400 ms) before the deadline: graceful reports a drain that
-    // ended within the deadline as clean.
-    assert_clean_exit(&out);
+    // Handed back a margin (400 ms) before the deadline, so every step ends in time; but
+    // the deadline cut the work short, and the exit code says so.
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    out.assert_stderr(
+        "steps: 4 ok, 0 failed, 0 timed out, 0 skipped; exit code 124 (deadline exceeded)",
+    );
+    out.assert_stderr("work cut short at the hard stop: 5 `until_deadline` call(s) gave up");
+    assert!(out.has_line("unplugged "), "{out:#?}");
     assert_alone_and_drained(&out);
     assert!(
         out.elapsed >= Duration::from_secs(3) && out.elapsed < Duration::from_secs(5),

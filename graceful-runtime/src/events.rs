@@ -107,14 +107,15 @@ pub(crate) fn summary(report: &Report) {
     let total_ms = report.duration().as_secs_f64() * 1000.0;
     let trigger = report.trigger();
     let still_running = report.tasks_still_running();
+    let cut_at_hard_stop = report.cut_at_hard_stop();
     if report.exit() == Exit::Clean {
         tracing::info!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
             timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
-            still_running = ?still_running, exit_code, "shutdown complete");
+            still_running = ?still_running, cut_at_hard_stop, exit_code, "shutdown complete");
     } else {
         tracing::warn!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
             timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
-            still_running = ?still_running, exit_code, "shutdown complete");
+            still_running = ?still_running, cut_at_hard_stop, exit_code, "shutdown complete");
     }
     stderr_line(format_args!(
         "shutdown complete in {}: trigger {trigger}; steps: {counts}; exit code {}",
@@ -125,6 +126,11 @@ pub(crate) fn summary(report: &Report) {
         stderr_line(format_args!(
             "tasks still running at exit: {}",
             list(still_running)
+        ));
+    }
+    if cut_at_hard_stop > 0 {
+        stderr_line(format_args!(
+            "work cut short at the hard stop: {cut_at_hard_stop} `until_deadline` call(s) gave up, a margin before the deadline"
         ));
     }
 }

@@ -76,7 +76,7 @@
 //! | 1 | `main` returned `Err` (printed like Rust's own `main`), or a hook failed |
 //! | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a drain delay not shorter than the deadline, a signal the platform lacks), found before the body ran |
 //! | 101 | `main` panicked |
-//! | 124 | the deadline was exceeded |
+//! | 124 | the deadline was exceeded: a step cut or skipped, tasks still running, or work handed back by `until_deadline` |
 //! | 130 / 143 | a second `SIGINT` / `SIGTERM` forced the exit (128 + the signal number) |
 //!
 //! # Configuration at run time

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 
 use pin_project_lite::pin_project;
@@ -77,7 +78,7 @@ impl std::fmt::Debug for ShutdownRequested {
 /// # }
 /// ```
 pub fn until_shutdown<F: Future>(fut: F) -> Until<F> {
-    Until::new(fut, &controller::current().requested)
+    Until::new(fut, &controller::current().requested, None)
 }
 
 /// Runs `fut` until the hard stop: `Some(output)` if `fut` finishes first, `None` a margin
@@ -86,6 +87,11 @@ pub fn until_shutdown<F: Future>(fut: F) -> Until<F> {
 /// Wrap in-flight work with it so that work which cannot finish in time is handed back
 /// (nacked, requeued) instead of being killed with the process. The hard stop wins ties,
 /// like in [`until_shutdown`].
+///
+/// Each `until_deadline` that the hard stop ends is counted in the report
+/// ([`Report::cut_at_hard_stop`](crate::Report::cut_at_hard_stop)), and the process
+/// exits with code 124: the deadline cut work short, even if everything was handed back
+/// in time.
 ///
 /// ```no_run
 /// # async fn work() {}
@@ -98,7 +104,8 @@ pub fn until_shutdown<F: Future>(fut: F) -> Until<F> {
 /// # }
 /// ```
 pub fn until_deadline<F: Future>(fut: F) -> Until<F> {
-    Until::new(fut, &controller::current().hard_stop)
+    let ctl = controller::current();
+    Until::new(fut, &ctl.hard_stop, Some(&ctl.cut_at_hard_stop))
 }
 
 pin_project! {
@@ -109,16 +116,27 @@ pin_project! {
         fut: F,
         #[pin]
         stop: Wait,
+        // Counts the futures the stop ended, for the report.
+        cut: Option<&'static AtomicUsize>,
     }
 }
 
 impl<F> Until<F> {
-    fn new(fut: F, stop: &'static Latch) -> Self {
+    fn new(fut: F, stop: &'static Latch, cut: Option<&'static AtomicUsize>) -> Self {
         Until {
             fut,
             stop: stop.wait(),
+            cut,
         }
     }
+}
+
+/// The stop ended the future: counted where that is reported.
+fn stopped<T>(cut: Option<&AtomicUsize>) -> Option<T> {
+    if let Some(cut) = cut {
+        cut.fetch_add(1, Ordering::Relaxed);
+    }
+    None
 }
 
 impl<F: Future> Future for Until<F> {
@@ -130,12 +148,12 @@ impl<F: Future> Future for Until<F> {
         // polled once the stop has come. While no shutdown is under way this is one
         // atomic load.
         if this.stop.latch().is_set() {
-            return Poll::Ready(None);
+            return Poll::Ready(stopped(*this.cut));
         }
         if let Poll::Ready(out) = this.fut.poll(cx) {
             return Poll::Ready(Some(out));
         }
-        this.stop.poll(cx).map(|()| None)
+        this.stop.poll(cx).map(|()| stopped(*this.cut))
     }
 }
 

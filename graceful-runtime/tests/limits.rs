@@ -197,8 +197,30 @@ async fn until_deadline_hands_work_back_a_margin_before_the_deadline() {
         *handed_back_at.lock().unwrap(),
         Some(Duration::from_millis(4_500))
     );
-    assert_eq!(report.exit(), Exit::Clean);
     assert_eq!(report.duration(), Duration::from_millis(4_500));
+    // Handed back in time, but cut by the deadline all the same: the exit says so.
+    assert_eq!(report.cut_at_hard_stop(), 1);
+    assert_eq!(report.exit(), Exit::DeadlineExceeded);
+    assert!(report.to_json().contains("\"cut_at_hard_stop\":1,"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn work_that_ends_before_the_hard_stop_is_not_counted_as_cut() {
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(5))
+        .start(async move {
+            let worker = graceful::spawn(async move {
+                graceful::until_deadline(sleep(Duration::from_secs(3))).await
+            });
+            graceful::shutdown_requested().await;
+            assert_eq!(worker.await.unwrap(), Some(()));
+        });
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    assert_eq!(report.cut_at_hard_stop(), 0);
+    assert_eq!(report.exit(), Exit::Clean);
+    assert_eq!(report.duration(), Duration::from_secs(3));
 }
 
 #[tokio::test(start_paused = true)]

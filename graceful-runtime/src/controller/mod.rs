@@ -3,7 +3,7 @@
 
 mod current;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use tokio::time::Instant;
@@ -27,6 +27,8 @@ pub(crate) struct Controller {
     pub(crate) requested: Latch,
     /// Set a margin before the deadline: `until_deadline()`.
     pub(crate) hard_stop: Latch,
+    /// How many `until_deadline()` futures the hard stop ended: work the deadline cut.
+    pub(crate) cut_at_hard_stop: AtomicUsize,
     /// Set by a second signal.
     pub(crate) forced: Latch,
     /// Set when the sequence has seen the second signal and is reporting it.
@@ -65,6 +67,7 @@ impl Controller {
             initiated: Latch::default(),
             requested: Latch::default(),
             hard_stop: Latch::default(),
+            cut_at_hard_stop: AtomicUsize::new(0),
             forced: Latch::default(),
             forced_seen: Latch::default(),
             started: Mutex::new(None),

@@ -46,8 +46,13 @@ pub(super) fn render(report: &Report) -> String {
     let counts = report.counts();
     let _ = write!(
         out,
-        "],\"counts\":{{\"completed\":{},\"failed\":{},\"timed_out\":{},\"skipped\":{},\"interrupted\":{}}},\"hooks\":[",
-        counts.completed, counts.failed, counts.timed_out, counts.skipped, counts.interrupted
+        "],\"cut_at_hard_stop\":{},\"counts\":{{\"completed\":{},\"failed\":{},\"timed_out\":{},\"skipped\":{},\"interrupted\":{}}},\"hooks\":[",
+        report.cut_at_hard_stop,
+        counts.completed,
+        counts.failed,
+        counts.timed_out,
+        counts.skipped,
+        counts.interrupted
     );
     for (i, step) in report.hooks.iter().enumerate() {
         if i > 0 {

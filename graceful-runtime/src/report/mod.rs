@@ -167,7 +167,7 @@ impl HookReport {
 /// | 1 | `main` returned `Err`, or a hook failed (error, panic, own timeout, missing state) |
 /// | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, among others), found before the body ran |
 /// | 101 | `main` panicked (Rust's own code for a panic) |
-/// | 124 | the deadline was exceeded: a step was cut or skipped (as `timeout(1)` reports) |
+/// | 124 | the deadline was exceeded (as `timeout(1)` reports): a step was cut or skipped, tasks or `main` were still running, or [`until_deadline`](crate::until_deadline) handed work back |
 /// | 128 + n | a second signal n forced the exit: 130 for `SIGINT`, 143 for `SIGTERM` |
 ///
 /// When several apply, the first in this order wins: forced, deadline, panic, failure.
@@ -226,6 +226,7 @@ pub struct Report {
     pub(crate) ended_at: SystemTime,
     pub(crate) hooks: Vec<HookReport>,
     pub(crate) tasks_still_running: Vec<String>,
+    pub(crate) cut_at_hard_stop: usize,
     pub(crate) body_still_running: bool,
     pub(crate) main_error: Option<String>,
     pub(crate) exit: Exit,
@@ -272,6 +273,11 @@ impl Report {
     pub fn tasks_still_running(&self) -> &[String] {
         &self.tasks_still_running
     }
+    /// How many [`until_deadline`](crate::until_deadline) futures the hard stop ended:
+    /// work the deadline cut short, to be handed back. Above zero, the exit code is 124.
+    pub fn cut_at_hard_stop(&self) -> usize {
+        self.cut_at_hard_stop
+    }
     /// Whether the body of `main` was still running when the sequence ended.
     pub fn body_still_running(&self) -> bool {
         self.body_still_running
@@ -307,6 +313,7 @@ impl Report {
     ///   "main_error": null,
     ///   "main_still_running": false,
     ///   "tasks_still_running": [],
+    ///   "cut_at_hard_stop": 0,
     ///   "counts": {"completed": 2, "failed": 1, "timed_out": 0, "skipped": 0, "interrupted": 0},
     ///   "hooks": [
     ///     {"name": "graceful::tasks", "order": 0, "always": false, "started_after_ms": 1000,
@@ -327,6 +334,7 @@ impl Report {
     ///   (then `forced_by` names the second signal), as in the exit-code table of [`Exit`].
     /// - `hooks[].outcome`: `completed`, `failed`, `panicked` (with the `message`),
     ///   `timed_out` (its own timeout), `cut_by_deadline`, `skipped`, `interrupted`.
+    /// - `cut_at_hard_stop`: how many `until_deadline` futures the hard stop ended.
     /// - `main_error`: what `main` returned as its error, or the message it panicked with.
     pub fn to_json(&self) -> String {
         json::render(self)

@@ -13,6 +13,7 @@
 mod step;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -41,10 +42,12 @@ pub(crate) async fn run(
 
     let body = ctl.body_outcome();
     let body_still_running = body.is_none();
+    let cut_at_hard_stop = ctl.cut_at_hard_stop.load(Ordering::Relaxed);
     let exit = if let Some(signal) = end.forced {
         Exit::Forced(signal)
     } else if body_still_running
         || !end.tasks_still_running.is_empty()
+        || cut_at_hard_stop > 0
         || end.hooks.iter().any(|h| h.outcome.hit_deadline())
     {
         Exit::DeadlineExceeded
@@ -65,6 +68,7 @@ pub(crate) async fn run(
         ended_at: std::time::SystemTime::now(),
         hooks: end.hooks,
         tasks_still_running: end.tasks_still_running,
+        cut_at_hard_stop,
         body_still_running,
         main_error: match body {
             Some(BodyOutcome::Err(e) | BodyOutcome::Panicked(e)) => Some(e),
