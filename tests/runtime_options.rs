@@ -89,3 +89,18 @@ fn the_deadline_counts_from_the_signal_even_when_the_runtime_is_blocked_at_that_
     assert!(out.elapsed >= std::time::Duration::from_secs(3), "{out:#?}");
     assert!(out.elapsed < std::time::Duration::from_secs(8), "{out:#?}");
 }
+
+#[test]
+fn steps_named_alike_are_warned_of_at_start_and_every_one_runs() {
+    let out = support::start(env!("CARGO_BIN_EXE_fixture-same-names"), &[]).exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("graceful: warning: several teardown steps are named `flush`: the log and the report cannot tell them apart; give each its own `name = \"...\"`");
+    out.assert_stderr("several teardown steps are named `graceful::tasks`");
+    let cache = out.line("hook flush cache");
+    let log = out.line("hook flush log");
+    let drain = out.line("hook drain");
+    assert!(
+        out.line("body ran") < cache && cache < log && log < drain,
+        "{out:#?}"
+    );
+}

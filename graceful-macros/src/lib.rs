@@ -302,7 +302,7 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// |---|---|---|
 /// | `order = 10` | required | An `i32` literal, negative allowed (`order = -5`). The built-in step that waits for the body of `main` and the tasks of `graceful::spawn` runs at order 0 unless `#[graceful::main(tasks_order = n)]` says otherwise. |
 /// | `timeout = "5s"` | none | The hook's own limit, more than zero. A hook is also never given more than the deadline leaves. Durations are written as for `#[graceful::main]`. |
-/// | `name = "broker"` | the function's path, `my_crate::module::function` | The name in logs and the report. |
+/// | `name = "broker"` | the function's path, `my_crate::module::function` | The name in logs and the report; a name several steps share is warned of at start. |
 /// | `always` | off | A bare flag: the hook still runs once the deadline has passed (temp-file cleanup, log flush), bounded by its own `timeout`, or 1 s without one. (Every hook runs after an earlier one failed; `always` is about the deadline.) |
 /// | `crate = "my_deps::graceful"` | `"::graceful"` | The path to the runtime crate in the generated code, as for `#[graceful::main]`. |
 ///

@@ -53,6 +53,9 @@ where
     };
     let ctl = controller::global();
     let hooks = hook::registered();
+    for name in hook::shared_names(&hooks) {
+        events::shared_hook_name(name);
+    }
     let always_budget = hook::always_budget(&hooks);
     if let Some(warning) = config.grace_period_warning(always_budget) {
         events::grace_period_too_short(&warning);

@@ -147,6 +147,14 @@ pub(crate) fn grace_period_too_short(message: &str) {
     stderr_line(format_args!("warning: {message}"));
 }
 
+/// Found before the body runs: several teardown steps carry one name.
+pub(crate) fn shared_hook_name(name: &str) {
+    tracing::warn!(target: TARGET, name, "several teardown steps are named alike");
+    stderr_line(format_args!(
+        "warning: several teardown steps are named `{name}`: the log and the report cannot tell them apart; give each its own `name = \"...\"`"
+    ));
+}
+
 /// Found before the body runs: `GRACEFUL_REPORT` names a path that will not take the
 /// report. Said now so the operator need not wait for a shutdown to learn it.
 pub(crate) fn report_path_unusable(path: &std::path::Path, problem: &str) {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::ALWAYS_DEFAULT_TIMEOUT;
+use crate::report::TASKS_STEP;
 use crate::Context;
 
 /// What a hook returns, once converted.
@@ -151,6 +152,24 @@ pub(crate) fn registered() -> Vec<HookDef> {
     hooks
 }
 
+/// The names that more than one step carries, the built-in [`TASKS_STEP`] included: the
+/// log and the report could not tell those steps apart. Each name once, sorted.
+pub(crate) fn shared_names(hooks: &[HookDef]) -> Vec<&str> {
+    let mut names: Vec<&str> = hooks
+        .iter()
+        .map(|h| h.name.as_ref())
+        .chain([TASKS_STEP])
+        .collect();
+    names.sort_unstable();
+    let mut shared: Vec<&str> = names
+        .windows(2)
+        .filter(|pair| pair[0] == pair[1])
+        .map(|pair| pair[0])
+        .collect();
+    shared.dedup();
+    shared
+}
+
 /// The most the `always` hooks can add past the deadline: each one's `timeout`, or
 /// the default an `always` hook gets.
 pub(crate) fn always_budget(hooks: &[HookDef]) -> Duration {
@@ -173,5 +192,23 @@ mod tests {
             Err(HookError::new("disk full".to_owned()))
         );
         assert_eq!(().into_hook_result(), Ok(()));
+    }
+
+    fn named(name: &'static str, order: i32) -> HookDef {
+        HookDef::from(&Hook::new(name, order, HookFn::Blocking(|_| Ok(()))))
+    }
+
+    #[test]
+    fn names_carried_by_several_steps_are_found_once_each() {
+        let hooks = [
+            named("flush", 10),
+            named("close", 10),
+            named("flush", 20),
+            named("flush", 30),
+            named(TASKS_STEP, 5),
+        ];
+        assert_eq!(shared_names(&hooks), ["flush", TASKS_STEP]);
+        assert!(shared_names(&hooks[..2]).is_empty());
+        assert!(shared_names(&[]).is_empty());
     }
 }
