@@ -15,8 +15,8 @@
 //!    the two-second drain delay: the load balancer notices and stops sending traffic.
 //! 2. The server stops accepting (new connections are refused) and waits for the
 //!    requests in flight: `/slow` completes with 200.
-//! 3. `/events` streams go on until a margin before the deadline (`until_deadline`),
-//!    then end, so a client that never hangs up cannot hold the process.
+//! 3. `/events` streams go on until a margin before the deadline (`hard_stop`), then
+//!    end, so a client that never hangs up cannot hold the process.
 //! 4. The process exits 0, well inside its 10 s deadline when no stream is open.
 
 use std::net::SocketAddr;
@@ -28,7 +28,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::Router;
 use clap::Parser;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 /// An HTTP service with a slow endpoint, a stream and a health check, that shuts down
 /// gracefully: press Ctrl-C while a request runs.
@@ -85,9 +85,10 @@ async fn slow_answer(took: Duration) -> String {
 async fn events() -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
     let ticks = futures_util::stream::unfold(0u64, |n| async move {
         if n > 0 {
-            graceful::until_deadline(tokio::time::sleep(Duration::from_secs(1))).await?;
+            tokio::time::sleep(Duration::from_secs(1)).await;
         }
         Some((Ok(Event::default().data(format!("tick {n}"))), n + 1))
     });
-    Sse::new(ticks).keep_alive(KeepAlive::default())
+    // A stream is not work to finish: ending it at the hard stop is the plan, not a cut.
+    Sse::new(ticks.take_until(graceful::hard_stop())).keep_alive(KeepAlive::default())
 }

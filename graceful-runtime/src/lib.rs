@@ -54,9 +54,10 @@
 //!    it runs at order 0 unless `tasks_order = n` says otherwise, so hooks with a
 //!    negative order run before the workers are drained, positive ones after. Tasks
 //!    spawned later, by a hook, are waited for at the end.
-//! 5. A margin before the deadline, [`until_deadline`] returns `None` so in-flight work is
-//!    handed back. At the deadline, running steps are cut, later ones skipped except
-//!    `always` hooks, and the process exits with code 124.
+//! 5. A margin before the deadline (the hard stop), [`until_deadline`] returns `None` so
+//!    in-flight work is handed back (counted, and exit code 124), and [`hard_stop`]
+//!    completes so long-lived streams end. At the deadline, running steps are cut, later
+//!    ones skipped except `always` hooks, and the process exits with code 124.
 //! 6. The report is logged and the process exits with the code of [`Exit`].
 //!
 //! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`), even
@@ -164,8 +165,8 @@ pub use signal::Signal;
 pub use state::{provide, State};
 pub use tasks::{spawn, spawn_named};
 pub use watch::{
-    is_shutting_down, shutdown, shutdown_requested, until_deadline, until_shutdown,
-    ShutdownRequested, Until,
+    hard_stop, is_shutting_down, shutdown, shutdown_requested, until_deadline, until_shutdown,
+    HardStop, ShutdownRequested, Until,
 };
 
 /// Not public API. Used by generated code.

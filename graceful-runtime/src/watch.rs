@@ -39,27 +39,71 @@ pub fn shutdown_requested() -> ShutdownRequested {
     }
 }
 
-pin_project! {
+/// Completes at the hard stop: a margin before the deadline (a tenth of it, at most one
+/// second), or at once if it has passed.
+///
+/// For what is meant to last as long as the process: a server-sent event stream, a
+/// websocket, a long poll. They stay open through the drain for their clients, and end
+/// here, in time for the process to exit by its deadline. Work that should have finished
+/// goes in [`until_deadline`] instead, which counts what the hard stop cuts short.
+///
+/// ```no_run
+/// # async fn next_event() -> String { String::new() }
+/// # async fn send(_: String) {}
+/// # async fn doc() {
+/// let stop = graceful::hard_stop();
+/// tokio::pin!(stop);
+/// loop {
+///     tokio::select! {
+///         biased;
+///         () = &mut stop => break, // end the stream: the client reconnects elsewhere
+///         event = next_event() => send(event).await,
+///     }
+/// }
+/// # }
+/// ```
+pub fn hard_stop() -> HardStop {
+    HardStop {
+        inner: controller::current().hard_stop.wait(),
+    }
+}
+
+/// A future that completes when a latch is set, and no more.
+macro_rules! latch_future {
+    ($(#[$doc:meta])* $name:ident) => {
+        pin_project! {
+            $(#[$doc])*
+            #[must_use = "futures do nothing unless awaited"]
+            pub struct $name {
+                #[pin]
+                inner: Wait,
+            }
+        }
+
+        impl Future for $name {
+            type Output = ();
+
+            fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+                self.project().inner.poll(cx)
+            }
+        }
+
+        impl std::fmt::Debug for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name)).finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+latch_future! {
     /// The future returned by [`shutdown_requested`].
-    #[must_use = "futures do nothing unless awaited"]
-    pub struct ShutdownRequested {
-        #[pin]
-        inner: Wait,
-    }
+    ShutdownRequested
 }
 
-impl Future for ShutdownRequested {
-    type Output = ();
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        self.project().inner.poll(cx)
-    }
-}
-
-impl std::fmt::Debug for ShutdownRequested {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ShutdownRequested").finish_non_exhaustive()
-    }
+latch_future! {
+    /// The future returned by [`hard_stop`].
+    HardStop
 }
 
 /// Runs `fut` until the shutdown starts: `Some(output)` if `fut` finishes first, `None`

@@ -205,6 +205,28 @@ async fn until_deadline_hands_work_back_a_margin_before_the_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_stream_ended_by_hard_stop_ends_in_time_and_is_no_cut() {
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(5))
+        .start(async move {
+            let t0 = Instant::now();
+            let stream = graceful::spawn(async move {
+                // Open for its client as long as the process can afford.
+                graceful::hard_stop().await;
+                t0.elapsed()
+            });
+            graceful::shutdown_requested().await;
+            assert_eq!(stream.await.unwrap(), Duration::from_millis(4_500));
+        });
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    assert_eq!(report.cut_at_hard_stop(), 0);
+    assert_eq!(report.exit(), Exit::Clean);
+    assert_eq!(report.duration(), Duration::from_millis(4_500));
+}
+
+#[tokio::test(start_paused = true)]
 async fn work_that_ends_before_the_hard_stop_is_not_counted_as_cut() {
     let running = Harness::new()
         .without_registered_hooks()
