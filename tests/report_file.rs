@@ -176,3 +176,32 @@ fn a_path_that_cannot_be_written_is_logged_and_the_exit_code_stands() {
     assert_eq!(out.code, Some(1), "{out:#?}");
     out.assert_stderr("cannot write the shutdown report");
 }
+
+/// A write that blocks (here a pipe nobody reads; elsewhere a hung network mount) is
+/// given up: it neither holds the exit until the watchdog nor turns the code into 124.
+#[cfg(unix)]
+#[test]
+fn a_report_file_that_blocks_is_given_up_and_the_exit_code_stands() {
+    let dir = scratch("blocking");
+    let path = dir.join("report.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&path)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = stopped_by(
+        SERVICE,
+        "TERM",
+        &[("GRACEFUL_REPORT", path.to_str().unwrap())],
+    );
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr(&format!(
+        "graceful: cannot write the shutdown report to {}: ",
+        path.display()
+    ));
+    assert!(
+        !out.stderr.contains("exiting with code 124"),
+        "{}",
+        out.stderr
+    );
+}

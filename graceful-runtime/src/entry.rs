@@ -3,8 +3,10 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::body::{self, MainOutput};
@@ -17,6 +19,14 @@ use crate::{events, hook, report, sequence, signal, Exit, Report, Signal};
 /// How long a second signal waits for the sequence to report and exit before the signal
 /// thread exits by itself (a runtime whose threads are all blocked cannot).
 const FORCE_GRACE: Duration = Duration::from_millis(200);
+
+/// How long the exit waits for the report to reach its file: a write that blocks (a pipe
+/// nobody reads, a hung network mount) must not hold the exit.
+const REPORT_PATIENCE: Duration = Duration::from_secs(1);
+
+/// The time the exit keeps for itself before the watchdog's moment, so that waiting for
+/// the report never lets the watchdog turn the exit code into 124.
+const EXIT_MARGIN: Duration = Duration::from_millis(100);
 
 /// Runs the program and its shutdown, then exits the process with the report's code.
 ///
@@ -57,6 +67,7 @@ where
         events::shared_hook_name(name);
     }
     let always_budget = hook::always_budget(&hooks);
+    let exit_limit = config.exit_limit(always_budget);
     if let Some(warning) = config.grace_period_warning(always_budget) {
         events::grace_period_too_short(&warning);
     }
@@ -69,7 +80,7 @@ where
     }
     // Armed before the body runs, on a thread of its own: it counts from the moment the
     // shutdown starts even if every runtime thread is blocked then.
-    arm_watchdog(ctl, config.exit_limit(always_budget));
+    arm_watchdog(ctl, exit_limit);
     let body_then_wait = async move {
         // Before the body runs, so that no signal finds the default action in place.
         if let Err(message) = signal::listen(config.signals, move |s| on_signal(ctl, s)) {
@@ -83,7 +94,8 @@ where
                     reported(|| {
                         events::summary(&report);
                         if let Some(path) = &report_path {
-                            write_report(path, &report);
+                            let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
+                            write_report(path, &report, watchdog_at);
                         }
                     });
                     exit_process(report.exit_code());
@@ -113,9 +125,35 @@ fn reported(report: impl FnOnce()) {
 }
 
 /// `GRACEFUL_REPORT`: the report as JSON. A failure is logged and changes nothing else.
-fn write_report(path: &Path, report: &Report) {
+///
+/// The write runs on a thread of its own and is given [`REPORT_PATIENCE`], and never
+/// past the watchdog's moment: a write still blocked then is left behind, to die with
+/// the process, and the exit goes on with the code the shutdown decided.
+fn write_report(path: &Path, report: &Report, watchdog_at: Option<std::time::Instant>) {
     let json = format!("{}\n", report.to_json());
-    if let Err(e) = report::write_file(path, json.as_bytes()) {
+    let patience = watchdog_at.map_or(REPORT_PATIENCE, |at| {
+        at.saturating_duration_since(std::time::Instant::now())
+            .saturating_sub(EXIT_MARGIN)
+            .min(REPORT_PATIENCE)
+    });
+    let (done, written) = mpsc::channel();
+    let (target, contents) = (path.to_path_buf(), json.clone());
+    let writer = std::thread::Builder::new()
+        .name("graceful-report".into())
+        .spawn(move || {
+            let _ = done.send(report::write_file(&target, contents.as_bytes()));
+        });
+    let result = match writer {
+        Ok(_) => written.recv_timeout(patience).unwrap_or_else(|_| {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the write did not end within {patience:?}; the exit does not wait for it"),
+            ))
+        }),
+        // No thread to spare: written here, unbounded, rather than lost.
+        Err(_) => report::write_file(path, json.as_bytes()),
+    };
+    if let Err(e) = result {
         events::report_not_written(path, &e);
     }
 }

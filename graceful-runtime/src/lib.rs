@@ -112,7 +112,8 @@
 //! written beside the file and renamed over it, so a reader never sees half a report, or
 //! in place where a rename cannot work (Kubernetes' `/dev/termination-log`, a pipe). A
 //! path that cannot be written is logged and changes nothing else: the exit code stands;
-//! one that cannot work (a missing directory) is also said at startup.
+//! one that cannot work (a missing directory) is also said at startup. A write that
+//! blocks (a pipe nobody reads, a hung network mount) is given up after a second.
 //!
 //! # Platforms
 //!
