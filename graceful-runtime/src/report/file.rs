@@ -22,12 +22,35 @@ pub(crate) enum Written {
 /// Writes `contents` to `path`. A symbolic link is written through, as a plain write
 /// would; the error names what was tried.
 pub(crate) fn write(path: &Path, contents: &[u8]) -> io::Result<Written> {
-    let target = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let target = resolve(path);
     if fs::metadata(&target).is_ok_and(|meta| !meta.is_file()) {
         in_place(&target, contents)?;
         return Ok(Written::InPlace);
     }
     write_via(&target, &beside(&target), contents)
+}
+
+/// The file a write to `path` reaches: through every symbolic link, even one that names
+/// a file not created yet (a rename over the link itself would replace it).
+fn resolve(path: &Path) -> PathBuf {
+    if fs::metadata(path).is_ok() {
+        // It exists. A link the kernel follows but no path names (`/dev/stderr` to a
+        // pipe) does not canonicalize: it is written as given.
+        return fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    }
+    let mut target = path.to_path_buf();
+    // As many links as Linux follows before it gives up with ELOOP.
+    for _ in 0..40 {
+        let Ok(to) = fs::read_link(&target) else {
+            break;
+        };
+        // A relative link counts from its own directory; `join` keeps an absolute one.
+        target = match target.parent() {
+            Some(dir) => dir.join(to),
+            None => to,
+        };
+    }
+    target
 }
 
 /// What can be told at startup of a path that will not take the report: a directory
@@ -72,7 +95,16 @@ fn beside(target: &Path) -> PathBuf {
 }
 
 fn replace(target: &Path, temp: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(temp)?;
+    let create = || OpenOptions::new().write(true).create_new(true).open(temp);
+    let mut file = match create() {
+        // Left by an earlier process with this pid (in a container, PID 1 at every start)
+        // killed while writing: nothing reads it.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            fs::remove_file(temp)?;
+            create()?
+        }
+        other => other?,
+    };
     let done = file
         .write_all(contents)
         .and_then(|()| file.sync_all())
@@ -189,6 +221,42 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// A link made before the file it names exists (a report kept on a volume): the
+    /// first report creates that file, and the link stays.
+    #[cfg(unix)]
+    #[test]
+    fn a_dangling_symbolic_link_is_written_through_and_kept() {
+        let dir = scratch("dangling");
+        fs::create_dir(dir.join("volume")).unwrap();
+        let link = dir.join("report.json");
+        std::os::unix::fs::symlink("volume/last.json", &link).unwrap();
+        assert_eq!(write(&link, b"{}").unwrap(), Written::Replaced);
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(
+            fs::read_to_string(dir.join("volume").join("last.json")).unwrap(),
+            "{}"
+        );
+        assert_eq!(entries(&dir.join("volume")), ["last.json"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    /// In a container the service is often PID 1 at every start: a file left beside the
+    /// report by a process killed while writing has the name this one would use.
+    #[test]
+    fn a_file_left_beside_by_a_killed_writer_does_not_stop_the_replace() {
+        let dir = scratch("stale");
+        let path = dir.join("report.json");
+        fs::write(&path, "old").unwrap();
+        fs::write(beside(&path), "{\"version\":1,\"trig").unwrap();
+        assert_eq!(write(&path, b"{}").unwrap(), Written::Replaced);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{}");
+        assert_eq!(entries(&dir), ["report.json"]);
         fs::remove_dir_all(dir).unwrap();
     }
 
