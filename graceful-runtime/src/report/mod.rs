@@ -330,8 +330,9 @@ impl Report {
     ///   [`shutdown`](crate::shutdown)), `main_returned`, `main_failed`, `main_panicked`.
     /// - Timestamps are RFC 3339 in UTC, to the millisecond. Durations are milliseconds,
     ///   to the microsecond; `started_after_ms` counts from the start of the shutdown.
-    /// - `exit`: `clean`, `failed`, `config`, `panicked`, `deadline_exceeded`, `forced`
-    ///   (then `forced_by` names the second signal), as in the exit-code table of [`Exit`].
+    /// - `exit`: `clean`, `failed`, `panicked`, `deadline_exceeded`, `forced` (then
+    ///   `forced_by` names the second signal), as in the exit-code table of [`Exit`]. A
+    ///   configuration refused at startup (code 2) starts no shutdown and writes no report.
     /// - `hooks[].outcome`: `completed`, `failed`, `panicked` (with the `message`),
     ///   `timed_out` (its own timeout), `cut_by_deadline`, `skipped`, `interrupted`.
     /// - `cut_at_hard_stop`: how many `until_deadline` futures the hard stop ended.
