@@ -4,7 +4,7 @@
 
 mod support;
 
-use support::{start, stopped_by};
+use support::{start, start_with_stderr_closed, stopped_by};
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
 
@@ -118,4 +118,11 @@ fn a_grace_period_that_does_not_parse_stops_the_program_with_code_2() {
     out.assert_stderr(
         "GRACEFUL_GRACE_PERIOD=\"thirty\" is not a duration: expected a number, found `thirty` (expected a duration like \"30s\" or \"1m30s\", or whole seconds like \"30\")",
     );
+}
+
+#[test]
+fn a_bad_value_stops_the_program_with_code_2_even_when_stderr_is_closed() {
+    let out = start_with_stderr_closed(SERVICE, &[("GRACEFUL_DEADLINE", "soon")]).exited();
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stdout.is_empty(), "{out:#?}");
 }

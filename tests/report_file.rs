@@ -5,7 +5,7 @@ mod support;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use support::{start, stopped_by};
+use support::{start, start_with_stderr_closed, stopped_by};
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
 
@@ -204,4 +204,29 @@ fn a_report_file_that_blocks_is_given_up_and_the_exit_code_stands() {
         "{}",
         out.stderr
     );
+}
+
+/// With stderr gone, a second signal still forces the exit, and the report file, the
+/// only record left, says so.
+#[test]
+fn a_closed_stderr_does_not_swallow_the_second_signal_nor_the_report() {
+    let dir = scratch("closed-stderr-forced");
+    let path = dir.join("shutdown.json");
+    let mut svc = start_with_stderr_closed(
+        SERVICE,
+        &[
+            ("GRACEFUL_REPORT", path.to_str().unwrap()),
+            ("GRACEFUL_DEADLINE", "30s"),
+            ("FIXTURE_HOOK", "hang"),
+        ],
+    );
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    svc.wait_for("hook stuck hanging");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    let v = read_json(&path);
+    assert_eq!(v["exit"], "forced");
+    assert_eq!(v["forced_by"], "SIGTERM");
 }
