@@ -230,3 +230,23 @@ fn a_closed_stderr_does_not_swallow_the_second_signal_nor_the_report() {
     assert_eq!(v["exit"], "forced");
     assert_eq!(v["forced_by"], "SIGTERM");
 }
+
+/// A logger that panics on the summary (its output gone) loses the log line, not the
+/// report file.
+#[test]
+fn a_logger_that_panics_on_the_summary_does_not_lose_the_report() {
+    let dir = scratch("panicking-logger");
+    let path = dir.join("shutdown.json");
+    let out = stopped_by(
+        SERVICE,
+        "TERM",
+        &[
+            ("GRACEFUL_REPORT", path.to_str().unwrap()),
+            ("FIXTURE_TRACING", "panic"),
+        ],
+    );
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let v = read_json(&path);
+    assert_eq!(v["exit_code"], 0);
+    assert_eq!(v["trigger"], json!({"kind": "signal", "signal": "SIGTERM"}));
+}

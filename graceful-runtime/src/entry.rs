@@ -91,13 +91,13 @@ where
         tokio::spawn(async move {
             match sequence.await {
                 Ok(report) => {
-                    reported(|| {
-                        events::summary(&report);
-                        if let Some(path) = &report_path {
-                            let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
-                            write_report(path, &report, watchdog_at);
-                        }
-                    });
+                    // Apart: a logger that panics on the summary loses the line, not
+                    // the report file.
+                    reported(|| events::summary(&report));
+                    if let Some(path) = &report_path {
+                        let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
+                        reported(|| write_report(path, &report, watchdog_at));
+                    }
                     exit_process(report.exit_code());
                 }
                 Err(e) => {
