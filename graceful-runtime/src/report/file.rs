@@ -57,6 +57,7 @@ fn resolve(path: &Path) -> PathBuf {
 /// that is missing or is not one, or a path that is itself a directory. `None` when the
 /// path looks writable (only the write itself can tell for sure).
 pub(crate) fn check(path: &Path) -> Option<String> {
+    let path = &resolve(path);
     if path.is_dir() {
         return Some("it is a directory".to_owned());
     }
@@ -243,6 +244,20 @@ mod tests {
             "{}"
         );
         assert_eq!(entries(&dir.join("volume")), ["last.json"]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_into_a_missing_directory_is_told_at_startup() {
+        let dir = scratch("dangling-check");
+        let link = dir.join("report.json");
+        std::os::unix::fs::symlink("volume/last.json", &link).unwrap();
+        let problem = check(&link).unwrap();
+        assert!(
+            problem.starts_with(&format!("its directory {}: ", dir.join("volume").display())),
+            "{problem}"
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 
