@@ -81,7 +81,7 @@ fn a_second_sigterm_exits_143_at_once() {
     assert_eq!(out.code, Some(143), "{out:#?}");
     assert!(!out.has_line("hook slow done"), "{out:#?}");
     out.assert_stderr(
-        "SIGTERM received again: exiting at once; still running: fixture_service::slow",
+        "SIGTERM received again: exiting at once; still running: fixture_service::slow; not started: fixture_service::stuck, fixture_service::remove_scratch",
     );
 }
 

@@ -63,7 +63,7 @@ pub(crate) fn step_finished(step: &HookReport) {
         Outcome::Completed => {
             tracing::info!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
         }
-        Outcome::Skipped | Outcome::Interrupted => {
+        Outcome::Skipped | Outcome::Interrupted | Outcome::NotStarted => {
             tracing::warn!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
         }
         Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut { .. } => {
@@ -76,11 +76,12 @@ pub(crate) fn step_finished(step: &HookReport) {
     ));
 }
 
-pub(crate) fn forced(signal: crate::Signal, still_running: &[String]) {
-    tracing::error!(target: TARGET, signal = %signal, still_running = ?still_running, "second signal: exiting at once");
+pub(crate) fn forced(signal: crate::Signal, still_running: &[String], not_started: &[String]) {
+    tracing::error!(target: TARGET, signal = %signal, still_running = ?still_running, not_started = ?not_started, "second signal: exiting at once");
     stderr_line(format_args!(
-        "{signal} received again: exiting at once; still running: {}",
-        list(still_running)
+        "{signal} received again: exiting at once; still running: {}; not started: {}",
+        list(still_running),
+        list(not_started)
     ));
 }
 

@@ -62,6 +62,8 @@
 //!
 //! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`), even
 //! when every runtime thread is blocked: signals are received on a thread of their own.
+//! The report names the steps it caught running ([`Outcome::Interrupted`]) and those it
+//! kept from starting ([`Outcome::NotStarted`]).
 //! The sequence runs as a task of its own, so on the multi-thread runtime a body that
 //! blocks its thread does not hold it. Whatever blocks, a watchdog thread ends the process
 //! at the deadline plus the `always` hooks' time, counted from the signal.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use graceful::testing::{hook, Harness};
-use graceful::{Exit, Outcome, Signal, State};
+use graceful::{Exit, Outcome, Signal, State, TASKS_STEP};
 use tokio::time::sleep;
 
 struct Broker;
@@ -109,8 +109,15 @@ async fn a_second_signal_forces_the_exit_and_names_what_was_running() {
         assert_eq!(step.started_after(), Duration::from_secs(3));
         assert_eq!(step.duration(), Duration::from_secs(2));
     }
-    assert!(report.hook("never reached").is_none());
+    // What the second signal kept from starting is named, so the operator knows which
+    // cleanup did not happen.
+    let never = report.hook("never reached").unwrap();
+    assert_eq!(never.outcome(), &Outcome::NotStarted);
+    assert_eq!(never.order(), 30);
+    assert_eq!(never.started_after(), Duration::from_secs(5));
+    assert_eq!(never.duration(), Duration::ZERO);
     assert_eq!(report.counts().interrupted, 2);
+    assert_eq!(report.counts().not_started, 2, "{:?}", report.hooks());
     // The drain (order 25) was never reached: the worker is named as still running.
     assert_eq!(report.tasks_still_running(), ["stubborn worker"]);
     assert_eq!(report.duration(), Duration::from_secs(5));
@@ -121,6 +128,7 @@ async fn a_second_sigint_during_the_drain_delay_exits_130() {
     let running = Harness::new()
         .without_registered_hooks()
         .drain_delay(Duration::from_secs(10))
+        .hook(hook("remove scratch", 20).always().run(|_| async {}))
         .start(async { graceful::shutdown_requested().await });
     running.signal(Signal::Interrupt);
     sleep(Duration::from_secs(1)).await;
@@ -128,6 +136,19 @@ async fn a_second_sigint_during_the_drain_delay_exits_130() {
     let report = running.report().await;
     assert_eq!(report.exit_code(), 130);
     assert_eq!(report.duration(), Duration::from_secs(1));
+    // Nothing ran: every step is in the report as not started, `always` ones included.
+    let steps: Vec<(&str, i32, bool, &Outcome)> = report
+        .hooks()
+        .iter()
+        .map(|h| (h.name(), h.order(), h.always(), h.outcome()))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (TASKS_STEP, 0, false, &Outcome::NotStarted),
+            ("remove scratch", 20, true, &Outcome::NotStarted),
+        ]
+    );
 }
 
 #[tokio::test(start_paused = true)]

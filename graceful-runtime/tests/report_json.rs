@@ -57,7 +57,7 @@ async fn every_step_its_outcome_and_the_exit_are_in_the_json() {
     assert_eq!(v["tasks_still_running"], json!([]));
     assert_eq!(
         v["counts"],
-        json!({"completed": 3, "failed": 2, "timed_out": 1, "skipped": 0, "interrupted": 0})
+        json!({"completed": 3, "failed": 2, "timed_out": 1, "skipped": 0, "interrupted": 0, "not_started": 0})
     );
     let hooks = v["hooks"].as_array().unwrap();
     let names: Vec<&str> = hooks.iter().map(|h| h["name"].as_str().unwrap()).collect();
@@ -133,10 +133,13 @@ async fn timestamps_are_rfc3339_utc_and_agree_with_the_duration() {
 
 #[tokio::test(start_paused = true)]
 async fn a_forced_exit_names_the_signal_and_what_was_still_running() {
-    let running = Harness::new().without_registered_hooks().start(async {
-        graceful::spawn_named("worker \"7\"", std::future::pending::<()>());
-        graceful::shutdown_requested().await;
-    });
+    let running = Harness::new()
+        .without_registered_hooks()
+        .hook(hook("unplug", 10).run(|_| async {}))
+        .start(async {
+            graceful::spawn_named("worker \"7\"", std::future::pending::<()>());
+            graceful::shutdown_requested().await;
+        });
     running.signal(Signal::Terminate);
     sleep(Duration::from_millis(100)).await;
     running.signal(Signal::Interrupt);
@@ -145,11 +148,14 @@ async fn a_forced_exit_names_the_signal_and_what_was_still_running() {
     assert_eq!(v["exit"], "forced");
     assert_eq!(v["forced_by"], "SIGINT");
     assert_eq!(v["tasks_still_running"], json!(["worker \"7\""]));
-    // The drain of the tasks was waiting for the worker when the second signal came.
+    // The drain of the tasks was waiting for the worker when the second signal came, and
+    // the hook after it never started.
     assert_eq!(
         v["hooks"],
         json!([{"name": graceful::TASKS_STEP, "order": 0, "always": false, "started_after_ms": 0,
-                "duration_ms": 100, "outcome": "interrupted", "message": null}])
+                "duration_ms": 100, "outcome": "interrupted", "message": null},
+               {"name": "unplug", "order": 10, "always": false, "started_after_ms": 100,
+                "duration_ms": 0, "outcome": "not_started", "message": null}])
     );
 }
 

@@ -46,13 +46,14 @@ pub(super) fn render(report: &Report) -> String {
     let counts = report.counts();
     let _ = write!(
         out,
-        "],\"cut_at_hard_stop\":{},\"counts\":{{\"completed\":{},\"failed\":{},\"timed_out\":{},\"skipped\":{},\"interrupted\":{}}},\"hooks\":[",
+        "],\"cut_at_hard_stop\":{},\"counts\":{{\"completed\":{},\"failed\":{},\"timed_out\":{},\"skipped\":{},\"interrupted\":{},\"not_started\":{}}},\"hooks\":[",
         report.cut_at_hard_stop,
         counts.completed,
         counts.failed,
         counts.timed_out,
         counts.skipped,
-        counts.interrupted
+        counts.interrupted,
+        counts.not_started
     );
     for (i, step) in report.hooks.iter().enumerate() {
         if i > 0 {
@@ -97,6 +98,7 @@ fn hook(out: &mut String, step: &HookReport) {
         } => ("cut_by_deadline", None),
         Outcome::Skipped => ("skipped", None),
         Outcome::Interrupted => ("interrupted", None),
+        Outcome::NotStarted => ("not_started", None),
     };
     let _ = write!(
         out,

@@ -63,6 +63,8 @@ pub enum Outcome {
     Skipped,
     /// It was running when a second signal forced the exit.
     Interrupted,
+    /// It never started: a second signal forced the exit first.
+    NotStarted,
 }
 
 impl Outcome {
@@ -113,6 +115,7 @@ impl fmt::Display for Outcome {
             } => write!(f, "cut by the deadline after {after:?}"),
             Outcome::Skipped => f.write_str("skipped: the deadline had passed"),
             Outcome::Interrupted => f.write_str("interrupted by a second signal"),
+            Outcome::NotStarted => f.write_str("not started: a second signal forced the exit"),
         }
     }
 }
@@ -314,7 +317,7 @@ impl Report {
     ///   "main_still_running": false,
     ///   "tasks_still_running": [],
     ///   "cut_at_hard_stop": 0,
-    ///   "counts": {"completed": 2, "failed": 1, "timed_out": 0, "skipped": 0, "interrupted": 0},
+    ///   "counts": {"completed": 2, "failed": 1, "timed_out": 0, "skipped": 0, "interrupted": 0, "not_started": 0},
     ///   "hooks": [
     ///     {"name": "graceful::tasks", "order": 0, "always": false, "started_after_ms": 1000,
     ///      "duration_ms": 1402.25, "outcome": "completed", "message": null},
@@ -334,7 +337,8 @@ impl Report {
     ///   `forced_by` names the second signal), as in the exit-code table of [`Exit`]. A
     ///   configuration refused at startup (code 2) starts no shutdown and writes no report.
     /// - `hooks[].outcome`: `completed`, `failed`, `panicked` (with the `message`),
-    ///   `timed_out` (its own timeout), `cut_by_deadline`, `skipped`, `interrupted`.
+    ///   `timed_out` (its own timeout), `cut_by_deadline`, `skipped`, `interrupted`,
+    ///   `not_started` (a second signal forced the exit first).
     /// - `cut_at_hard_stop`: how many `until_deadline` futures the hard stop ended.
     /// - `main_error`: what `main` returned as its error, or the message it panicked with.
     pub fn to_json(&self) -> String {
@@ -350,6 +354,7 @@ impl Report {
                 Outcome::TimedOut { .. } => c.timed_out += 1,
                 Outcome::Skipped => c.skipped += 1,
                 Outcome::Interrupted => c.interrupted += 1,
+                Outcome::NotStarted => c.not_started += 1,
             }
         }
         c
@@ -370,6 +375,8 @@ pub struct Counts {
     pub skipped: usize,
     /// Steps running when a second signal forced the exit.
     pub interrupted: usize,
+    /// Steps a second signal kept from starting.
+    pub not_started: usize,
 }
 
 impl fmt::Display for Counts {
@@ -381,6 +388,9 @@ impl fmt::Display for Counts {
         )?;
         if self.interrupted > 0 {
             write!(f, ", {} interrupted", self.interrupted)?;
+        }
+        if self.not_started > 0 {
+            write!(f, ", {} not started", self.not_started)?;
         }
         Ok(())
     }

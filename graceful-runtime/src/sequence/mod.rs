@@ -103,6 +103,28 @@ impl Step {
             Step::Tasks => TASKS_STEP.to_owned(),
         }
     }
+
+    fn always(&self) -> bool {
+        matches!(self, Step::Hook(h) if h.always)
+    }
+
+    /// The step's line in a report that ends before the step does.
+    fn report(
+        &self,
+        order: i32,
+        started_after: Duration,
+        duration: Duration,
+        outcome: Outcome,
+    ) -> HookReport {
+        HookReport {
+            name: self.name().into(),
+            order,
+            always: self.always(),
+            started_after,
+            duration,
+            outcome,
+        }
+    }
 }
 
 /// What every step of one shutdown shares.
@@ -164,21 +186,21 @@ async fn sequence(
         tasks_still_running: Vec::new(),
         forced: None,
     };
+    let mut groups = plan(hooks, config.tasks_order).into_iter();
     if !drain_delay.is_zero() {
         tokio::select! {
             biased;
-            () = ctl.forced.wait() => return forced(end, &env, Vec::new()),
+            () = ctl.forced.wait() => return forced(end, &env, Vec::new(), groups),
             () = sleep_until(start + drain_delay) => {}
         }
     }
     ctl.requested.set();
 
-    for (order, group) in plan(hooks, config.tasks_order) {
-        let names: Vec<String> = group.iter().map(Step::name).collect();
+    while let Some((order, group)) = groups.next() {
         let mut done: Vec<Option<HookReport>> = vec![None; group.len()];
         let group_start = Instant::now();
         let mut running = JoinSet::new();
-        for (i, step) in group.into_iter().enumerate() {
+        for (i, step) in group.iter().cloned().enumerate() {
             let env = env.clone();
             running.spawn(async move { (i, run_step(step, env).await) });
         }
@@ -187,9 +209,9 @@ async fn sequence(
                 biased;
                 () = ctl.forced.wait() => {
                     running.abort_all();
-                    let interrupted = interrupted(&names, &done, order, group_start, &env);
+                    let interrupted = interrupted(&group, &done, order, group_start, &env);
                     end.hooks.extend(done.into_iter().flatten());
-                    return forced(end, &env, interrupted);
+                    return forced(end, &env, interrupted, groups);
                 }
                 next = running.join_next() => match next {
                     None => break,
@@ -215,7 +237,7 @@ async fn sequence(
     if !ctl.tasks.live_names().is_empty() {
         tokio::select! {
             biased;
-            () = ctl.forced.wait() => return forced(end, &env, Vec::new()),
+            () = ctl.forced.wait() => return forced(end, &env, Vec::new(), groups),
             _ = timeout_at(env.deadline, ctl.tasks.wait()) => {}
         }
     }
@@ -225,8 +247,10 @@ async fn sequence(
 }
 
 /// The steps grouped by order, ascending; within a group, by name.
-fn plan(hooks: Vec<HookDef>, tasks_order: i32) -> BTreeMap<i32, Vec<Step>> {
-    let mut groups: BTreeMap<i32, Vec<Step>> = BTreeMap::new();
+type Plan = BTreeMap<i32, Vec<Step>>;
+
+fn plan(hooks: Vec<HookDef>, tasks_order: i32) -> Plan {
+    let mut groups = Plan::new();
     for hook in hooks {
         groups.entry(hook.order).or_default().push(Step::Hook(hook));
     }
@@ -239,28 +263,35 @@ fn plan(hooks: Vec<HookDef>, tasks_order: i32) -> BTreeMap<i32, Vec<Step>> {
 
 /// The steps of the group that a second signal caught running.
 fn interrupted(
-    names: &[String],
+    group: &[Step],
     done: &[Option<HookReport>],
     order: i32,
     group_start: Instant,
     env: &Env,
 ) -> Vec<HookReport> {
-    names
+    group
         .iter()
         .zip(done)
         .filter(|(_, d)| d.is_none())
-        .map(|(name, _)| HookReport {
-            name: name.clone().into(),
-            order,
-            always: false,
-            started_after: group_start - env.start,
-            duration: group_start.elapsed(),
-            outcome: Outcome::Interrupted,
+        .map(|(step, _)| {
+            step.report(
+                order,
+                group_start - env.start,
+                group_start.elapsed(),
+                Outcome::Interrupted,
+            )
         })
         .collect()
 }
 
-fn forced(mut end: End, env: &Env, interrupted: Vec<HookReport>) -> End {
+/// A second signal came: what ran, what it caught running, and the steps it kept from
+/// starting (`rest`), so the report shows every cleanup that did not happen.
+fn forced(
+    mut end: End,
+    env: &Env,
+    interrupted: Vec<HookReport>,
+    rest: impl Iterator<Item = (i32, Vec<Step>)>,
+) -> End {
     env.ctl.forced_seen.set();
     let signal = env.ctl.forced_by().unwrap_or(Signal::Interrupt);
     let mut still_running: Vec<String> = interrupted.iter().map(|h| h.name.to_string()).collect();
@@ -269,9 +300,19 @@ fn forced(mut end: End, env: &Env, interrupted: Vec<HookReport>) -> End {
     }
     let tasks = env.ctl.tasks.live_names();
     still_running.extend(tasks.iter().cloned());
-    events::forced(signal, &still_running);
+    let now = env.start.elapsed();
+    let not_started: Vec<HookReport> = rest
+        .flat_map(|(order, group)| {
+            group
+                .into_iter()
+                .map(move |step| step.report(order, now, Duration::ZERO, Outcome::NotStarted))
+        })
+        .collect();
+    let not_started_names: Vec<String> = not_started.iter().map(|h| h.name.to_string()).collect();
+    events::forced(signal, &still_running, &not_started_names);
     end.hooks.extend(interrupted);
-    end.duration = env.start.elapsed();
+    end.hooks.extend(not_started);
+    end.duration = now;
     end.tasks_still_running = tasks;
     end.forced = Some(signal);
     end
