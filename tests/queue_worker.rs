@@ -387,20 +387,46 @@ fn help_describes_every_flag() {
     );
 }
 
+/// Runs the example with flags from the environment, which it must refuse before
+/// anything starts: returns its stderr. A service that starts anyway is stopped after
+/// the tests' patience, and the test fails.
+fn refused(envs: &[(&str, &str)]) -> String {
+    let out = support::start(&example("queue_worker"), envs).exited();
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stdout.is_empty(), "the service started: {out:#?}");
+    out.stderr
+}
+
 #[test]
 fn a_bad_flag_value_is_refused_before_anything_starts() {
-    let out = Command::new(example("queue_worker"))
-        .args(["--op-time", "soon"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = refused(&[("QUEUE_WORKER_OP_TIME", "soon")]);
     assert!(
         stderr.contains("invalid value 'soon' for '--op-time <OP_TIME>'")
             && stderr.contains("expected a duration like 3s or 250ms"),
         "{stderr}"
     );
-    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn a_rate_the_producer_cannot_tick_at_is_refused() {
+    let stderr = refused(&[("QUEUE_WORKER_RATE", "2000000000")]);
+    assert!(
+        stderr.contains("invalid value '2000000000' for '--rate <RATE>'")
+            && stderr.contains("0..=1000000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_lease_too_short_for_the_heartbeat_is_refused() {
+    for lease in ["0s", "100ms"] {
+        let stderr = refused(&[("QUEUE_WORKER_LEASE", lease)]);
+        assert!(
+            stderr.contains(&format!("invalid value '{lease}' for '--lease <LEASE>'"))
+                && stderr.contains("a lease shorter than 1s would run out"),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -22,8 +22,9 @@ use clap::Parser;
 #[derive(Debug, Parser)]
 #[command(name = "queue_worker", version)]
 pub(crate) struct Cli {
-    /// Messages the producer enqueues per second; 0 only consumes.
-    #[arg(long, env = "QUEUE_WORKER_RATE", default_value_t = 20)]
+    /// Messages the producer enqueues per second, at most 1000000; 0 only consumes.
+    #[arg(long, env = "QUEUE_WORKER_RATE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(..=i64::from(MAX_RATE)))]
     pub(crate) rate: u32,
 
     /// How long one message takes to process (e.g. 3s, 250ms).
@@ -45,9 +46,9 @@ pub(crate) struct Cli {
     #[arg(long, env = "GRACEFUL_DEADLINE")]
     pub(crate) deadline: Option<String>,
 
-    /// How long a taken message stays reserved for this instance without a heartbeat;
-    /// a killed instance's messages return to pending after it.
-    #[arg(long, env = "QUEUE_WORKER_LEASE", default_value = "30s", value_parser = duration)]
+    /// How long a taken message stays reserved for this instance without a heartbeat
+    /// (at least 1s); a killed instance's messages return to pending after it.
+    #[arg(long, env = "QUEUE_WORKER_LEASE", default_value = "30s", value_parser = lease)]
     pub(crate) lease: Duration,
 
     /// This instance's name in the queue (default: queue-worker-<pid>). Give a restarted
@@ -81,6 +82,26 @@ impl Cli {
 /// next run finds what the last one left pending.
 fn default_db() -> PathBuf {
     std::env::temp_dir().join("graceful-queue-worker.sqlite3")
+}
+
+/// Far more than one SQLite writer takes; a rate above a billion would make the
+/// producer's tick zero.
+const MAX_RATE: u32 = 1_000_000;
+
+/// The shortest lease. The heartbeat renews a lease three times over its length; a
+/// shorter one would run out on a live instance between two renewals, and another
+/// instance would take the message again while this one still works on it.
+const MIN_LEASE: Duration = Duration::from_secs(1);
+
+fn lease(text: &str) -> Result<Duration, String> {
+    let lease = duration(text)?;
+    if lease < MIN_LEASE {
+        return Err(format!(
+            "a lease shorter than {} would run out while the message is still being worked on",
+            humantime::format_duration(MIN_LEASE)
+        ));
+    }
+    Ok(lease)
 }
 
 fn duration(text: &str) -> Result<Duration, String> {
