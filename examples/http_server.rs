@@ -14,7 +14,8 @@
 //! 1. `/healthz` answers 503 at once, while the server still accepts connections for
 //!    the two-second drain delay: the load balancer notices and stops sending traffic.
 //! 2. The server stops accepting (new connections are refused) and waits for the
-//!    requests in flight: `/slow` completes with 200.
+//!    requests in flight: `/slow` completes with 200. A client that stalls halfway
+//!    through sending its request is cut off 3 s after it began.
 //! 3. `/events` streams go on until a margin before the deadline (`hard_stop`), then
 //!    end, so a client that never hangs up cannot hold the process.
 //! 4. The process exits 0, well inside its 10 s deadline when no stream is open.
@@ -29,6 +30,13 @@ use axum::routing::get;
 use axum::Router;
 use clap::Parser;
 use futures_util::{Stream, StreamExt};
+
+#[path = "common/serve.rs"]
+mod serve;
+
+/// How long a client may take to send a request head: a client that stalls halfway
+/// cannot hold the shutdown past it.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// An HTTP service with a slow endpoint, a stream and a health check, that shuts down
 /// gracefully: press Ctrl-C while a request runs.
@@ -59,9 +67,7 @@ async fn main() -> anyhow::Result<()> {
 
     // Serves through the drain delay, then stops accepting and waits for every
     // response under way: the body of `main` ends when the last one is sent.
-    axum::serve(listener, app)
-        .with_graceful_shutdown(graceful::shutdown_requested())
-        .await?;
+    serve::serve(listener, app, HEADER_TIMEOUT).await;
     println!("server stopped: every request answered");
     Ok(())
 }

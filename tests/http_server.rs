@@ -71,6 +71,18 @@ fn sigterm_finishes_requests_in_flight_then_refuses_new_connections() {
 }
 
 #[test]
+fn a_client_that_stalls_halfway_through_its_request_does_not_hold_the_shutdown() {
+    let (mut svc, addr) = start(&[]);
+    let _stalled = http::send_head_start(addr, "/slow").unwrap();
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("exit code 0 (clean)");
+    // Closed when its request head is 3 s late: well inside the deadline.
+    assert!(out.elapsed < DEADLINE / 2, "took {:?}", out.elapsed);
+}
+
+#[test]
 fn an_endless_stream_is_closed_at_the_deadline_instead_of_holding_the_process() {
     // A shorter deadline than the example's, to keep the test short.
     let deadline = Duration::from_secs(5);

@@ -198,6 +198,25 @@ fn sigterm_under_load_finishes_the_work_in_flight_and_loses_nothing() {
 }
 
 #[test]
+fn a_probe_that_stalls_halfway_through_its_request_does_not_fail_the_shutdown() {
+    let db = Db::new("stalled-probe");
+    let mut svc = start(
+        &db,
+        "stalled-probe",
+        &[
+            ("QUEUE_WORKER_RATE", "10"),
+            ("QUEUE_WORKER_OP_TIME", "200ms"),
+        ],
+    );
+    let _stalled = http::send_head_start(health_addr(&svc), "/healthz").unwrap();
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_clean_exit(&out);
+    assert!(out.has_line("health endpoint closed"), "{out:#?}");
+    db.assert_nothing_lost();
+}
+
+#[test]
 fn work_longer_than_the_deadline_is_handed_back_before_it() {
     let db = Db::new("deadline");
     let mut svc = start(

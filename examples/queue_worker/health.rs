@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,13 +11,18 @@ use axum::routing::get;
 use axum::Router;
 use tokio::task::JoinHandle;
 
+use crate::serve::serve as serve_http;
 use crate::store::Store;
 use crate::work::Stats;
+
+/// How long a client may take to send a request head. Probes and scrapers send theirs
+/// at once; a connection that stalls is closed before the endpoint's step times out.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The running endpoint, for the teardown hook that waits for it to close.
 pub(crate) struct Health {
     pub(crate) addr: SocketAddr,
-    server: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+    server: Mutex<Option<JoinHandle<()>>>,
 }
 
 #[derive(Clone)]
@@ -39,11 +45,7 @@ pub(crate) async fn serve(
         .with_state(Shared { store, stats });
     // Serves through the drain delay, when /healthz already says 503, then stops
     // accepting and finishes the requests it has.
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(graceful::shutdown_requested())
-            .await
-    });
+    let server = tokio::spawn(serve_http(listener, app, HEADER_TIMEOUT));
     Ok(Health {
         addr,
         server: Mutex::new(Some(server)),
@@ -55,10 +57,9 @@ impl Health {
     pub(crate) async fn stopped(&self) -> Result<(), String> {
         let server = self.server.lock().unwrap().take();
         match server {
-            Some(server) => match server.await {
-                Ok(result) => result.map_err(|e| format!("the health endpoint failed: {e}")),
-                Err(e) => Err(format!("the health endpoint's task ended badly: {e}")),
-            },
+            Some(server) => server
+                .await
+                .map_err(|e| format!("the health endpoint's task ended badly: {e}")),
             None => Ok(()),
         }
     }

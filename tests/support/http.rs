@@ -17,12 +17,18 @@ pub(crate) struct Response {
 /// Sends `GET path` on a new connection and returns it, unread. `Err` if the connection
 /// is refused.
 pub(crate) fn send_get(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
+    let mut stream = send_head_start(addr, path)?;
+    write!(stream, "Connection: close\r\n\r\n")?;
+    Ok(stream)
+}
+
+/// Sends only the start of a `GET path` request on a new connection, as a client that
+/// stalls halfway through its request does. The connection stays open while the stream
+/// lives.
+pub(crate) fn send_head_start(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(PATIENCE))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n")?;
     Ok(stream)
 }
 
