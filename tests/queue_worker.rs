@@ -346,6 +346,8 @@ fn a_killed_instances_leases_expire_and_another_instance_finishes_its_work() {
     );
     let out = drain_and_stop(&db, svc);
     assert!(out.has_line("reclaimed "), "no lease expired: {out:#?}");
+    // A killed process removes nothing: its scratch files are the test's to clean.
+    let _ = std::fs::remove_dir_all(scratch_dir("killed"));
 }
 
 #[test]
@@ -515,4 +517,28 @@ fn a_health_address_in_use_fails_the_start_and_the_consumer_still_unplugs() {
         )
         .unwrap();
     assert!(!online, "the consumer is still marked online");
+}
+
+#[test]
+fn replicas_in_containers_get_names_of_their_own() {
+    // Every container's process may be pid 1: the host name (the pod's) tells replicas
+    // apart, so that one never reclaims what a live other holds.
+    let db = Db::new("default-name");
+    let mut svc = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_DB", db.path()),
+            ("QUEUE_WORKER_RATE", "0"),
+            ("HOSTNAME", "orders-7f9c-x2k4"),
+        ],
+    );
+    svc.wait_for("ready");
+    let ready = svc.printed("ready").unwrap();
+    assert!(
+        ready.starts_with("ready: queue-worker-orders-7f9c-x2k4-"),
+        "{ready}"
+    );
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
 }

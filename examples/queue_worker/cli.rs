@@ -51,9 +51,10 @@ pub(crate) struct Cli {
     #[arg(long, env = "QUEUE_WORKER_LEASE", default_value = "30s", value_parser = lease)]
     pub(crate) lease: Duration,
 
-    /// This instance's name in the queue (default: queue-worker-<pid>). Give a restarted
-    /// instance the same name to reclaim at once what a killed one held; never run two
-    /// instances under one name at the same time.
+    /// This instance's name in the queue (default: queue-worker-<host>-<pid>, the host
+    /// from $HOSTNAME, as containers and pods set it). Give a restarted instance the same
+    /// name to reclaim at once what a killed one held; never run two instances under one
+    /// name at the same time.
     #[arg(long, env = "QUEUE_WORKER_CONSUMER")]
     pub(crate) consumer: Option<String>,
 
@@ -64,9 +65,7 @@ pub(crate) struct Cli {
 
 impl Cli {
     pub(crate) fn consumer(&self) -> String {
-        self.consumer
-            .clone()
-            .unwrap_or_else(|| format!("queue-worker-{}", std::process::id()))
+        self.consumer.clone().unwrap_or_else(default_consumer)
     }
 
     /// The deadline belongs to graceful, which reads `GRACEFUL_DEADLINE` (and refuses a
@@ -75,6 +74,17 @@ impl Cli {
         if let Some(deadline) = &self.deadline {
             std::env::set_var("GRACEFUL_DEADLINE", deadline);
         }
+    }
+}
+
+/// Unique among live instances: in a container every instance may be pid 1, but each
+/// pod or container has a host name of its own. A container restarted in place keeps
+/// both, and so reclaims at once what it held when it was killed.
+fn default_consumer() -> String {
+    let pid = std::process::id();
+    match std::env::var("HOSTNAME") {
+        Ok(host) if !host.trim().is_empty() => format!("queue-worker-{}-{pid}", host.trim()),
+        _ => format!("queue-worker-{pid}"),
     }
 }
 
