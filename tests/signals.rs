@@ -50,6 +50,24 @@ fn a_logger_that_panics_on_the_summary_does_not_keep_the_process_alive() {
 }
 
 #[test]
+fn a_logger_that_panics_from_the_signal_on_loses_its_lines_not_the_teardown() {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_TRACING", "gone")]);
+    // Every hook ran and the exit is the clean one: not 101 for a failed sequence.
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let intake = out.line("hook stop_intake trigger=SIGTERM");
+    let broker = out.line("hook broker unplugging from embedded");
+    let slow = out.line("hook slow done");
+    let scratch = out.line("hook remove_scratch always");
+    assert!(
+        intake < broker && broker < slow && slow < scratch,
+        "{out:#?}"
+    );
+    assert!(out.has_line("body done"), "{out:#?}");
+    out.assert_stderr("the log's output is gone");
+    assert!(!out.stderr.contains("sequence failed"), "{}", out.stderr);
+}
+
+#[test]
 fn sigint_is_a_clean_stop_too_after_the_drain_delay() {
     let out = stopped_by(SERVICE, "INT", &[]);
     assert_eq!(out.code, Some(0), "{out:#?}");

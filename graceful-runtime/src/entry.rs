@@ -91,12 +91,12 @@ where
         tokio::spawn(async move {
             match sequence.await {
                 Ok(report) => {
-                    // Apart: a logger that panics on the summary loses the line, not
-                    // the report file.
-                    reported(|| events::summary(&report));
+                    // A logger that panics on the summary loses the line, not the report
+                    // file: events never pass a subscriber's panic on.
+                    events::summary(&report);
                     if let Some(path) = &report_path {
                         let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
-                        reported(|| write_report(path, &report, watchdog_at));
+                        write_report(path, &report, watchdog_at);
                     }
                     exit_process(report.exit_code());
                 }
@@ -106,7 +106,7 @@ where
                     } else {
                         e.to_string()
                     };
-                    reported(|| events::sequence_failed(&message));
+                    events::sequence_failed(&message);
                     exit_process(Exit::Panicked.code());
                 }
             }
@@ -116,12 +116,6 @@ where
         std::future::pending::<Infallible>().await
     };
     match runtime.block_on(body_then_wait) {}
-}
-
-/// Runs `report`, and goes on to the exit whatever it does: a subscriber that panics
-/// (its writer gone) must not keep the process alive.
-fn reported(report: impl FnOnce()) {
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(report));
 }
 
 /// `GRACEFUL_REPORT`: the report as JSON. A failure is logged and changes nothing else.

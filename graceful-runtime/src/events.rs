@@ -9,6 +9,16 @@ use crate::{Exit, Trigger};
 /// The tracing target of every event the shutdown emits.
 pub(crate) const TARGET: &str = "graceful";
 
+/// Emits a tracing event of the shutdown. A subscriber that panics (a writer whose output
+/// went away with the signal) loses the event: the sequence, the report and the exit go on.
+macro_rules! emit {
+    ($level:ident, $($field:tt)+) => {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            tracing::$level!(target: TARGET, $($field)+)
+        }));
+    };
+}
+
 /// True when no tracing subscriber would record our events.
 fn no_subscriber() -> bool {
     tracing::dispatcher::get_default(|d| d.is::<tracing::subscriber::NoSubscriber>())
@@ -29,8 +39,8 @@ fn write_stderr(line: std::fmt::Arguments<'_>) {
 }
 
 pub(crate) fn shutdown_started(trigger: &Trigger, deadline: Duration, drain_delay: Duration) {
-    tracing::info!(
-        target: TARGET,
+    emit!(
+        info,
         trigger = %trigger,
         deadline_ms = deadline.as_millis() as u64,
         drain_delay_ms = drain_delay.as_millis() as u64,
@@ -48,7 +58,7 @@ pub(crate) fn shutdown_started(trigger: &Trigger, deadline: Duration, drain_dela
 }
 
 pub(crate) fn signal_during_shutdown(signal: crate::Signal) {
-    tracing::info!(target: TARGET, signal = %signal, "signal received while already shutting down; send it again to force the exit");
+    emit!(info, signal = %signal, "signal received while already shutting down; send it again to force the exit");
     stderr_line(format_args!(
         "{signal} received while already shutting down; send it again to force the exit"
     ));
@@ -61,13 +71,13 @@ pub(crate) fn step_finished(step: &HookReport) {
     let outcome = step.outcome();
     match outcome {
         Outcome::Completed => {
-            tracing::info!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
+            emit!(info, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
         }
         Outcome::Skipped | Outcome::Interrupted | Outcome::NotStarted => {
-            tracing::warn!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
+            emit!(warn, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
         }
         Outcome::Failed(_) | Outcome::Panicked(_) | Outcome::TimedOut { .. } => {
-            tracing::error!(target: TARGET, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
+            emit!(error, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
         }
     }
     stderr_line(format_args!(
@@ -77,7 +87,7 @@ pub(crate) fn step_finished(step: &HookReport) {
 }
 
 pub(crate) fn forced(signal: crate::Signal, still_running: &[String], not_started: &[String]) {
-    tracing::error!(target: TARGET, signal = %signal, still_running = ?still_running, not_started = ?not_started, "second signal: exiting at once");
+    emit!(error, signal = %signal, still_running = ?still_running, not_started = ?not_started, "second signal: exiting at once");
     stderr_line(format_args!(
         "{signal} received again: exiting at once; still running: {}; not started: {}",
         list(still_running),
@@ -96,7 +106,7 @@ pub(crate) fn forced_without_runtime(signal: crate::Signal, grace: Duration, tas
 
 /// The sequence itself failed: a bug in graceful.
 pub(crate) fn sequence_failed(message: &str) {
-    tracing::error!(target: TARGET, "the shutdown sequence failed: {message}");
+    emit!(error, "the shutdown sequence failed: {message}");
     write_stderr(format_args!(
         "graceful: the shutdown sequence failed: {message}"
     ));
@@ -110,11 +120,11 @@ pub(crate) fn summary(report: &Report) {
     let still_running = report.tasks_still_running();
     let cut_at_hard_stop = report.cut_at_hard_stop();
     if report.exit() == Exit::Clean {
-        tracing::info!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
+        emit!(info, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
             timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
             still_running = ?still_running, cut_at_hard_stop, exit_code, "shutdown complete");
     } else {
-        tracing::warn!(target: TARGET, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
+        emit!(warn, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
             timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
             still_running = ?still_running, cut_at_hard_stop, exit_code, "shutdown complete");
     }
@@ -138,19 +148,19 @@ pub(crate) fn summary(report: &Report) {
 
 /// A configuration error stops the program before its body runs: always on stderr.
 pub(crate) fn config_error(message: &str) {
-    tracing::error!(target: TARGET, "{message}");
+    emit!(error, "{message}");
     write_stderr(format_args!("graceful: configuration error: {message}"));
 }
 
 /// Found before the body runs: the shutdown may outlast the orchestrator's grace period.
 pub(crate) fn grace_period_too_short(message: &str) {
-    tracing::warn!(target: TARGET, "{message}");
+    emit!(warn, "{message}");
     stderr_line(format_args!("warning: {message}"));
 }
 
 /// Found before the body runs: several teardown steps carry one name.
 pub(crate) fn shared_hook_name(name: &str) {
-    tracing::warn!(target: TARGET, name, "several teardown steps are named alike");
+    emit!(warn, name, "several teardown steps are named alike");
     stderr_line(format_args!(
         "warning: several teardown steps are named `{name}`: the log and the report cannot tell them apart; give each its own `name = \"...\"`"
     ));
@@ -159,7 +169,7 @@ pub(crate) fn shared_hook_name(name: &str) {
 /// Found before the body runs: `GRACEFUL_REPORT` names a path that will not take the
 /// report. Said now so the operator need not wait for a shutdown to learn it.
 pub(crate) fn report_path_unusable(path: &std::path::Path, problem: &str) {
-    tracing::warn!(target: TARGET, path = %path.display(), problem, "the shutdown report cannot be written there");
+    emit!(warn, path = %path.display(), problem, "the shutdown report cannot be written there");
     stderr_line(format_args!(
         "warning: GRACEFUL_REPORT={:?} cannot take the shutdown report: {problem}",
         path.display().to_string()
@@ -168,7 +178,7 @@ pub(crate) fn report_path_unusable(path: &std::path::Path, problem: &str) {
 
 /// The report could not be written where `GRACEFUL_REPORT` says; the exit code stands.
 pub(crate) fn report_not_written(path: &std::path::Path, error: &std::io::Error) {
-    tracing::warn!(target: TARGET, path = %path.display(), %error, "cannot write the shutdown report");
+    emit!(warn, path = %path.display(), %error, "cannot write the shutdown report");
     stderr_line(format_args!(
         "cannot write the shutdown report to {}: {error}",
         path.display()
@@ -177,13 +187,13 @@ pub(crate) fn report_not_written(path: &std::path::Path, error: &std::io::Error)
 
 /// The service manager could not be notified; the shutdown goes on.
 pub(crate) fn notify_failed(message: &str) {
-    tracing::warn!(target: TARGET, "cannot notify the service manager: {message}");
+    emit!(warn, "cannot notify the service manager: {message}");
     stderr_line(format_args!("cannot notify the service manager: {message}"));
 }
 
 /// `main` returned an error: printed like Rust's own `main` does, whatever the subscriber.
 pub(crate) fn body_error(error: &str) {
-    tracing::error!(target: TARGET, error, "main returned an error");
+    emit!(error, error, "main returned an error");
     write_stderr(format_args!("Error: {error}"));
 }
 
