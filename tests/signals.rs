@@ -104,6 +104,30 @@ fn a_second_sigterm_exits_143_at_once() {
 }
 
 #[test]
+fn with_a_subscriber_the_summary_of_a_forced_exit_counts_the_steps_not_started() {
+    let out = scripted(
+        SERVICE,
+        &[("FIXTURE_HOOK", "slow"), ("FIXTURE_TRACING", "1")],
+        &[
+            Step::Signal("TERM"),
+            Step::Line("hook slow started"),
+            Step::Signal("TERM"),
+        ],
+    );
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    let summary = out
+        .stdout
+        .iter()
+        .find(|l| l.contains("shutdown complete"))
+        .unwrap_or_else(|| panic!("{out:#?}"));
+    // `slow` was running; `stuck` and `remove_scratch` never started.
+    assert!(
+        summary.contains("interrupted=1") && summary.contains("not_started=2"),
+        "{summary}"
+    );
+}
+
+#[test]
 fn a_second_sigint_exits_130() {
     let out = scripted(
         SERVICE,

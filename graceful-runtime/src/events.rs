@@ -122,11 +122,13 @@ pub(crate) fn summary(report: &Report) {
     if report.exit() == Exit::Clean {
         emit!(info, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
             timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
-            still_running = ?still_running, cut_at_hard_stop, exit_code, "shutdown complete");
+            not_started = counts.not_started, still_running = ?still_running, cut_at_hard_stop, exit_code,
+            "shutdown complete");
     } else {
         emit!(warn, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
             timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
-            still_running = ?still_running, cut_at_hard_stop, exit_code, "shutdown complete");
+            not_started = counts.not_started, still_running = ?still_running, cut_at_hard_stop, exit_code,
+            "shutdown complete");
     }
     stderr_line(format_args!(
         "shutdown complete in {}: trigger {trigger}; steps: {counts}; exit code {}",
