@@ -6,10 +6,10 @@ use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::body::{self, MainOutput};
+use crate::bounded::{self, Late};
 use crate::config::Config;
 use crate::controller::{self, Controller, SignalEffect};
 use crate::env::Environment;
@@ -130,23 +130,16 @@ fn write_report(path: &Path, report: &Report, watchdog_at: Option<std::time::Ins
             .saturating_sub(EXIT_MARGIN)
             .min(REPORT_PATIENCE)
     });
-    let (done, written) = mpsc::channel();
-    let (target, contents) = (path.to_path_buf(), json.clone());
-    let writer = std::thread::Builder::new()
-        .name("graceful-report".into())
-        .spawn(move || {
-            let _ = done.send(report::write_file(&target, contents.as_bytes()));
-        });
-    let result = match writer {
-        Ok(_) => written.recv_timeout(patience).unwrap_or_else(|_| {
-            Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("the write did not end within {patience:?}; the exit does not wait for it"),
-            ))
-        }),
-        // No thread to spare: written here, unbounded, rather than lost.
-        Err(_) => report::write_file(path, json.as_bytes()),
-    };
+    let (target, contents) = (path.to_path_buf(), json);
+    let written = bounded::run("graceful-report", patience, move || {
+        report::write_file(&target, contents.as_bytes())
+    });
+    let result = written.unwrap_or_else(|Late| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the write did not end within {patience:?}; the exit does not wait for it"),
+        ))
+    });
     if let Err(e) = result {
         events::report_not_written(path, &e);
     }

@@ -38,6 +38,19 @@ fn write_stderr(line: std::fmt::Arguments<'_>) {
     let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
+/// How long a line written just before the exit may take.
+const LAST_WORDS_PATIENCE: Duration = Duration::from_millis(250);
+
+/// Writes a line on stderr just before the process exits, and waits for it no longer
+/// than [`LAST_WORDS_PATIENCE`]: a stderr that blocks (a full pipe nobody reads, a
+/// stalled journald) must not keep the watchdog or a second signal from ending the
+/// process. The line is lost then.
+fn last_words(line: String) {
+    let _ = crate::bounded::run("graceful-stderr", LAST_WORDS_PATIENCE, move || {
+        write_stderr(format_args!("{line}"));
+    });
+}
+
 pub(crate) fn shutdown_started(trigger: &Trigger, deadline: Duration, drain_delay: Duration) {
     emit!(
         info,
@@ -96,9 +109,9 @@ pub(crate) fn forced(signal: crate::Signal, still_running: &[String], not_starte
 }
 
 /// A second signal, and the runtime did not report within `grace`: its threads are
-/// blocked. Always on stderr: no subscriber may get to run.
+/// blocked. Always on stderr: no subscriber may get to run. The process exits next.
 pub(crate) fn forced_without_runtime(signal: crate::Signal, grace: Duration, tasks: &[String]) {
-    write_stderr(format_args!(
+    last_words(format!(
         "graceful: {signal} received again: exiting at once (the runtime did not answer within {grace:?}: a thread is blocked); tasks still running: {}",
         list(tasks)
     ));
@@ -107,9 +120,7 @@ pub(crate) fn forced_without_runtime(signal: crate::Signal, grace: Duration, tas
 /// The sequence itself failed: a bug in graceful.
 pub(crate) fn sequence_failed(message: &str) {
     emit!(error, "the shutdown sequence failed: {message}");
-    write_stderr(format_args!(
-        "graceful: the shutdown sequence failed: {message}"
-    ));
+    last_words(format!("graceful: the shutdown sequence failed: {message}"));
 }
 
 pub(crate) fn summary(report: &Report) {
@@ -200,7 +211,7 @@ pub(crate) fn body_error(error: &str) {
 }
 
 pub(crate) fn watchdog_fired(limit: Duration) {
-    write_stderr(format_args!(
+    last_words(format!(
         "graceful: the shutdown did not end within {limit:?} (the deadline and the `always` hooks' time); exiting with code 124"
     ));
 }

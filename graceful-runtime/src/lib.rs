@@ -139,6 +139,7 @@
 #![warn(rust_2018_idioms, unreachable_pub)]
 
 mod body;
+mod bounded;
 mod config;
 mod context;
 mod controller;
