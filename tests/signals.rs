@@ -106,23 +106,33 @@ fn a_second_sigterm_exits_143_at_once() {
     );
 }
 
-#[test]
-fn with_a_subscriber_the_summary_of_a_forced_exit_counts_the_steps_not_started() {
-    let out = scripted(
+/// The summary's tracing event, printed on stdout by the fixture's subscriber.
+fn summary_event(out: &support::Exited) -> &str {
+    out.stdout
+        .iter()
+        .find(|l| l.contains("shutdown complete"))
+        .unwrap_or_else(|| panic!("{out:#?}"))
+}
+
+/// A second `SIGTERM` while the slow hook runs, with the subscriber `FIXTURE_TRACING`
+/// names.
+fn forced_during_the_slow_hook(tracing: &str) -> support::Exited {
+    scripted(
         SERVICE,
-        &[("FIXTURE_HOOK", "slow"), ("FIXTURE_TRACING", "1")],
+        &[("FIXTURE_HOOK", "slow"), ("FIXTURE_TRACING", tracing)],
         &[
             Step::Signal("TERM"),
             Step::Line("hook slow started"),
             Step::Signal("TERM"),
         ],
-    );
+    )
+}
+
+#[test]
+fn with_a_subscriber_the_summary_of_a_forced_exit_counts_the_steps_not_started() {
+    let out = forced_during_the_slow_hook("1");
     assert_eq!(out.code, Some(143), "{out:#?}");
-    let summary = out
-        .stdout
-        .iter()
-        .find(|l| l.contains("shutdown complete"))
-        .unwrap_or_else(|| panic!("{out:#?}"));
+    let summary = summary_event(&out);
     // `slow` was running; `stuck` and `remove_scratch` never started.
     assert!(
         summary.contains("interrupted=1") && summary.contains("not_started=2"),
@@ -232,11 +242,7 @@ fn with_a_subscriber_each_hook_and_the_summary_are_tracing_events() {
             && broker.contains("outcome=ok"),
         "{broker}"
     );
-    let summary = out
-        .stdout
-        .iter()
-        .find(|l| l.contains("shutdown complete"))
-        .unwrap_or_else(|| panic!("{out:#?}"));
+    let summary = summary_event(&out);
     assert!(
         summary.contains("trigger=SIGTERM")
             && summary.contains("exit_code=0")
@@ -290,15 +296,7 @@ fn a_second_signal_exits_even_while_the_body_blocks_its_thread() {
 
 #[test]
 fn a_slow_logger_does_not_pass_for_a_blocked_runtime_on_the_second_signal() {
-    let out = scripted(
-        SERVICE,
-        &[("FIXTURE_HOOK", "slow"), ("FIXTURE_TRACING", "slow")],
-        &[
-            Step::Signal("TERM"),
-            Step::Line("hook slow started"),
-            Step::Signal("TERM"),
-        ],
-    );
+    let out = forced_during_the_slow_hook("slow");
     assert_eq!(out.code, Some(143), "{out:#?}");
     // The sequence took the second signal up: its own report is complete...
     assert!(
