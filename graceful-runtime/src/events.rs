@@ -39,7 +39,7 @@ fn write_stderr(line: std::fmt::Arguments<'_>) {
 }
 
 /// How long a line written just before the exit may take.
-const LAST_WORDS_PATIENCE: Duration = Duration::from_millis(250);
+const LAST_WORDS_PATIENCE: Duration = Duration::from_millis(500);
 
 /// Writes a line on stderr just before the process exits, and waits for it no longer
 /// than [`LAST_WORDS_PATIENCE`]: a stderr that blocks (a full pipe nobody reads, a
