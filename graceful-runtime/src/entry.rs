@@ -3,30 +3,20 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::io;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::body::{self, MainOutput};
-use crate::bounded::{self, Late};
 use crate::config::Config;
 use crate::controller::{self, Controller, SignalEffect};
 use crate::env::Environment;
+use crate::hook::HookDef;
 use crate::systemd::Notifier;
-use crate::{events, hook, report, sequence, signal, Exit, Report, Signal};
+use crate::{events, hook, report, sequence, signal, Exit, Signal};
 
 /// How long a second signal waits for the sequence to report and exit before the signal
 /// thread exits by itself (a runtime whose threads are all blocked cannot).
 const FORCE_GRACE: Duration = Duration::from_millis(200);
-
-/// How long the exit waits for the report to reach its file: a write that blocks (a pipe
-/// nobody reads, a hung network mount) must not hold the exit.
-const REPORT_PATIENCE: Duration = Duration::from_secs(1);
-
-/// The time the exit keeps for itself before the watchdog's moment, so that waiting for
-/// the report never lets the watchdog turn the exit code into 124.
-const EXIT_MARGIN: Duration = Duration::from_millis(100);
 
 /// Runs the program and its shutdown, then exits the process with the report's code.
 ///
@@ -63,21 +53,10 @@ where
     };
     let ctl = controller::global();
     let hooks = hook::registered();
-    for name in hook::shared_names(&hooks) {
-        events::shared_hook_name(name);
-    }
-    let always_budget = hook::always_budget(&hooks);
-    let exit_limit = config.exit_limit(always_budget);
-    if let Some(warning) = config.grace_period_warning(always_budget) {
-        events::grace_period_too_short(&warning);
-    }
+    warn_before_start(&config, &hooks);
+    let exit_limit = config.exit_limit(hook::always_budget(&hooks));
     let notifier = Notifier::from_env();
     let report_path = config.report_path.clone();
-    if let Some(path) = &report_path {
-        if let Some(problem) = report::check_path(path) {
-            events::report_path_unusable(path, &problem);
-        }
-    }
     // Armed before the body runs, on a thread of its own: it counts from the moment the
     // shutdown starts even if every runtime thread is blocked then.
     arm_watchdog(ctl, exit_limit);
@@ -96,7 +75,7 @@ where
                     events::summary(&report);
                     if let Some(path) = &report_path {
                         let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
-                        write_report(path, &report, watchdog_at);
+                        report::save(path, &report, watchdog_at);
                     }
                     exit_process(report.exit_code());
                 }
@@ -118,30 +97,20 @@ where
     match runtime.block_on(body_then_wait) {}
 }
 
-/// `GRACEFUL_REPORT`: the report as JSON. A failure is logged and changes nothing else.
-///
-/// The write runs on a thread of its own and is given [`REPORT_PATIENCE`], and never
-/// past the watchdog's moment: a write still blocked then is left behind, to die with
-/// the process, and the exit goes on with the code the shutdown decided.
-fn write_report(path: &Path, report: &Report, watchdog_at: Option<std::time::Instant>) {
-    let json = format!("{}\n", report.to_json());
-    let patience = watchdog_at.map_or(REPORT_PATIENCE, |at| {
-        at.saturating_duration_since(std::time::Instant::now())
-            .saturating_sub(EXIT_MARGIN)
-            .min(REPORT_PATIENCE)
-    });
-    let (target, contents) = (path.to_path_buf(), json);
-    let written = bounded::run("graceful-report", patience, move || {
-        report::write_file(&target, contents.as_bytes())
-    });
-    let result = written.unwrap_or_else(|Late| {
-        Err(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("the write did not end within {patience:?}; the exit does not wait for it"),
-        ))
-    });
-    if let Err(e) = result {
-        events::report_not_written(path, &e);
+/// What can be told before the body runs, and would otherwise only show at the shutdown:
+/// steps named alike, a shutdown longer than the orchestrator waits, a report path that
+/// cannot work. Warnings only: the program runs.
+fn warn_before_start(config: &Config, hooks: &[HookDef]) {
+    for name in hook::shared_names(hooks) {
+        events::shared_hook_name(name);
+    }
+    if let Some(warning) = config.grace_period_warning(hook::always_budget(hooks)) {
+        events::grace_period_too_short(&warning);
+    }
+    if let Some(path) = &config.report_path {
+        if let Some(problem) = report::check_path(path) {
+            events::report_path_unusable(path, &problem);
+        }
     }
 }
 

@@ -9,6 +9,47 @@
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::Report;
+use crate::bounded::{self, Late};
+use crate::events;
+
+/// How long the exit waits for the report to reach its file: a write that blocks (a pipe
+/// nobody reads, a hung network mount) must not hold the exit.
+const PATIENCE: Duration = Duration::from_secs(1);
+
+/// The time the exit keeps for itself before the watchdog's moment, so that waiting for
+/// the report never lets the watchdog turn the exit code into 124.
+const EXIT_MARGIN: Duration = Duration::from_millis(100);
+
+/// `GRACEFUL_REPORT`: writes the report as JSON to `path`. A failure is logged and
+/// changes nothing else.
+///
+/// The write runs on a thread of its own and is given [`PATIENCE`], and never past
+/// `watchdog_at`: a write still blocked then is left behind, to die with the process, and
+/// the exit goes on with the code the shutdown decided.
+pub(crate) fn save(path: &Path, report: &Report, watchdog_at: Option<Instant>) {
+    let contents = format!("{}\n", report.to_json());
+    let patience = watchdog_at.map_or(PATIENCE, |at| {
+        at.saturating_duration_since(Instant::now())
+            .saturating_sub(EXIT_MARGIN)
+            .min(PATIENCE)
+    });
+    let target = path.to_path_buf();
+    let written = bounded::run("graceful-report", patience, move || {
+        write(&target, contents.as_bytes())
+    });
+    let result = written.unwrap_or_else(|Late| {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the write did not end within {patience:?}; the exit does not wait for it"),
+        ))
+    });
+    if let Err(e) = result {
+        events::report_not_written(path, &e);
+    }
+}
 
 /// How the report reached its file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::Signal;
 
-pub(crate) use file::{check as check_path, write as write_file};
+pub(crate) use file::{check as check_path, save};
 
 /// Why the shutdown started.
 #[derive(Clone, Debug, PartialEq, Eq)]
