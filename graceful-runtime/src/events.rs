@@ -33,9 +33,15 @@ fn stderr_line(line: std::fmt::Arguments<'_>) {
 /// Writes a line on stderr, whatever became of it. `eprintln!` panics when stderr is
 /// closed or its reader has gone (`2>&1 | head -1`): here that would kill the sequence or
 /// the watchdog and leave the process running. The line is dropped instead.
+///
+/// The line goes out in one write: stderr has no buffer, so formatting straight into it
+/// costs a system call per piece, and on a pipe that other processes share (a container's
+/// log) a line written in pieces can be torn by theirs.
 fn write_stderr(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    let mut text = line.to_string();
+    text.push('\n');
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 /// How long a line written just before the exit may take.
