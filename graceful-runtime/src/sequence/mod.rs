@@ -234,7 +234,7 @@ async fn sequence(
 
     // Tasks spawned after the drain step (by a later hook) are waited for too, within
     // the deadline.
-    if !ctl.tasks.live_names().is_empty() {
+    if ctl.tasks.any_live() {
         tokio::select! {
             biased;
             () = ctl.forced.wait() => return forced(end, &env, Vec::new(), groups),

@@ -1,16 +1,16 @@
 //! Tracked tasks: the work shutdown waits for, with names for the report.
 
+mod live;
+
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::task::TaskTracker;
 
-use crate::controller::{self, lock, Controller};
+use crate::controller::{self, Controller};
+use live::{Key, LiveSet};
 
 /// A task's name in the report: its own, or where it was spawned.
 #[derive(Clone)]
@@ -31,13 +31,13 @@ impl TaskName {
 #[derive(Default)]
 pub(crate) struct Tasks {
     tracker: TaskTracker,
-    next_id: AtomicU64,
-    live: Mutex<HashMap<u64, Live>>,
+    live: LiveSet<Live>,
 }
 
-struct Live {
+/// A task still running: what the report calls it, and how to stop it.
+pub(crate) struct Live {
     name: TaskName,
-    abort: Option<AbortHandle>,
+    abort: AbortHandle,
 }
 
 /// Spawns `fut` as a tracked task of `ctl`'s program.
@@ -47,29 +47,27 @@ where
     F::Output: Send + 'static,
 {
     let tasks = &ctl.tasks;
-    let id = tasks.next_id.fetch_add(1, Ordering::Relaxed);
-    lock(&tasks.live).insert(id, Live { name, abort: None });
-    let guard = LiveGuard { tasks, id };
-    let handle = tasks.tracker.spawn(controller::scope(ctl, async move {
-        let _guard = guard;
-        fut.await
-    }));
-    // Unless the task has already ended and left the set.
-    if let Some(live) = lock(&tasks.live).get_mut(&id) {
-        live.abort = Some(handle.abort_handle());
-    }
-    handle
+    // Spawned under the lock of its place in the set, so it cannot leave before it has
+    // entered, even if it ends at once on another thread.
+    tasks.live.insert_with(|key| {
+        let guard = LiveGuard { tasks, key };
+        let handle = tasks.tracker.spawn(controller::scope(ctl, async move {
+            let _guard = guard;
+            fut.await
+        }));
+        let live = Live {
+            name,
+            abort: handle.abort_handle(),
+        };
+        (live, handle)
+    })
 }
 
 impl Tasks {
     /// Aborts every task still running: what the end of the process does to them.
     pub(crate) fn abort_all(&self) {
         // Collected first: an aborted task's guard takes the same lock as it ends.
-        let handles: Vec<AbortHandle> = lock(&self.live)
-            .values()
-            .filter_map(|live| live.abort.clone())
-            .collect();
-        for handle in handles {
+        for handle in self.live.abort_handles() {
             handle.abort();
         }
     }
@@ -84,12 +82,15 @@ impl Tasks {
         self.tracker.wait().await;
     }
 
+    /// True while a tracked task is running.
+    pub(crate) fn any_live(&self) -> bool {
+        !self.live.is_empty()
+    }
+
     /// The names of the tasks still running, sorted.
     pub(crate) fn live_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = lock(&self.live)
-            .values()
-            .map(|live| live.name.render())
-            .collect();
+        let mut names = Vec::new();
+        self.live.for_each(|live| names.push(live.name.render()));
         names.sort();
         names
     }
@@ -98,12 +99,13 @@ impl Tasks {
 /// Removes a task from the live set when it ends, completes or is aborted.
 struct LiveGuard {
     tasks: &'static Tasks,
-    id: u64,
+    key: Key,
 }
 
 impl Drop for LiveGuard {
     fn drop(&mut self) {
-        lock(&self.tasks.live).remove(&self.id);
+        // Dropped outside the shard's lock.
+        drop(self.tasks.live.remove(self.key));
     }
 }
 
