@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::controller::{self, Controller, SignalEffect};
 use crate::env::Environment;
 use crate::hook::HookDef;
+use crate::panic::CatchUnwind;
 use crate::systemd::Notifier;
 use crate::{events, hook, report, sequence, signal, Exit, Signal};
 
@@ -66,7 +67,9 @@ where
             events::config_error(&message);
             exit_process(Exit::Config.code());
         }
-        let sequence = tokio::spawn(sequence::run(ctl, config, hooks, notifier));
+        // The sequence reports and exits from its own task: no hop to another task
+        // between its end and the exit.
+        let sequence = CatchUnwind::new(sequence::run(ctl, config, hooks, notifier));
         tokio::spawn(async move {
             match sequence.await {
                 Ok(report) => {
@@ -79,12 +82,7 @@ where
                     }
                     exit_process(report.exit_code());
                 }
-                Err(e) => {
-                    let message = if e.is_panic() {
-                        crate::panic::message(&*e.into_panic())
-                    } else {
-                        e.to_string()
-                    };
+                Err(message) => {
                     events::sequence_failed(&message);
                     exit_process(Exit::Panicked.code());
                 }
