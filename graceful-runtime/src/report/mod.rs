@@ -29,6 +29,14 @@ pub enum Trigger {
     BodyPanicked,
 }
 
+impl Trigger {
+    /// Whether the drain delay applies: load balancers need it to move traffic away from
+    /// an instance told to stop, not from one whose `main` has ended.
+    pub(crate) fn drains(&self) -> bool {
+        matches!(self, Trigger::Signal(_) | Trigger::Requested(_))
+    }
+}
+
 impl fmt::Display for Trigger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -159,9 +159,10 @@ async fn sequence(
 
     // The drain delay lets load balancers deregister the instance; it has no use when the
     // body itself has ended.
-    let drain_delay = match trigger {
-        Trigger::Signal(_) | Trigger::Requested(_) => config.drain_delay,
-        _ => Duration::ZERO,
+    let drain_delay = if trigger.drains() {
+        config.drain_delay
+    } else {
+        Duration::ZERO
     };
     // The hard stop never comes before the shutdown itself: with a drain delay close to
     // the deadline, work taken during the delay is handed back, not refused at once.
@@ -194,6 +195,7 @@ async fn sequence(
             () = sleep_until(start + drain_delay) => {}
         }
     }
+    // Set already by the trigger's thread when there was no delay to wait.
     ctl.requested.set();
 
     while let Some((order, group)) = groups.next() {
