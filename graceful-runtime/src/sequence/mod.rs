@@ -201,12 +201,31 @@ async fn sequence(
     while let Some((order, group)) = groups.next() {
         let mut done: Vec<Option<HookReport>> = vec![None; group.len()];
         let group_start = Instant::now();
+        // Hooks run as tasks of their own: one that blocks its thread does not stop this
+        // task from hearing a second signal. The drain step is ours and never blocks: it
+        // runs here, which spares a wake-up on another thread on every shutdown.
         let mut running = JoinSet::new();
+        let mut drain_at = None;
         for (i, step) in group.iter().cloned().enumerate() {
-            let env = env.clone();
-            running.spawn(async move { (i, run_step(step, env).await) });
+            match step {
+                Step::Tasks => drain_at = Some(i),
+                Step::Hook(_) => {
+                    let env = env.clone();
+                    running.spawn(async move { (i, run_step(step, env).await) });
+                }
+            }
         }
-        loop {
+        let drain = run_step(Step::Tasks, env.clone());
+        tokio::pin!(drain);
+        let mut finished = |i: usize, report: HookReport| {
+            events::step_finished(&report);
+            done[i] = Some(report);
+            let now = Instant::now();
+            if let Some(notifier) = notifier.filter(|_| now < env.deadline) {
+                notifier.extend(exit_by.saturating_duration_since(now));
+            }
+        };
+        while drain_at.is_some() || !running.is_empty() {
             tokio::select! {
                 biased;
                 () = ctl.forced.wait() => {
@@ -215,19 +234,16 @@ async fn sequence(
                     end.hooks.extend(done.into_iter().flatten());
                     return forced(end, &env, interrupted, groups);
                 }
-                next = running.join_next() => match next {
-                    None => break,
-                    Some(Ok((i, report))) => {
-                        events::step_finished(&report);
-                        done[i] = Some(report);
-                        let now = Instant::now();
-                        if let Some(notifier) = notifier.filter(|_| now < env.deadline) {
-                            notifier.extend(exit_by.saturating_duration_since(now));
-                        }
+                report = &mut drain, if drain_at.is_some() => {
+                    if let Some(i) = drain_at.take() {
+                        finished(i, report);
                     }
+                }
+                Some(next) = running.join_next(), if !running.is_empty() => match next {
+                    Ok((i, report)) => finished(i, report),
                     // `run_step` turns the hook's own panics into outcomes; a panic here is
                     // ours, and is not hidden.
-                    Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => std::panic::resume_unwind(e.into_panic()),
                 },
             }
         }
