@@ -86,4 +86,3 @@ pub fn ratio(value: f64, base: f64) -> String {
         format!("{:.2}×", value / base)
     }
 }
-

@@ -153,9 +153,7 @@ impl Subject {
         let name = self.name.clone();
         let sent = self.signal(libc::SIGTERM);
         match self.ended(patience) {
-            Ended::Exited { at_ns, status } if status.success() => {
-                (at_ns - sent) as f64 / 1e9
-            }
+            Ended::Exited { at_ns, status } if status.success() => (at_ns - sent) as f64 / 1e9,
             Ended::Exited { status, .. } => {
                 super::fail(&format!("{name} ended with {status} after SIGTERM"))
             }

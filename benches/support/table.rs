@@ -57,4 +57,3 @@ impl Table {
         println!("\n{}", self.render());
     }
 }
-
