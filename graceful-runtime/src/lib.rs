@@ -152,6 +152,7 @@ mod latch;
 mod panic;
 mod report;
 mod sequence;
+mod sharded;
 mod signal;
 mod state;
 mod systemd;

@@ -187,11 +187,11 @@ impl<F: Future> Future for Until<F> {
     type Output = Option<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut this = self.project();
+        let this = self.project();
         // The stop is checked first, so it wins when both are ready, and `fut` is never
         // polled once the stop has come. While no shutdown is under way this is one
         // atomic load.
-        if this.stop.as_mut().is_done(cx) {
+        if this.stop.latch().is_set() {
             return Poll::Ready(stopped(*this.cut));
         }
         if let Poll::Ready(out) = this.fut.poll(cx) {

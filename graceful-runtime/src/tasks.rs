@@ -1,16 +1,15 @@
 //! Tracked tasks: the work shutdown waits for, with names for the report.
 
-mod live;
-
 use std::borrow::Cow;
 use std::future::Future;
 use std::panic::Location;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::task::{AbortHandle, JoinHandle};
 use tokio_util::task::TaskTracker;
 
 use crate::controller::{self, Controller};
-use live::{Key, LiveSet};
+use crate::sharded::{self, Key, Sharded};
 
 /// A task's name in the report: its own, or where it was spawned.
 #[derive(Clone)]
@@ -28,14 +27,27 @@ impl TaskName {
     }
 }
 
-#[derive(Default)]
 pub(crate) struct Tasks {
     tracker: TaskTracker,
-    live: LiveSet<Live>,
+    /// The tasks still running. Every spawn enters it and every end leaves it.
+    live: Sharded<Live>,
+    /// Spreads the tasks over the shards, so that those spawned by one thread end on
+    /// several threads without meeting on one lock.
+    next_shard: AtomicUsize,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Tasks {
+            tracker: TaskTracker::new(),
+            live: Sharded::new(sharded::per_cpu()),
+            next_shard: AtomicUsize::new(0),
+        }
+    }
 }
 
 /// A task still running: what the report calls it, and how to stop it.
-pub(crate) struct Live {
+struct Live {
     name: TaskName,
     abort: AbortHandle,
 }
@@ -49,7 +61,8 @@ where
     let tasks = &ctl.tasks;
     // Spawned under the lock of its place in the set, so it cannot leave before it has
     // entered, even if it ends at once on another thread.
-    tasks.live.insert_with(|key| {
+    let shard = tasks.next_shard.fetch_add(1, Ordering::Relaxed);
+    tasks.live.insert_with(shard, |key| {
         let guard = LiveGuard { tasks, key };
         let handle = tasks.tracker.spawn(controller::scope(ctl, async move {
             let _guard = guard;
@@ -59,7 +72,7 @@ where
             name,
             abort: handle.abort_handle(),
         };
-        (live, handle)
+        (Some(live), handle)
     })
 }
 
@@ -67,7 +80,9 @@ impl Tasks {
     /// Aborts every task still running: what the end of the process does to them.
     pub(crate) fn abort_all(&self) {
         // Collected first: an aborted task's guard takes the same lock as it ends.
-        for handle in self.live.abort_handles() {
+        let mut handles = Vec::new();
+        self.live.for_each(|live| handles.push(live.abort.clone()));
+        for handle in handles {
             handle.abort();
         }
     }
