@@ -14,6 +14,9 @@ use super::clock;
 /// How long a subject may take to say `ready`.
 const START_PATIENCE: Duration = Duration::from_secs(30);
 
+/// How long the last lines of a subject that has ended may take to be read.
+const LAST_LINES_PATIENCE: Duration = Duration::from_secs(5);
+
 /// After `ready`, before the signal: room for a subject's last set-up (a peer may install
 /// its handlers from a task that has not run yet) and for its threads to go idle.
 pub const SETTLE: Duration = Duration::from_millis(100);
@@ -143,6 +146,26 @@ impl Subject {
                 self.kill();
                 let _ = self.exited.recv_timeout(Duration::from_secs(10));
                 Ended::Hung
+            }
+        }
+    }
+
+    /// Waits for the exit like [`Subject::ended`], and returns with it every line the
+    /// subject printed after `ready` that [`Subject::lines`] has not handed out: all it
+    /// said, up to its last line before the exit.
+    pub fn ended_with_lines(mut self, patience: Duration) -> (Ended, Vec<String>) {
+        let lines = std::mem::replace(&mut self.lines, channel().1);
+        let name = self.name.clone();
+        let ended = self.ended(patience);
+        let mut said = Vec::new();
+        // The reader ends at the end of the pipe, which the exit (or the kill) closes.
+        loop {
+            match lines.recv_timeout(LAST_LINES_PATIENCE) {
+                Ok(line) => said.push(line),
+                Err(RecvTimeoutError::Disconnected) => return (ended, said),
+                Err(RecvTimeoutError::Timeout) => super::fail(&format!(
+                    "{name}'s stdout stayed open {LAST_LINES_PATIENCE:?} after it ended"
+                )),
             }
         }
     }
