@@ -1,0 +1,23 @@
+//! The seed scenario with graceful: 20 tracked workers take messages from a queue fed at
+//! 20 msg/s and process each for 3 s. On SIGTERM they take nothing new, finish what they
+//! hold, and the process exits once they have.
+
+#[path = "common.rs"]
+mod common;
+
+use common::Queue;
+
+#[graceful::main]
+async fn main() {
+    let queue = Queue::start();
+    for id in 0..common::WORKERS {
+        let queue = queue.clone();
+        graceful::spawn_named(format!("worker-{id}"), async move {
+            while let Some(Some(msg)) = graceful::until_shutdown(queue.take()).await {
+                common::process(msg).await;
+            }
+        });
+    }
+    println!("ready");
+    graceful::shutdown_requested().await;
+}

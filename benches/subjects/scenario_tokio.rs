@@ -1,0 +1,37 @@
+//! The seed scenario written by hand on tokio, with care: handlers installed before
+//! `ready`, workers on a tracker that `select!` on the token first (`biased`), so none
+//! takes a message once the shutdown has begun.
+
+#[path = "common.rs"]
+mod common;
+
+use common::Queue;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+async fn worker(queue: Queue, token: CancellationToken) {
+    loop {
+        let msg = tokio::select! {
+            biased;
+            () = token.cancelled() => return,
+            msg = queue.take() => match msg {
+                Some(msg) => msg,
+                None => return,
+            },
+        };
+        common::process(msg).await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let signals = common::StopSignals::install()?;
+    let queue = Queue::start();
+    for _ in 0..common::WORKERS {
+        tracker.spawn(worker(queue.clone(), token.clone()));
+    }
+    common::ready_then_drain(signals, token, tracker).await;
+    Ok(())
+}
