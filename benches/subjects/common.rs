@@ -45,14 +45,13 @@ impl StopSignals {
     }
 }
 
-/// The end of a hand-written tokio service: says `ready`, and at the first signal cancels
-/// `token` and waits for every task on `tracker`.
-pub(crate) async fn ready_then_drain(
+/// The end of a hand-written tokio service: at the first signal, cancels `token` and
+/// waits for every task on `tracker`.
+pub(crate) async fn drain_at_signal(
     mut signals: StopSignals,
     token: CancellationToken,
     tracker: TaskTracker,
 ) {
-    println!("ready");
     signals.first().await;
     token.cancel();
     tracker.close();
@@ -96,20 +95,28 @@ const CAPACITY: usize = 4096;
 /// A message: its number in the order it arrived.
 pub(crate) type Message = u64;
 
-/// The in-memory queue the workers take from, fed by a producer that stands for the
-/// traffic arriving from outside: it goes on whatever the service does, and ends with
-/// the process.
+/// The in-memory queue the workers take from.
 #[derive(Clone)]
 pub(crate) struct Queue(Arc<Mutex<mpsc::Receiver<Message>>>);
 
-impl Queue {
-    /// Starts the producer on the current runtime.
-    pub(crate) fn start() -> Queue {
-        let (tx, rx) = mpsc::channel(CAPACITY);
-        tokio::spawn(produce(tx));
-        Queue(Arc::new(Mutex::new(rx)))
-    }
+/// The producer that feeds the queue, standing for the traffic arriving from outside: it
+/// goes on whatever the service does, and ends with the process.
+pub(crate) struct Feed(mpsc::Sender<Message>);
 
+/// An empty queue, and the feed that fills it once started.
+pub(crate) fn queue() -> (Queue, Feed) {
+    let (tx, rx) = mpsc::channel(CAPACITY);
+    (Queue(Arc::new(Mutex::new(rx))), Feed(tx))
+}
+
+/// Says `ready`, then starts the traffic on the current runtime: no operation starts
+/// before the benchmark has read `ready`, so it sees every operation's start.
+pub(crate) fn ready_then_feed(feed: Feed) {
+    println!("ready");
+    tokio::spawn(produce(feed.0));
+}
+
+impl Queue {
     /// The next message, or `None` once the producer is gone. Cancel-safe: dropped before
     /// it completes, it has taken nothing.
     pub(crate) async fn take(&self) -> Option<Message> {

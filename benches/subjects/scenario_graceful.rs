@@ -5,11 +5,9 @@
 #[path = "common.rs"]
 mod common;
 
-use common::Queue;
-
 #[graceful::main]
 async fn main() {
-    let queue = Queue::start();
+    let (queue, feed) = common::queue();
     for id in 0..common::WORKERS {
         let queue = queue.clone();
         graceful::spawn_named(format!("worker-{id}"), async move {
@@ -18,6 +16,6 @@ async fn main() {
             }
         });
     }
-    println!("ready");
+    common::ready_then_feed(feed);
     graceful::shutdown_requested().await;
 }

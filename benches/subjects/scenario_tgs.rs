@@ -21,7 +21,7 @@ async fn worker(subsys: &mut SubsystemHandle, queue: Queue) -> Result<(), Infall
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Toplevel::new(async |s: &mut SubsystemHandle| {
-        let queue = Queue::start();
+        let (queue, feed) = common::queue();
         for id in 0..common::WORKERS {
             let queue = queue.clone();
             s.start(SubsystemBuilder::new(
@@ -29,7 +29,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 async move |subsys: &mut SubsystemHandle| worker(subsys, queue).await,
             ));
         }
-        println!("ready");
+        common::ready_then_feed(feed);
     })
     .catch_signals()
     .handle_shutdown_requests(Duration::from_secs(30))

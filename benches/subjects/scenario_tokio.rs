@@ -28,10 +28,11 @@ async fn main() -> std::io::Result<()> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let signals = common::StopSignals::install()?;
-    let queue = Queue::start();
+    let (queue, feed) = common::queue();
     for _ in 0..common::WORKERS {
         tracker.spawn(worker(queue.clone(), token.clone()));
     }
-    common::ready_then_drain(signals, token, tracker).await;
+    common::ready_then_feed(feed);
+    common::drain_at_signal(signals, token, tracker).await;
     Ok(())
 }

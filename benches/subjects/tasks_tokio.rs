@@ -16,6 +16,7 @@ async fn main() -> std::io::Result<()> {
         tracker.spawn(common::counted(token.clone().cancelled_owned()));
     }
     common::all_running(common::TASKS).await;
-    common::ready_then_drain(signals, token, tracker).await;
+    println!("ready");
+    common::drain_at_signal(signals, token, tracker).await;
     Ok(())
 }
