@@ -26,12 +26,16 @@
 //! (one started within [`NOTICE`] of the signal, before the subject could know of it, is
 //! counted and shown; later, the subject is wrong and the benchmark stops).
 //!
+//! With many tasks, tokio-graceful-shutdown is used as its documentation advises (a
+//! subsystem each is "quite heavy"): one subsystem spawns them on a `TaskTracker`, each
+//! with a token from `create_cancellation_token()`, and waits for them.
+//!
 //! For the deadline, the hand-written tokio program is shown twice: as it reads naturally
 //! (`tokio::time::timeout`, then `main` returns, and dropping the runtime waits for the
 //! blocking thread: it is killed after the deadline plus [`HANG_PATIENCE`]) and with the
 //! `std::process::exit` it needs. tokio-graceful-shutdown is shown as it behaves.
 //!
-//! `cargo bench --bench shutdown` runs them all (about four minutes);
+//! `cargo bench --bench shutdown` runs them all (about three minutes on 2 cores);
 //! `cargo bench --bench shutdown -- scenario` runs one; `GRACEFUL_BENCH_RUNS=n` sets the
 //! runs of every measure (`1` for a quick check that everything works).
 
