@@ -23,7 +23,7 @@ const FORCE_GRACE: Duration = Duration::from_millis(200);
 ///
 /// The environment is read first: it overrides the attribute, and a bad value stops the
 /// program with code 2 before anything runs. The body runs on this thread; the sequence
-/// runs as a task of its own and ends the process when it is done, whatever the body is
+/// runs on a thread of its own and ends the process when it is done, whatever the body is
 /// doing. The process exits with [`std::process::exit`] rather than by dropping the
 /// runtime: a blocking thread that never returns would keep a dropped runtime waiting
 /// forever.
@@ -62,17 +62,17 @@ where
     // Armed before the body runs, on a thread of its own: it counts from the moment the
     // shutdown starts even if every runtime thread is blocked then.
     arm_watchdog(ctl, exit_limit);
-    let body_then_wait = async move {
-        // Before the body runs, so that no signal finds the default action in place.
-        if let Err(message) = signal::listen(config.signals, move |s| on_signal(ctl, s)) {
-            events::config_error(&message);
-            exit_process(Exit::Config.code());
-        }
-        // The sequence reports and exits from its own task: no hop to another task
-        // between its end and the exit.
-        let sequence = CatchUnwind::new(sequence::run(ctl, config, hooks, notifier));
-        tokio::spawn(async move {
-            match sequence.await {
+    // The sequence runs on a thread of its own, in the runtime's context: the first
+    // trigger wakes it as a parked thread, in a few microseconds, where a runtime worker
+    // asleep in its I/O driver takes several times as long to reach; and it reports and
+    // exits from there, with no hop to another thread in between.
+    let signals = config.signals;
+    let handle = runtime.handle().clone();
+    let spawned = std::thread::Builder::new()
+        .name("graceful-sequence".into())
+        .spawn(move || {
+            let sequence = CatchUnwind::new(sequence::run(ctl, config, hooks, notifier));
+            match handle.block_on(sequence) {
                 Ok(report) => {
                     // A logger that panics on the summary loses the line, not the report
                     // file: events never pass a subscriber's panic on.
@@ -89,8 +89,18 @@ where
                 }
             }
         });
+    if let Err(e) = spawned {
+        events::config_error(&format!("cannot start the shutdown's thread: {e}"));
+        exit_process(Exit::Config.code());
+    }
+    let body_then_wait = async move {
+        // Before the body runs, so that no signal finds the default action in place.
+        if let Err(message) = signal::listen(signals, move |s| on_signal(ctl, s)) {
+            events::config_error(&message);
+            exit_process(Exit::Config.code());
+        }
         body::run(ctl, body).await;
-        // The sequence's task ends the process.
+        // The sequence's thread ends the process.
         std::future::pending::<Infallible>().await
     };
     match runtime.block_on(body_then_wait) {}
@@ -114,8 +124,8 @@ fn warn_before_start(config: &Config, hooks: &[HookDef]) {
 }
 
 /// The first signal starts the shutdown; the second is reported by the sequence, which
-/// exits at once. Should the sequence not take it up (the runtime's threads blocked),
-/// this exits itself.
+/// exits at once. Should the sequence not take it up (its thread blocked, say on a log
+/// write that never returns), this exits itself.
 fn on_signal(ctl: &'static Controller, signal: Signal) {
     if ctl.on_signal(signal) != SignalEffect::Forced {
         return;

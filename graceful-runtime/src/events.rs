@@ -114,11 +114,11 @@ pub(crate) fn forced(signal: crate::Signal, still_running: &[String], not_starte
     ));
 }
 
-/// A second signal, and the runtime did not report within `grace`: its threads are
+/// A second signal, and the sequence did not report within `grace`: its thread is
 /// blocked. Always on stderr: no subscriber may get to run. The process exits next.
 pub(crate) fn forced_without_runtime(signal: crate::Signal, grace: Duration, tasks: &[String]) {
     last_words(format!(
-        "graceful: {signal} received again: exiting at once (the runtime did not answer within {grace:?}: a thread is blocked); tasks still running: {}",
+        "graceful: {signal} received again: exiting at once (the shutdown did not answer within {grace:?}: its thread is blocked); tasks still running: {}",
         list(tasks)
     ));
 }

@@ -64,9 +64,11 @@
 //! when every runtime thread is blocked: signals are received on a thread of their own.
 //! The report names the steps it caught running ([`Outcome::Interrupted`]) and those it
 //! kept from starting ([`Outcome::NotStarted`]).
-//! The sequence runs as a task of its own, so on the multi-thread runtime a body that
-//! blocks its thread does not hold it. Whatever blocks, a watchdog thread ends the process
-//! at the deadline plus the `always` hooks' time, counted from the signal.
+//! The sequence runs on a thread of its own (in the runtime's context: hooks are tasks of
+//! the runtime), so a body or a hook that blocks a runtime thread does not keep it from
+//! reporting, and busy workers do not delay its start. Whatever blocks, a watchdog thread
+//! ends the process at the deadline plus the `always` hooks' time, counted from the
+//! signal.
 //!
 //! A hook that errors, panics, times out or lacks its [`State`] fails alone: it is
 //! logged with its name and the reason, and the next hooks still run.
