@@ -31,7 +31,6 @@
 //! or one measure: `cargo bench --bench cost -- rss` (`size`, `compile`).
 
 // The shared items are `pub` for every benchmark that includes the module.
-#[allow(unreachable_pub)]
 mod support;
 
 use std::fs;

@@ -31,7 +31,6 @@
 //! `cargo bench --bench hot_path -- until-pending`.
 
 // The shared items are `pub` for every benchmark that includes the module.
-#[allow(unreachable_pub)]
 mod support;
 
 use std::future::Future;

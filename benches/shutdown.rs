@@ -39,7 +39,6 @@
 //! `cargo bench --bench shutdown -- scenario` runs one; `GRACEFUL_BENCH_RUNS=n` sets the
 //! runs of every measure (`1` for a quick check that everything works).
 
-#[allow(unreachable_pub)] // public for every benchmark to use a part
 mod support;
 
 use std::collections::BTreeMap;

@@ -14,7 +14,6 @@ use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-#[allow(unreachable_pub)] // shared with the benchmarks, where it is public
 #[path = "../support/clock.rs"]
 mod clock;
 

@@ -6,7 +6,7 @@
 
 /// Nanoseconds on the system's monotonic clock.
 #[allow(unsafe_code)]
-pub fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

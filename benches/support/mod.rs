@@ -3,16 +3,16 @@
 
 #![allow(dead_code)] // each benchmark uses a part
 
-pub mod clock;
-pub mod stats;
-pub mod subject;
-pub mod table;
+pub(crate) mod clock;
+pub(crate) mod stats;
+pub(crate) mod subject;
+pub(crate) mod table;
 
 use std::process::Command;
 
 /// How many runs a measure makes: `default`, or `GRACEFUL_BENCH_RUNS` when set. A value
 /// that is not a positive whole number stops the benchmark with a message.
-pub fn runs(default: usize) -> usize {
+pub(crate) fn runs(default: usize) -> usize {
     match std::env::var("GRACEFUL_BENCH_RUNS") {
         Err(std::env::VarError::NotPresent) => default,
         Ok(v) if v.trim().is_empty() => default,
@@ -30,7 +30,7 @@ pub fn runs(default: usize) -> usize {
 
 /// The measures to run: those whose name contains the first argument that is not a flag
 /// (`cargo bench --bench shutdown -- idle`), or all of them.
-pub fn selected(name: &str) -> bool {
+pub(crate) fn selected(name: &str) -> bool {
     match std::env::args().skip(1).find(|a| !a.starts_with('-')) {
         Some(filter) => name.contains(&filter),
         None => true,
@@ -38,13 +38,13 @@ pub fn selected(name: &str) -> bool {
 }
 
 /// Stops the benchmark with a message and exit code 2.
-pub fn fail(message: &str) -> ! {
+pub(crate) fn fail(message: &str) -> ! {
     eprintln!("benchmark: {message}");
     std::process::exit(2)
 }
 
 /// One line about the machine: CPU, cores, kernel, compiler. Figures mean little without it.
-pub fn machine() -> String {
+pub(crate) fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -68,7 +68,7 @@ pub fn machine() -> String {
 }
 
 /// Prints the heading every benchmark starts with.
-pub fn heading(title: &str) {
+pub(crate) fn heading(title: &str) {
     println!("\n# {title}\n");
     println!("machine: {}", machine());
 }

@@ -19,9 +19,9 @@ const LAST_LINES_PATIENCE: Duration = Duration::from_secs(5);
 
 /// After `ready`, before the signal: room for a subject's last set-up (a peer may install
 /// its handlers from a task that has not run yet) and for its threads to go idle.
-pub const SETTLE: Duration = Duration::from_millis(100);
+pub(crate) const SETTLE: Duration = Duration::from_millis(100);
 
-pub struct Subject {
+pub(crate) struct Subject {
     name: String,
     pid: i32,
     lines: Receiver<String>,
@@ -30,7 +30,7 @@ pub struct Subject {
 
 /// How a subject ended after a signal.
 #[derive(Debug)]
-pub enum Ended {
+pub(crate) enum Ended {
     /// It exited on its own: when (monotonic ns) and how.
     Exited { at_ns: u64, status: ExitStatus },
     /// It was still running when the patience ran out, and was killed.
@@ -40,7 +40,7 @@ pub enum Ended {
 impl Subject {
     /// Starts `bin` (a path from `env!("CARGO_BIN_EXE_..")`) and waits for `ready`.
     /// stderr is discarded: writing it is part of what a subject does, reading it is not.
-    pub fn start(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Subject {
+    pub(crate) fn start(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Subject {
         let name = bin.rsplit('/').next().unwrap_or(bin).to_owned();
         let mut cmd = Command::new(bin);
         cmd.args(args)
@@ -84,22 +84,22 @@ impl Subject {
         subject
     }
 
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.name
     }
 
-    pub fn pid(&self) -> i32 {
+    pub(crate) fn pid(&self) -> i32 {
         self.pid
     }
 
     /// Lines the subject printed after `ready`, as they come.
-    pub fn lines(&self) -> &Receiver<String> {
+    pub(crate) fn lines(&self) -> &Receiver<String> {
         &self.lines
     }
 
     /// Waits for a line that starts with `prefix`; a subject that exits or stays silent
     /// stops the benchmark with a message.
-    pub fn wait_for_line(&self, prefix: &str, patience: Duration) -> String {
+    pub(crate) fn wait_for_line(&self, prefix: &str, patience: Duration) -> String {
         loop {
             match self.lines.recv_timeout(patience) {
                 Ok(line) if line.starts_with(prefix) => return line,
@@ -120,7 +120,7 @@ impl Subject {
     }
 
     /// Peak resident memory so far (`VmHWM`), in bytes.
-    pub fn peak_rss(&self) -> u64 {
+    pub(crate) fn peak_rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
             .unwrap_or_else(|e| super::fail(&format!("cannot read {}'s status: {e}", self.name)));
         let kib: u64 = status
@@ -132,14 +132,14 @@ impl Subject {
     }
 
     /// Sends `signal`; returns when it was sent (monotonic ns, read just before `kill`).
-    pub fn signal(&self, signal: i32) -> u64 {
+    pub(crate) fn signal(&self, signal: i32) -> u64 {
         let at = clock::now_ns();
         send(self.pid, signal);
         at
     }
 
     /// Waits up to `patience` for the exit; kills a subject that is still running.
-    pub fn ended(self, patience: Duration) -> Ended {
+    pub(crate) fn ended(self, patience: Duration) -> Ended {
         match self.exited.recv_timeout(patience) {
             Ok((at_ns, status)) => Ended::Exited { at_ns, status },
             Err(_) => {
@@ -153,7 +153,7 @@ impl Subject {
     /// Waits for the exit like [`Subject::ended`], and returns with it every line the
     /// subject printed after `ready` that [`Subject::lines`] has not handed out: all it
     /// said, up to its last line before the exit.
-    pub fn ended_with_lines(mut self, patience: Duration) -> (Ended, Vec<String>) {
+    pub(crate) fn ended_with_lines(mut self, patience: Duration) -> (Ended, Vec<String>) {
         let lines = std::mem::replace(&mut self.lines, channel().1);
         let name = self.name.clone();
         let ended = self.ended(patience);
@@ -172,7 +172,7 @@ impl Subject {
 
     /// Sends SIGTERM and times the exit, which must be a success: the time from the
     /// signal to the exit, in seconds.
-    pub fn terminate_and_time(self, patience: Duration) -> f64 {
+    pub(crate) fn terminate_and_time(self, patience: Duration) -> f64 {
         let name = self.name.clone();
         let sent = self.signal(libc::SIGTERM);
         match self.ended(patience) {

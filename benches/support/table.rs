@@ -1,20 +1,20 @@
 //! The table a benchmark prints: Markdown, aligned, so it reads in a terminal and pastes
 //! into the README as it is.
 
-pub struct Table {
+pub(crate) struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
+    pub(crate) fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
         Table {
             header: header.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
         }
     }
 
-    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+    pub(crate) fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
         let row: Vec<String> = cells.into_iter().map(Into::into).collect();
         assert_eq!(
             row.len(),
@@ -26,7 +26,7 @@ impl Table {
         self.rows.push(row);
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let widths: Vec<usize> = (0..self.header.len())
             .map(|c| {
                 std::iter::once(&self.header)
@@ -53,7 +53,7 @@ impl Table {
         out
     }
 
-    pub fn print(&self) {
+    pub(crate) fn print(&self) {
         println!("\n{}", self.render());
     }
 }
