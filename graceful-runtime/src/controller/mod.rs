@@ -114,12 +114,13 @@ impl Controller {
         // Outside a runtime (the signal thread) this is the system clock, as the runtime's
         // own; in a test it is the runtime's clock, paused or not.
         *lock(&self.started) = Some(Instant::now());
-        self.started_cv.notify_all();
         self.shutting_down.store(true, Ordering::Release);
+        // The sequence and the workers first; the watchdog only needs to know by when.
         self.initiated.set();
         if !drained {
             self.requested.set();
         }
+        self.started_cv.notify_all();
         true
     }
 
