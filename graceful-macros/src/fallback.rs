@@ -28,6 +28,7 @@ pub(crate) fn main(function: &ItemFn) -> TokenStream {
         vis,
         sig,
         block,
+        ..
     } = function;
     let attrs = attrs
         .iter()

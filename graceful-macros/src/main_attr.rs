@@ -374,6 +374,7 @@ fn generate(config: &Config, function: &ItemFn) -> TokenStream {
         vis,
         sig,
         block,
+        ..
     } = function;
     let name = &sig.ident;
     let output = &sig.output;

@@ -14,7 +14,7 @@ pub(crate) fn plain_fn(attr: &str, sig: &Signature, errors: &mut Errors) {
             format!("`{attr}` cannot be applied to a `const fn`; remove `const`"),
         ));
     }
-    if let Some(unsafety) = &sig.unsafety {
+    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
         errors.push(syn::Error::new_spanned(
             unsafety,
             format!("`{attr}` cannot be applied to an `unsafe fn`; remove `unsafe` and use an `unsafe` block inside"),
