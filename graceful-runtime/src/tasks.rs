@@ -3,10 +3,10 @@
 use std::borrow::Cow;
 use std::future::Future;
 use std::panic::Location;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
+use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
-use tokio_util::task::TaskTracker;
 
 use crate::controller::{self, Controller};
 use crate::sharded::{self, Key, Sharded};
@@ -28,20 +28,27 @@ impl TaskName {
 }
 
 pub(crate) struct Tasks {
-    tracker: TaskTracker,
     /// The tasks still running. Every spawn enters it and every end leaves it.
     live: Sharded<Live>,
     /// Spreads the tasks over the shards, so that those spawned by one thread end on
     /// several threads without meeting on one lock.
     next_shard: AtomicUsize,
+    /// How many tracked tasks have not ended.
+    running: AtomicUsize,
+    /// Set when the drain begins: from then on the last task to end wakes the drain.
+    closed: AtomicBool,
+    /// Woken when no task is running once closed.
+    idle: Notify,
 }
 
 impl Default for Tasks {
     fn default() -> Self {
         Tasks {
-            tracker: TaskTracker::new(),
             live: Sharded::new(sharded::per_cpu()),
             next_shard: AtomicUsize::new(0),
+            running: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+            idle: Notify::new(),
         }
     }
 }
@@ -53,18 +60,28 @@ struct Live {
 }
 
 /// Spawns `fut` as a tracked task of `ctl`'s program.
+#[track_caller]
 fn spawn_in<F>(ctl: &'static Controller, name: TaskName, fut: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // Asked first: the spawn below runs under a lock that the task's end takes too, so
+    // it must not fail there.
+    if tokio::runtime::Handle::try_current().is_err() {
+        panic!(
+            "graceful::spawn needs a tokio runtime: call it from `main`, a hook or a task, \
+             not from a thread of your own"
+        );
+    }
     let tasks = &ctl.tasks;
+    tasks.running.fetch_add(1, Ordering::SeqCst);
     // Spawned under the lock of its place in the set, so it cannot leave before it has
     // entered, even if it ends at once on another thread.
     let shard = tasks.next_shard.fetch_add(1, Ordering::Relaxed);
     tasks.live.insert_with(shard, |key| {
         let guard = LiveGuard { tasks, key };
-        let handle = tasks.tracker.spawn(controller::scope(ctl, async move {
+        let handle = tokio::spawn(controller::scope(ctl, async move {
             let _guard = guard;
             fut.await
         }));
@@ -87,14 +104,27 @@ impl Tasks {
         }
     }
 
-    /// Stops counting new tasks as a reason to keep waiting once the live ones end.
+    /// Starts the drain: from now on, the end of the last task running wakes [`Tasks::wait`].
     pub(crate) fn close(&self) {
-        self.tracker.close();
+        self.closed.store(true, Ordering::SeqCst);
+        if self.running.load(Ordering::SeqCst) == 0 {
+            self.idle.notify_waiters();
+        }
     }
 
-    /// Completes when every tracked task has ended (after [`Tasks::close`]).
+    /// Completes when no tracked task is running, once [`Tasks::close`] has been called.
+    /// A task spawned later (by a hook after the drain) is waited for by the next call.
     pub(crate) async fn wait(&self) {
-        self.tracker.wait().await;
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            // Registered before the look, so that an end in between wakes it.
+            idle.as_mut().enable();
+            if self.closed.load(Ordering::SeqCst) && self.running.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
     }
 
     /// True while a tracked task is running.
@@ -121,6 +151,11 @@ impl Drop for LiveGuard {
     fn drop(&mut self) {
         // Dropped outside the shard's lock.
         drop(self.tasks.live.remove(self.key));
+        let tasks = self.tasks;
+        if tasks.running.fetch_sub(1, Ordering::SeqCst) == 1 && tasks.closed.load(Ordering::SeqCst)
+        {
+            tasks.idle.notify_waiters();
+        }
     }
 }
 
@@ -168,4 +203,72 @@ where
     F::Output: Send + 'static,
 {
     spawn_in(controller::current(), TaskName::Named(name.into()), fut)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn named(name: &'static str) -> TaskName {
+        TaskName::Named(Cow::Borrowed(name))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_drain_waits_for_every_task_even_those_spawned_after_it_began() {
+        let ctl = Controller::leak();
+        let tasks = &ctl.tasks;
+        let work = |ms| async move { tokio::time::sleep(Duration::from_millis(ms)).await };
+        spawn_in(ctl, named("short"), work(10));
+        spawn_in(ctl, named("long"), work(50));
+        assert_eq!(tasks.live_names(), ["long", "short"]);
+
+        let waited = tokio::time::Instant::now();
+        tasks.close();
+        tasks.wait().await;
+        assert_eq!(waited.elapsed(), Duration::from_millis(50));
+        assert!(!tasks.any_live());
+
+        // One spawned once the drain is over (by a later hook) is waited for in turn.
+        spawn_in(ctl, named("late"), work(20));
+        assert!(tasks.any_live());
+        tasks.wait().await;
+        assert_eq!(waited.elapsed(), Duration::from_millis(70));
+        assert!(tasks.live_names().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_aborted_task_leaves_the_count() {
+        let ctl = Controller::leak();
+        spawn_in(ctl, named("stuck"), std::future::pending::<()>());
+        ctl.tasks.close();
+        ctl.tasks.abort_all();
+        tokio::time::timeout(Duration::from_secs(10), ctl.tasks.wait())
+            .await
+            .expect("an aborted task still counted as running");
+    }
+
+    #[test]
+    fn spawning_outside_a_runtime_panics_with_a_message() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let ctl = Controller::leak();
+            let caught =
+                std::panic::catch_unwind(|| drop(spawn_in(ctl, named("nowhere"), async {})));
+            let _ = tx.send((
+                caught.err().map(|p| crate::panic::message(&*p)),
+                ctl.tasks.any_live(),
+            ));
+        });
+        let (message, live) = rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the spawn hung instead of panicking");
+        let message = message.expect("the spawn did not panic");
+        assert!(
+            message.contains("graceful::spawn needs a tokio runtime"),
+            "{message}"
+        );
+        assert!(!live, "nothing was left in the live set");
+    }
 }
