@@ -30,7 +30,6 @@
 //! Run: `cargo bench --bench cost` (about two minutes on 2 cores, mostly cold builds),
 //! or one measure: `cargo bench --bench cost -- rss` (`size`, `compile`).
 
-// The shared items are `pub` for every benchmark that includes the module.
 mod support;
 
 use std::fs;

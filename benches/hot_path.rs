@@ -30,7 +30,6 @@
 //! Run: `cargo bench --bench hot_path` (a few seconds), or one group:
 //! `cargo bench --bench hot_path -- until-pending`.
 
-// The shared items are `pub` for every benchmark that includes the module.
 mod support;
 
 use std::future::Future;
