@@ -65,9 +65,9 @@ impl<T> Sharded<T> {
     }
 
     /// Adds the entry that `make` builds, if it builds one, in the shard that `hint`
-    /// picks. `make` runs under that shard's lock: it may spawn the task the entry stands
-    /// for, which then cannot leave before it has entered, or look at a flag that a
-    /// [`drain`](Self::drain) after it would see set.
+    /// picks. `make` runs under that shard's lock: it may look at a flag that a
+    /// [`drain`](Self::drain) after it would see set. It must not reach the set itself,
+    /// nor drop anything that does: the lock is held.
     pub(crate) fn insert_with<R>(
         &self,
         hint: usize,
@@ -75,8 +75,8 @@ impl<T> Sharded<T> {
     ) -> R {
         let shard = hint % self.shards.len();
         let mut slab = lock(&self.shards[shard].0);
-        // The free slot is taken only once `make` has returned: if it panics (a spawn
-        // outside a runtime), the set is as it was.
+        // The free slot is taken only once `make` has returned: if it panics, the set is
+        // as it was.
         let slot = match slab.free.last() {
             Some(&free) => free,
             None => u32::try_from(slab.slots.len()).expect("fewer than 2^32 entries a shard"),

@@ -53,10 +53,10 @@ impl Default for Tasks {
     }
 }
 
-/// A task still running: what the report calls it, and how to stop it.
+/// A task still running: what the report calls it, and how to stop it (once spawned).
 struct Live {
     name: TaskName,
-    abort: AbortHandle,
+    abort: Option<AbortHandle>,
 }
 
 /// Spawns `fut` as a tracked task of `ctl`'s program.
@@ -66,31 +66,25 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    // Asked first: the spawn below runs under a lock that the task's end takes too, so
-    // it must not fail there.
-    if tokio::runtime::Handle::try_current().is_err() {
-        panic!(
-            "graceful::spawn needs a tokio runtime: call it from `main`, a hook or a task, \
-             not from a thread of your own"
-        );
-    }
     let tasks = &ctl.tasks;
     tasks.running.fetch_add(1, Ordering::SeqCst);
-    // Spawned under the lock of its place in the set, so it cannot leave before it has
-    // entered, even if it ends at once on another thread.
+    // The task enters the set before it is spawned, so it cannot leave before it has
+    // entered, even if it ends at once on another thread. It is spawned outside the set's
+    // lock: a spawn that fails (outside a runtime, or on one that has shut down) drops
+    // the task, and with it the guard that takes it out of the set and the count.
     let shard = tasks.next_shard.fetch_add(1, Ordering::Relaxed);
-    tasks.live.insert_with(shard, |key| {
-        let guard = LiveGuard { tasks, key };
-        let handle = tokio::spawn(controller::scope(ctl, async move {
-            let _guard = guard;
-            fut.await
-        }));
-        let live = Live {
-            name,
-            abort: handle.abort_handle(),
-        };
-        (Some(live), handle)
-    })
+    let key = tasks
+        .live
+        .insert_with(shard, |key| (Some(Live { name, abort: None }), key));
+    let guard = LiveGuard { tasks, key };
+    let handle = tokio::spawn(controller::scope(ctl, async move {
+        let _guard = guard;
+        fut.await
+    }));
+    tasks
+        .live
+        .with(key, |live| live.abort = Some(handle.abort_handle()));
+    handle
 }
 
 impl Tasks {
@@ -98,7 +92,8 @@ impl Tasks {
     pub(crate) fn abort_all(&self) {
         // Collected first: an aborted task's guard takes the same lock as it ends.
         let mut handles = Vec::new();
-        self.live.for_each(|live| handles.push(live.abort.clone()));
+        self.live
+            .for_each(|live| handles.extend(live.abort.clone()));
         for handle in handles {
             handle.abort();
         }
@@ -249,26 +244,37 @@ mod tests {
             .expect("an aborted task still counted as running");
     }
 
+    /// Runs `f` on a thread of its own: a deadlock fails the test instead of hanging it.
+    fn on_a_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(f()));
+        result
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the spawn never returned: it deadlocked")
+    }
+
     #[test]
-    fn spawning_outside_a_runtime_panics_with_a_message() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let ctl = Controller::leak();
-            let caught =
-                std::panic::catch_unwind(|| drop(spawn_in(ctl, named("nowhere"), async {})));
-            let _ = tx.send((
-                caught.err().map(|p| crate::panic::message(&*p)),
-                ctl.tasks.any_live(),
-            ));
+    fn a_spawn_outside_a_runtime_panics_like_tokio_spawn() {
+        let ctl = Controller::leak();
+        let panicked = on_a_thread(move || {
+            std::panic::catch_unwind(|| spawn_in(ctl, named("lost"), async {})).is_err()
         });
-        let (message, live) = rx
-            .recv_timeout(Duration::from_secs(10))
-            .expect("the spawn hung instead of panicking");
-        let message = message.expect("the spawn did not panic");
-        assert!(
-            message.contains("graceful::spawn needs a tokio runtime"),
-            "{message}"
-        );
-        assert!(!live, "nothing was left in the live set");
+        assert!(panicked);
+        assert!(!ctl.tasks.any_live(), "{:?}", ctl.tasks.live_names());
+    }
+
+    #[test]
+    fn a_spawn_on_a_runtime_that_shut_down_leaves_nothing_live() {
+        let ctl = Controller::leak();
+        on_a_thread(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            let handle = runtime.handle().clone();
+            drop(runtime);
+            let _in = handle.enter();
+            drop(spawn_in(ctl, named("never ran"), async {}));
+        });
+        assert!(!ctl.tasks.any_live(), "{:?}", ctl.tasks.live_names());
     }
 }
