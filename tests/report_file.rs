@@ -5,9 +5,10 @@ mod support;
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
-use support::{start, start_with_stderr_closed, stopped_by};
+use support::{scripted, start, start_with_stderr_closed, stopped_by, Step};
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
+const CURRENT_THREAD: &str = env!("CARGO_BIN_EXE_fixture-current-thread");
 
 /// An empty directory for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -249,4 +250,35 @@ fn a_logger_that_panics_on_the_summary_does_not_lose_the_report() {
     let v = read_json(&path);
     assert_eq!(v["exit_code"], 0);
     assert_eq!(v["trigger"], json!({"kind": "signal", "signal": "SIGTERM"}));
+}
+
+/// The sequence has a thread of its own: a hook that blocks the only thread of a
+/// current-thread runtime does not keep a second signal from the report file.
+#[test]
+fn a_second_signal_writes_the_report_even_when_a_hook_blocks_the_only_runtime_thread() {
+    let dir = scratch("forced-runtime-blocked");
+    let path = dir.join("shutdown.json");
+    let out = scripted(
+        CURRENT_THREAD,
+        &[
+            ("GRACEFUL_REPORT", path.to_str().unwrap()),
+            ("FIXTURE_BLOCK", "1"),
+        ],
+        &[
+            Step::Signal("HUP"),
+            Step::Line("hook blocking the runtime thread"),
+            Step::Signal("TERM"),
+        ],
+    );
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    let v = read_json(&path);
+    assert_eq!(v["exit"], "forced");
+    assert_eq!(v["forced_by"], "SIGTERM");
+    let blocked = v["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["name"] == "fixture_current_thread::block_the_runtime")
+        .unwrap_or_else(|| panic!("no blocking hook in {v}"));
+    assert_eq!(blocked["outcome"], "interrupted");
 }

@@ -65,10 +65,11 @@
 //! The report names the steps it caught running ([`Outcome::Interrupted`]) and those it
 //! kept from starting ([`Outcome::NotStarted`]).
 //! The sequence runs on a thread of its own (in the runtime's context: hooks are tasks of
-//! the runtime), so a body or a hook that blocks a runtime thread does not keep it from
-//! reporting, and busy workers do not delay its start. Whatever blocks, a watchdog thread
-//! ends the process at the deadline plus the `always` hooks' time, counted from the
-//! signal.
+//! the runtime), so busy workers do not delay its start, and a second signal is reported
+//! even when a body or a hook blocks every runtime thread. Its timers are the runtime's,
+//! though: with every runtime thread blocked (the only one, on the current-thread
+//! runtime), nothing can time a step out. Whatever blocks, a watchdog thread ends the
+//! process at the deadline plus the `always` hooks' time, counted from the signal.
 //!
 //! A hook that errors, panics, times out or lacks its [`State`] fails alone: it is
 //! logged with its name and the reason, and the next hooks still run.

@@ -7,8 +7,9 @@
 //! the deadline the remaining steps are cut or skipped and only `always` hooks still run.
 //! A second signal ends it at once.
 //!
-//! The sequence runs as a task of its own, apart from the body of `main`, so a body that
-//! blocks its thread does not hold it.
+//! The sequence runs apart from the body of `main` (on a thread of its own under
+//! `#[graceful::main]`, as a task of its own in a test harness), so a body that blocks
+//! its thread does not hold it.
 
 mod step;
 
