@@ -48,7 +48,12 @@ impl Latch {
     pub(crate) fn set(&self) -> bool {
         let first = !self.set.swap(true, Ordering::AcqRel);
         if first {
-            self.waiters.drain(Waker::wake);
+            // A waker runs another executor's code. One that panics (its panic is printed)
+            // must not keep the other waiters from their wake-up and leave their wakers
+            // behind for good, nor end the thread that sets the latch: the signal thread.
+            self.waiters.drain(|waker| {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()));
+            });
         }
         first
     }
@@ -223,6 +228,37 @@ mod tests {
         }
         drop(waits);
         assert!(latch.waiters.is_empty());
+    }
+
+    /// A waker whose `wake` panics: a bug in another executor.
+    struct Panics;
+
+    impl std::task::Wake for Panics {
+        fn wake(self: std::sync::Arc<Self>) {
+            panic!("a waker that panics");
+        }
+    }
+
+    #[test]
+    fn a_waker_that_panics_costs_the_other_waiters_nothing() {
+        let latch = leak();
+        let bad = Waker::from(std::sync::Arc::new(Panics));
+        let mut first = latch.wait();
+        assert!(poll(&mut first, &bad).is_pending());
+        let (woken, waker) = counter();
+        let mut rest: Vec<Wait> = (0..10).map(|_| latch.wait()).collect();
+        for wait in &mut rest {
+            assert!(poll(wait, &waker).is_pending());
+        }
+        // Set from the signal thread, say: it must live on to hear the second signal.
+        let set = std::panic::catch_unwind(|| latch.set());
+        assert!(matches!(set, Ok(true)), "the set went on past the panic");
+        assert_eq!(
+            woken.0.load(Ordering::SeqCst),
+            10,
+            "every other waiter woken"
+        );
+        assert!(latch.waiters.is_empty(), "no waker left behind");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
