@@ -53,6 +53,7 @@ where
         }
     };
     let ctl = controller::global();
+    ctl.set_drain_delay(config.drain_delay);
     let hooks = hook::registered();
     warn_before_start(&config, &hooks);
     let exit_limit = config.exit_limit(hook::always_budget(&hooks));

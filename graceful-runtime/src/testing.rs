@@ -139,6 +139,7 @@ impl Harness {
         };
         hooks.extend(self.hooks);
         let ctl = controller::new_scoped();
+        ctl.set_drain_delay(self.config.drain_delay);
         let sequence = tokio::spawn(controller::scope(
             ctl,
             sequence::run(ctl, self.config, hooks, None),

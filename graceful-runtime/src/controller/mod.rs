@@ -3,8 +3,9 @@
 
 mod current;
 
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -25,6 +26,8 @@ pub(crate) struct Controller {
     pub(crate) initiated: Latch,
     /// Set after the drain delay: `shutdown_requested()`, `until_shutdown()`.
     pub(crate) requested: Latch,
+    /// The drain delay in nanoseconds, for the thread that starts the shutdown.
+    drain_delay_ns: AtomicU64,
     /// Set a margin before the deadline: `until_deadline()`.
     pub(crate) hard_stop: Latch,
     /// How many `until_deadline()` futures the hard stop ended: work the deadline cut.
@@ -66,6 +69,7 @@ impl Controller {
             signals: AtomicU32::new(0),
             initiated: Latch::default(),
             requested: Latch::for_many(),
+            drain_delay_ns: AtomicU64::new(0),
             hard_stop: Latch::for_many(),
             cut_at_hard_stop: AtomicUsize::new(0),
             forced: Latch::default(),
@@ -86,22 +90,36 @@ impl Controller {
         self.shutting_down.load(Ordering::Acquire)
     }
 
+    /// The drain delay that a signal or [`shutdown`](crate::shutdown) waits before the
+    /// workers are told: set before the program runs.
+    pub(crate) fn set_drain_delay(&self, delay: Duration) {
+        let ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
+        self.drain_delay_ns.store(ns, Ordering::Relaxed);
+    }
+
     /// Starts the shutdown unless it has started; the first trigger is the one reported.
-    /// Returns true if this call started it. The workers hear of it from the sequence,
-    /// once the shutdown is logged and announced and the drain delay has passed.
+    /// Returns true if this call started it.
+    ///
+    /// Unless a drain delay applies, the workers hear of it (`shutdown_requested`) from
+    /// this thread, at once, rather than from the sequence once its task has woken up:
+    /// the two then go on in parallel.
     pub(crate) fn initiate(&self, trigger: Trigger) -> bool {
         let mut slot = lock(&self.trigger);
         if slot.is_some() {
             return false;
         }
+        let drained = trigger.drains() && self.drain_delay_ns.load(Ordering::Relaxed) > 0;
         *slot = Some(trigger);
         drop(slot);
         // Outside a runtime (the signal thread) this is the system clock, as the runtime's
         // own; in a test it is the runtime's clock, paused or not.
         *lock(&self.started) = Some(Instant::now());
         self.shutting_down.store(true, Ordering::Release);
-        // The sequence first; the watchdog only needs to know by when.
+        // The sequence and the workers first; the watchdog only needs to know by when.
         self.initiated.set();
+        if !drained {
+            self.requested.set();
+        }
         self.started_cv.notify_all();
         true
     }
@@ -183,6 +201,30 @@ mod tests {
         assert!(!c.initiate(Trigger::BodyReturned));
         assert!(c.is_shutting_down());
         assert_eq!(c.trigger(), Some(Trigger::Requested("admin".into())));
+    }
+
+    #[test]
+    fn without_a_drain_delay_the_trigger_tells_the_workers_itself() {
+        let c = Controller::leak();
+        c.initiate(Trigger::Signal(Signal::Terminate));
+        assert!(c.requested.is_set());
+
+        let c = Controller::leak();
+        c.set_drain_delay(Duration::from_secs(1));
+        c.initiate(Trigger::Requested("admin".into()));
+        assert!(c.initiated.is_set());
+        assert!(
+            !c.requested.is_set(),
+            "the drain delay is the sequence's to wait"
+        );
+
+        let c = Controller::leak();
+        c.set_drain_delay(Duration::from_secs(1));
+        c.body_ended(BodyOutcome::Ok);
+        assert!(
+            c.requested.is_set(),
+            "no drain delay once main has returned"
+        );
     }
 
     #[test]

@@ -196,6 +196,7 @@ async fn sequence(
             () = sleep_until(start + drain_delay) => {}
         }
     }
+    // Set already by the trigger's thread when there was no delay to wait.
     ctl.requested.set();
 
     while let Some((order, group)) = groups.next() {
