@@ -47,7 +47,9 @@
 //!    starts the shutdown: [`is_shutting_down`] is true from now on.
 //! 2. The drain delay passes (`drain_delay`, default 0; only after a signal or
 //!    [`shutdown`]): servers keep serving while readiness probes answer 503.
-//! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`.
+//! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`. Without a
+//!    drain delay this happens at once, from the thread that started the shutdown, while
+//!    the sequence logs it and tells systemd.
 //! 4. The steps run by ascending `order`; steps of equal order run concurrently, and a
 //!    group starts when every step of the previous one has ended. One step is built in:
 //!    [`TASKS_STEP`] waits for the body of `main` and every task started with [`spawn`];
