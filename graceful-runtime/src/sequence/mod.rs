@@ -216,7 +216,8 @@ async fn sequence(
                 }
             }
         }
-        let drain = run_step(Step::Tasks, env.clone());
+        // Built on its first poll, which only a group with the drain step makes.
+        let drain = async { run_step(Step::Tasks, env.clone()).await };
         tokio::pin!(drain);
         let mut finished = |i: usize, report: HookReport| {
             events::step_finished(&report);
