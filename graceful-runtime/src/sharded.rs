@@ -166,6 +166,7 @@ impl<T> Sharded<T> {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn is_empty(&self) -> bool {
         self.shards
             .iter()

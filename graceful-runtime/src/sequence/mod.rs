@@ -202,9 +202,9 @@ async fn sequence(
     while let Some((order, group)) = groups.next() {
         let mut done: Vec<Option<HookReport>> = vec![None; group.len()];
         let group_start = Instant::now();
-        // Hooks run as tasks of their own: one that blocks its thread does not stop this
-        // task from hearing a second signal. The drain step is ours and never blocks: it
-        // runs here, which spares a wake-up on another thread on every shutdown.
+        // Hooks run as tasks of their own: one that blocks its thread does not stop the
+        // sequence from hearing a second signal. The drain step is ours and never blocks:
+        // it runs here, which spares a wake-up on another thread on every shutdown.
         let mut running = JoinSet::new();
         let mut drain_at = None;
         for (i, step) in group.iter().cloned().enumerate() {
