@@ -13,7 +13,8 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token, UnOp};
 
-use crate::{duration, suggest, tokens};
+use crate::shared::duration;
+use crate::{suggest, tokens};
 
 /// What an attribute accepts.
 pub(crate) struct Spec {

@@ -15,10 +15,10 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod args;
-mod duration;
 mod fallback;
 mod link;
 mod main_attr;
+mod shared;
 mod suggest;
 mod teardown_attr;
 #[cfg(test)]

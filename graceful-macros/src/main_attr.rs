@@ -8,6 +8,8 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitStr, ReturnType};
 
 use crate::args::{self, Errors, Key, RawArgs, Spec};
+use crate::shared::limits::{DEFAULT_DEADLINE, LONGEST};
+use crate::shared::signals::SIGNALS;
 use crate::valid::{self, Stacked};
 use crate::{fallback, suggest, tokens};
 
@@ -65,27 +67,6 @@ pub(crate) const SPEC: Spec = Spec {
     ],
     unnamed_integer: None,
 };
-
-/// The runtime's default, used only to check `drain_delay` at compile time.
-const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
-
-/// The longest deadline the runtime accepts (a longer one stops the program with exit code
-/// 2), refused here already.
-const LONGEST_DEADLINE: Duration = Duration::from_secs(365 * 24 * 3600);
-
-/// Attribute name of each signal, and its `Signal` variant in the runtime.
-const SIGNALS: &[(&str, &str)] = &[
-    ("SIGINT", "Interrupt"),
-    ("SIGTERM", "Terminate"),
-    ("SIGHUP", "Hangup"),
-    ("SIGQUIT", "Quit"),
-    ("SIGUSR1", "User1"),
-    ("SIGUSR2", "User2"),
-    ("ctrl_c", "CtrlC"),
-    ("ctrl_break", "CtrlBreak"),
-    ("ctrl_close", "CtrlClose"),
-    ("ctrl_shutdown", "CtrlShutdown"),
-];
 
 const FLAVORS: &[&str] = &["multi_thread", "current_thread"];
 
@@ -209,7 +190,7 @@ fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
 /// More than zero, at most a year.
 fn deadline(arg: &args::RawArg) -> syn::Result<(Duration, LitStr)> {
     let (deadline, lit) = args::positive_duration(&SPEC, arg)?;
-    if deadline > LONGEST_DEADLINE {
+    if deadline > LONGEST {
         return Err(syn::Error::new(
             lit.span(),
             format!(
@@ -239,7 +220,7 @@ fn check_drain_delay(
         ),
         // A `deadline` that is wrong has its own error; compare with nothing.
         None if !raw.written("deadline") && drain >= DEFAULT_DEADLINE => format!(
-            "`drain_delay` ({:?}) must be shorter than the default `deadline` of \"30s\" in `{ATTR}`: \
+            "`drain_delay` ({:?}) must be shorter than the default `deadline` of \"{DEFAULT_DEADLINE:?}\" in `{ATTR}`: \
              the drain delay counts against the deadline; lower `drain_delay` or set a longer `deadline`",
             drain_lit.value(),
         ),

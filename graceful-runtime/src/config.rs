@@ -5,20 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::env::{EnvDuration, Environment};
+use crate::shared::limits::{DEFAULT_DEADLINE, LONGEST};
 use crate::Signal;
-
-/// The default shutdown deadline: Kubernetes' default grace period.
-pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// The time an `always` hook without a `timeout` gets once the deadline has passed.
 pub(crate) const ALWAYS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The watchdog's slack past the deadline and the `always` hooks' time.
 pub(crate) const WATCHDOG_SLACK: Duration = Duration::from_millis(500);
-
-/// The longest duration the shutdown works with: longer timeouts are capped to it, and a
-/// longer deadline is a configuration error (an instant that far ahead may not exist).
-pub(crate) const LONGEST: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// `start + d`, with `d` capped at [`LONGEST`].
 pub(crate) fn after(start: tokio::time::Instant, d: Duration) -> tokio::time::Instant {

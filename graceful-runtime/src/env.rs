@@ -12,7 +12,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::duration;
+use crate::shared::duration;
 
 /// The whole shutdown budget; overrides `deadline = "..."`.
 pub(crate) const DEADLINE: &str = "GRACEFUL_DEADLINE";

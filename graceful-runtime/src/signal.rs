@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::shared::signals::SIGNALS;
+
 /// A process signal (or Windows console event) that can start a shutdown.
 ///
 /// Chosen with `#[graceful::main(signals = [...])]` by name: `"SIGINT"`, `"SIGTERM"`,
@@ -62,18 +64,8 @@ impl Signal {
 
     /// The name used in the attribute and in logs (`"SIGTERM"`, `"ctrl_c"`).
     pub const fn name(self) -> &'static str {
-        match self {
-            Signal::Interrupt => "SIGINT",
-            Signal::Terminate => "SIGTERM",
-            Signal::Hangup => "SIGHUP",
-            Signal::Quit => "SIGQUIT",
-            Signal::User1 => "SIGUSR1",
-            Signal::User2 => "SIGUSR2",
-            Signal::CtrlC => "ctrl_c",
-            Signal::CtrlBreak => "ctrl_break",
-            Signal::CtrlClose => "ctrl_close",
-            Signal::CtrlShutdown => "ctrl_shutdown",
-        }
+        // The table the attribute checks names against, indexed by declaration order.
+        SIGNALS[self as usize].0
     }
 
     /// The signal with that name, as written in the attribute.
@@ -248,6 +240,15 @@ mod os {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_table_follows_the_declaration_order() {
+        assert_eq!(Signal::ALL.len(), SIGNALS.len());
+        for (i, signal) in Signal::ALL.into_iter().enumerate() {
+            assert_eq!(signal as usize, i);
+            assert_eq!(format!("{signal:?}"), SIGNALS[i].1);
+        }
+    }
 
     #[test]
     fn names_round_trip() {

@@ -4,8 +4,8 @@
 //! at most once. Whitespace may separate segments and a number from its unit. Units: `h`,
 //! `m`, `s`, `ms`, `us` (or `µs`), `ns`. No sign, no fractions: `1.5s` is written `1500ms`.
 //!
-//! This file depends on nothing but `core`, so the runtime can share it, and read durations
-//! from the environment with the very same grammar.
+//! The attributes parse their durations with it at compile time, the runtime parses the
+//! `GRACEFUL_*` variables with it at run time: one grammar for both.
 
 use core::fmt;
 use core::time::Duration;

@@ -1,1 +1,0 @@
-../../graceful-macros/src/duration.rs
