@@ -6,14 +6,16 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::body::{self, MainOutput};
+use crate::config::env::Environment;
 use crate::config::Config;
 use crate::controller::{self, Controller, SignalEffect};
-use crate::env::Environment;
-use crate::hook::HookDef;
-use crate::panic::CatchUnwind;
+use crate::hook::{self, HookDef};
+use crate::report::{self, log, Exit};
+use crate::sequence;
 use crate::systemd::Notifier;
-use crate::{events, hook, report, sequence, signal, Exit, Signal};
+use crate::trigger::body::MainOutput;
+use crate::trigger::panic::CatchUnwind;
+use crate::trigger::{self, Signal};
 
 /// How long a second signal waits for the sequence to report and exit before the signal
 /// thread exits by itself (a runtime whose threads are all blocked cannot).
@@ -36,19 +38,19 @@ where
         Ok(env) => config.with_env(env),
         Err(errors) => {
             for message in &errors {
-                events::config_error(message);
+                log::config_error(message);
             }
             exit_process(Exit::Config.code());
         }
     };
     if let Err(message) = config.validate() {
-        events::config_error(&message);
+        log::config_error(&message);
         exit_process(Exit::Config.code());
     }
     let runtime = match build_runtime(&config) {
         Ok(rt) => rt,
         Err(e) => {
-            events::config_error(&format!("cannot start the tokio runtime: {e}"));
+            log::config_error(&format!("cannot start the tokio runtime: {e}"));
             exit_process(Exit::Config.code());
         }
     };
@@ -75,8 +77,8 @@ where
             match handle.block_on(sequence) {
                 Ok(report) => {
                     // A logger that panics on the summary loses the line, not the report
-                    // file: events never pass a subscriber's panic on.
-                    events::summary(&report);
+                    // file: the log never passes a subscriber's panic on.
+                    log::summary(&report);
                     if let Some(path) = &report_path {
                         let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
                         report::save(path, &report, watchdog_at);
@@ -84,22 +86,22 @@ where
                     exit_process(report.exit_code());
                 }
                 Err(message) => {
-                    events::sequence_failed(&message);
+                    log::sequence_failed(&message);
                     exit_process(Exit::Panicked.code());
                 }
             }
         });
     if let Err(e) = spawned {
-        events::config_error(&format!("cannot start the shutdown's thread: {e}"));
+        log::config_error(&format!("cannot start the shutdown's thread: {e}"));
         exit_process(Exit::Config.code());
     }
     let body_then_wait = async move {
         // Before the body runs, so that no signal finds the default action in place.
-        if let Err(message) = signal::listen(signals, move |s| on_signal(ctl, s)) {
-            events::config_error(&message);
+        if let Err(message) = trigger::listen(signals, move |s| on_signal(ctl, s)) {
+            log::config_error(&message);
             exit_process(Exit::Config.code());
         }
-        body::run(ctl, body).await;
+        controller::run_body(ctl, body).await;
         // The sequence's thread ends the process.
         std::future::pending::<Infallible>().await
     };
@@ -111,14 +113,14 @@ where
 /// cannot work. Warnings only: the program runs.
 fn warn_before_start(config: &Config, hooks: &[HookDef]) {
     for name in hook::shared_names(hooks) {
-        events::shared_hook_name(name);
+        log::shared_hook_name(name);
     }
     if let Some(warning) = config.grace_period_warning(hook::always_budget(hooks)) {
-        events::grace_period_too_short(&warning);
+        log::grace_period_too_short(&warning);
     }
     if let Some(path) = &config.report_path {
         if let Some(problem) = report::check_path(path) {
-            events::report_path_unusable(path, &problem);
+            log::report_path_unusable(path, &problem);
         }
     }
 }
@@ -137,7 +139,7 @@ fn on_signal(ctl: &'static Controller, signal: Signal) {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    events::forced_without_runtime(signal, FORCE_GRACE, &ctl.tasks.live_names());
+    log::forced_without_runtime(signal, FORCE_GRACE, &ctl.tasks.live_names());
     exit_process(signal.forced_exit_code());
 }
 
@@ -174,10 +176,10 @@ fn arm_watchdog(ctl: &'static Controller, limit: Duration) {
         .spawn(move || {
             let until = ctl.wait_started().into_std() + limit;
             std::thread::sleep(until.saturating_duration_since(std::time::Instant::now()));
-            events::watchdog_fired(limit);
+            log::watchdog_fired(limit);
             exit_process(Exit::DeadlineExceeded.code());
         });
     if let Err(e) = spawned {
-        tracing::warn!(target: events::TARGET, "cannot start the shutdown watchdog thread: {e}");
+        tracing::warn!(target: log::TARGET, "cannot start the shutdown watchdog thread: {e}");
     }
 }

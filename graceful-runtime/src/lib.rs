@@ -47,9 +47,7 @@
 //!    starts the shutdown: [`is_shutting_down`] is true from now on.
 //! 2. The drain delay passes (`drain_delay`, default 0; only after a signal or
 //!    [`shutdown`]): servers keep serving while readiness probes answer 503.
-//! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`. Without a
-//!    drain delay this happens at once, from the thread that started the shutdown, while
-//!    the sequence logs it and tells systemd.
+//! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`.
 //! 4. The steps run by ascending `order`; steps of equal order run concurrently, and a
 //!    group starts when every step of the previous one has ended. One step is built in:
 //!    [`TASKS_STEP`] waits for the body of `main` and every task started with [`spawn`];
@@ -63,15 +61,11 @@
 //! 6. The report is logged and the process exits with the code of [`Exit`].
 //!
 //! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`), even
-//! when every runtime thread is blocked: signals are received on a thread of their own.
-//! The report names the steps it caught running ([`Outcome::Interrupted`]) and those it
-//! kept from starting ([`Outcome::NotStarted`]).
-//! The sequence runs on a thread of its own (in the runtime's context: hooks are tasks of
-//! the runtime), so busy workers do not delay its start, and a second signal is reported
-//! even when a body or a hook blocks every runtime thread. Its timers are the runtime's,
-//! though: with every runtime thread blocked (the only one, on the current-thread
-//! runtime), nothing can time a step out. Whatever blocks, a watchdog thread ends the
-//! process at the deadline plus the `always` hooks' time, counted from the signal.
+//! when every runtime thread is blocked. The report names the steps it caught running
+//! ([`Outcome::Interrupted`]) and those it kept from starting ([`Outcome::NotStarted`]).
+//! Busy workers do not delay the start of the shutdown. Whatever blocks (a hook that
+//! never returns, a body that holds the only thread of a current-thread runtime), the
+//! process ends at the deadline plus the `always` hooks' time, counted from the signal.
 //!
 //! A hook that errors, panics, times out or lacks its [`State`] fails alone: it is
 //! logged with its name and the reason, and the next hooks still run.
@@ -143,52 +137,43 @@
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 
-mod body;
-mod bounded;
+// The layers, from the bottom up: each imports only from those above it in this list
+// (ARCHITECTURE.md draws the map; `tests/layers.rs` checks it).
+mod api;
 mod config;
-mod context;
 mod controller;
 mod entry;
-mod env;
-mod events;
 mod hook;
-mod latch;
-mod panic;
 mod report;
 mod sequence;
-mod sharded;
 mod shared;
-mod signal;
-mod state;
+mod sync;
 mod systemd;
-mod tasks;
-mod watch;
-
 pub mod testing;
+mod trigger;
 
 #[doc(inline)]
 pub use graceful_macros::{link, main, teardown};
 
-pub use context::Context;
-pub use report::{Counts, Exit, HookReport, Outcome, Report, Trigger, TASKS_STEP};
-pub use signal::Signal;
-pub use state::{provide, State};
-pub use tasks::{spawn, spawn_named};
-pub use watch::{
-    hard_stop, is_shutting_down, shutdown, shutdown_requested, until_deadline, until_shutdown,
-    HardStop, ShutdownRequested, Until,
+pub use api::{
+    hard_stop, is_shutting_down, provide, shutdown, shutdown_requested, spawn, spawn_named,
+    until_deadline, until_shutdown, HardStop, ShutdownRequested, Until,
 };
+pub use hook::{Context, State};
+pub use report::{Counts, Exit, HookReport, Outcome, Report, TASKS_STEP};
+pub use trigger::{Signal, Trigger};
 
 /// Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
     // Not public API. Used by generated code.
-    pub use crate::body::MainOutput;
     pub use crate::config::Config;
-    pub use crate::context::Extract;
     pub use crate::entry::run;
-    pub use crate::hook::{BoxHookFuture, Hook, HookError, HookFn, HookResult, IntoHookResult};
-    pub use crate::{Context, Signal, State};
+    pub use crate::hook::{
+        BoxHookFuture, Context, Extract, Hook, HookError, HookFn, HookResult, IntoHookResult, State,
+    };
+    pub use crate::trigger::body::MainOutput;
+    pub use crate::trigger::Signal;
     pub use core::time::Duration;
     pub use inventory;
 }

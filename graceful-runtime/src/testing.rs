@@ -50,12 +50,13 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::body::MainOutput;
 use crate::config::Config;
 use crate::controller::{self, Controller, EnterGuard};
-use crate::hook::{Action, HookDef, IntoHookResult};
+use crate::hook::{self, Action, Context, HookDef, IntoHookResult};
+use crate::report::Report;
 use crate::sequence;
-use crate::{Context, Report, Signal};
+use crate::trigger::body::MainOutput;
+use crate::trigger::Signal;
 
 /// A shutdown to run inside a test. Built like `#[graceful::main(...)]`.
 pub struct Harness {
@@ -133,7 +134,7 @@ impl Harness {
             panic!("graceful::testing: {message}");
         }
         let mut hooks = if self.registered {
-            crate::hook::registered()
+            hook::registered()
         } else {
             Vec::new()
         };
@@ -144,7 +145,7 @@ impl Harness {
             ctl,
             sequence::run(ctl, self.config, hooks, None),
         ));
-        let body = tokio::spawn(controller::scope(ctl, crate::body::run(ctl, body)));
+        let body = tokio::spawn(controller::scope(ctl, controller::run_body(ctl, body)));
         Running {
             ctl,
             sequence,

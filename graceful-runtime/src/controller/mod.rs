@@ -1,19 +1,27 @@
-//! The shutdown state that the runtime API reads: one per program, found without passing
-//! anything around (see [`current`](self::current::current)).
+//! One program's side of the shutdown: whether and why it started, the latches the
+//! workers wait on, the tracked tasks, the values provided for the hooks, how the body of
+//! `main` ended. One per program, found without passing anything around (see
+//! [`current`](self::current::current)); a test harness makes one of its own.
 
 mod current;
+mod provided;
+pub(crate) mod tasks;
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::body::BodyOutcome;
-use crate::latch::Latch;
-use crate::state::States;
-use crate::tasks::Tasks;
-use crate::{Signal, Trigger};
+use crate::report::log;
+use crate::sync::latch::Latch;
+use crate::sync::lock;
+use crate::trigger::body::{BodyOutcome, MainOutput};
+use crate::trigger::panic::CatchUnwind;
+use crate::trigger::{Signal, Trigger};
+use provided::Provided;
+use tasks::Tasks;
 
 pub(crate) use current::{current, enter, global, new_scoped, scope, EnterGuard};
 
@@ -46,7 +54,8 @@ pub(crate) struct Controller {
     trigger: Mutex<Option<Trigger>>,
     forced_by: Mutex<Option<Signal>>,
     pub(crate) tasks: Tasks,
-    pub(crate) states: States,
+    /// The values given to [`provide`](crate::provide).
+    pub(crate) provided: Provided,
 }
 
 /// What a signal did.
@@ -81,7 +90,7 @@ impl Controller {
             trigger: Mutex::new(None),
             forced_by: Mutex::new(None),
             tasks: Tasks::default(),
-            states: States::default(),
+            provided: Provided::default(),
         }))
     }
 
@@ -152,7 +161,7 @@ impl Controller {
             } else {
                 // Already shutting down for another reason: this is the first signal,
                 // and the next one forces the exit.
-                crate::events::signal_during_shutdown(signal);
+                log::signal_during_shutdown(signal);
                 SignalEffect::Noted
             }
         } else {
@@ -184,9 +193,18 @@ impl Controller {
     }
 }
 
-/// Locks a mutex whose data stays valid even if a holder panicked.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+/// Runs the body of `main` as part of `ctl`'s program and records how it ended, which
+/// starts the shutdown if nothing has yet.
+pub(crate) async fn run_body<F>(ctl: &'static Controller, body: F)
+where
+    F: Future,
+    F::Output: MainOutput,
+{
+    let outcome = BodyOutcome::of(CatchUnwind::new(body).await);
+    if let BodyOutcome::Err(error) = &outcome {
+        log::body_error(error);
+    }
+    ctl.body_ended(outcome);
 }
 
 #[cfg(test)]

@@ -11,9 +11,8 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::Report;
-use crate::bounded::{self, Late};
-use crate::events;
+use super::{log, Report};
+use crate::sync::bounded::{self, Late};
 
 /// How long the exit waits for the report to reach its file: a write that blocks (a pipe
 /// nobody reads, a hung network mount) must not hold the exit.
@@ -47,7 +46,7 @@ pub(crate) fn save(path: &Path, report: &Report, watchdog_at: Option<Instant>) {
         ))
     });
     if let Err(e) = result {
-        events::report_not_written(path, &e);
+        log::report_not_written(path, &e);
     }
 }
 

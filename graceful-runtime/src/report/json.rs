@@ -6,7 +6,8 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::timestamp::Rfc3339;
-use super::{Exit, HookReport, Outcome, Report, Trigger};
+use super::{Exit, HookReport, Outcome, Report};
+use crate::trigger::Trigger;
 
 /// The schema's version: bumped only when a field changes meaning or goes away.
 const VERSION: u32 = 1;

@@ -20,13 +20,13 @@ use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, timeout_at, Instant};
 
-use crate::body::BodyOutcome;
 use crate::config::{self, Config};
 use crate::controller::Controller;
 use crate::hook::{self, HookDef};
-use crate::report::{HookReport, Outcome, Report, TASKS_STEP};
+use crate::report::{log, Exit, HookReport, Outcome, Report, TASKS_STEP};
 use crate::systemd::Notifier;
-use crate::{events, Exit, Signal, Trigger};
+use crate::trigger::body::BodyOutcome;
+use crate::trigger::{Signal, Trigger};
 
 use step::{run_step, AbortOnDrop};
 
@@ -128,9 +128,10 @@ impl Step {
     }
 }
 
-/// What every step of one shutdown shares.
+/// What every step of one shutdown shares: its program, why it started, when, and by
+/// when it must end.
 #[derive(Clone)]
-struct Env {
+struct Frame {
     ctl: &'static Controller,
     trigger: Trigger,
     start: Instant,
@@ -150,7 +151,7 @@ async fn sequence(
     // From the trigger itself, not from when this task got to run: a runtime busy at the
     // signal does not push the deadline back.
     let start = ctl.started_at().unwrap_or_else(Instant::now);
-    let env = Env {
+    let frame = Frame {
         ctl,
         trigger: trigger.clone(),
         start,
@@ -167,14 +168,14 @@ async fn sequence(
     };
     // The hard stop never comes before the shutdown itself: with a drain delay close to
     // the deadline, work taken during the delay is handed back, not refused at once.
-    let hard_stop_at = (env.deadline - config.hard_stop_margin()).max(start + drain_delay);
+    let hard_stop_at = (frame.deadline - config.hard_stop_margin()).max(start + drain_delay);
     let _hard_stop = AbortOnDrop(tokio::spawn(async move {
         sleep_until(hard_stop_at).await;
         ctl.requested.wait().await;
         ctl.hard_stop.set();
     }));
 
-    events::shutdown_started(&trigger, config.deadline, drain_delay);
+    log::shutdown_started(&trigger, config.deadline, drain_delay);
     // The process is gone by then, whatever blocks: what the service manager may wait.
     let exit_by = config::after(start, config.exit_limit(hook::always_budget(&hooks)));
     if let Some(notifier) = notifier {
@@ -192,7 +193,7 @@ async fn sequence(
     if !drain_delay.is_zero() {
         tokio::select! {
             biased;
-            () = ctl.forced.wait() => return forced(end, &env, Vec::new(), groups),
+            () = ctl.forced.wait() => return forced(end, &frame, Vec::new(), groups),
             () = sleep_until(start + drain_delay) => {}
         }
     }
@@ -211,19 +212,19 @@ async fn sequence(
             match step {
                 Step::Tasks => drain_at = Some(i),
                 Step::Hook(_) => {
-                    let env = env.clone();
-                    running.spawn(async move { (i, run_step(step, env).await) });
+                    let frame = frame.clone();
+                    running.spawn(async move { (i, run_step(step, frame).await) });
                 }
             }
         }
         // Built on its first poll, which only a group with the drain step makes.
-        let drain = async { run_step(Step::Tasks, env.clone()).await };
+        let drain = async { run_step(Step::Tasks, frame.clone()).await };
         tokio::pin!(drain);
         let mut finished = |i: usize, report: HookReport| {
-            events::step_finished(&report);
+            log::step_finished(&report);
             done[i] = Some(report);
             let now = Instant::now();
-            if let Some(notifier) = notifier.filter(|_| now < env.deadline) {
+            if let Some(notifier) = notifier.filter(|_| now < frame.deadline) {
                 notifier.extend(exit_by.saturating_duration_since(now));
             }
         };
@@ -232,9 +233,9 @@ async fn sequence(
                 biased;
                 () = ctl.forced.wait() => {
                     running.abort_all();
-                    let interrupted = interrupted(&group, &done, order, group_start, &env);
+                    let interrupted = interrupted(&group, &done, order, group_start, &frame);
                     end.hooks.extend(done.into_iter().flatten());
-                    return forced(end, &env, interrupted, groups);
+                    return forced(end, &frame, interrupted, groups);
                 }
                 report = &mut drain, if drain_at.is_some() => {
                     if let Some(i) = drain_at.take() {
@@ -257,8 +258,8 @@ async fn sequence(
     if ctl.tasks.any_live() {
         tokio::select! {
             biased;
-            () = ctl.forced.wait() => return forced(end, &env, Vec::new(), groups),
-            _ = timeout_at(env.deadline, ctl.tasks.wait()) => {}
+            () = ctl.forced.wait() => return forced(end, &frame, Vec::new(), groups),
+            _ = timeout_at(frame.deadline, ctl.tasks.wait()) => {}
         }
     }
     end.duration = start.elapsed();
@@ -287,7 +288,7 @@ fn interrupted(
     done: &[Option<HookReport>],
     order: i32,
     group_start: Instant,
-    env: &Env,
+    frame: &Frame,
 ) -> Vec<HookReport> {
     group
         .iter()
@@ -296,7 +297,7 @@ fn interrupted(
         .map(|(step, _)| {
             step.report(
                 order,
-                group_start - env.start,
+                group_start - frame.start,
                 group_start.elapsed(),
                 Outcome::Interrupted,
             )
@@ -308,19 +309,19 @@ fn interrupted(
 /// starting (`rest`), so the report shows every cleanup that did not happen.
 fn forced(
     mut end: End,
-    env: &Env,
+    frame: &Frame,
     interrupted: Vec<HookReport>,
     rest: impl Iterator<Item = (i32, Vec<Step>)>,
 ) -> End {
-    env.ctl.forced_seen.set();
-    let signal = env.ctl.forced_by().unwrap_or(Signal::Interrupt);
+    frame.ctl.forced_seen.set();
+    let signal = frame.ctl.forced_by().unwrap_or(Signal::Interrupt);
     let mut still_running: Vec<String> = interrupted.iter().map(|h| h.name.to_string()).collect();
-    if !env.ctl.body_done.is_set() {
+    if !frame.ctl.body_done.is_set() {
         still_running.push("main".to_owned());
     }
-    let tasks = env.ctl.tasks.live_names();
+    let tasks = frame.ctl.tasks.live_names();
     still_running.extend(tasks.iter().cloned());
-    let now = env.start.elapsed();
+    let now = frame.start.elapsed();
     let not_started: Vec<HookReport> = rest
         .flat_map(|(order, group)| {
             group
@@ -329,7 +330,7 @@ fn forced(
         })
         .collect();
     let not_started_names: Vec<String> = not_started.iter().map(|h| h.name.to_string()).collect();
-    events::forced(signal, &still_running, &not_started_names);
+    log::forced(signal, &still_running, &not_started_names);
     end.hooks.extend(interrupted);
     end.hooks.extend(not_started);
     end.duration = now;

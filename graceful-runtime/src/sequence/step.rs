@@ -7,25 +7,24 @@ use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 use tokio_util::sync::CancellationToken;
 
-use super::{Env, Step};
+use super::{Frame, Step};
 use crate::config::{self, ALWAYS_DEFAULT_TIMEOUT};
-use crate::context::ContextInner;
 use crate::controller;
-use crate::hook::{Action, HookDef};
+use crate::hook::{Action, Context, ContextInner, HookDef};
 use crate::report::{HookReport, Outcome, TASKS_STEP};
-use crate::Context;
+use crate::trigger::panic;
 
-pub(super) async fn run_step(step: Step, env: Env) -> HookReport {
+pub(super) async fn run_step(step: Step, frame: Frame) -> HookReport {
     let started = Instant::now();
     let (name, order, always, outcome) = match step {
         Step::Tasks => (
             TASKS_STEP.into(),
-            env.tasks_order,
+            frame.tasks_order,
             false,
-            drain_tasks(&env, started).await,
+            drain_tasks(&frame, started).await,
         ),
         Step::Hook(hook) => {
-            let outcome = run_hook(&hook, &env, started).await;
+            let outcome = run_hook(&hook, &frame, started).await;
             (hook.name, hook.order, hook.always, outcome)
         }
     };
@@ -33,22 +32,22 @@ pub(super) async fn run_step(step: Step, env: Env) -> HookReport {
         name,
         order,
         always,
-        started_after: started - env.start,
+        started_after: started - frame.start,
         duration: started.elapsed(),
         outcome,
     }
 }
 
-async fn drain_tasks(env: &Env, started: Instant) -> Outcome {
-    if started >= env.deadline {
+async fn drain_tasks(frame: &Frame, started: Instant) -> Outcome {
+    if started >= frame.deadline {
         return Outcome::Skipped;
     }
-    env.ctl.tasks.close();
+    frame.ctl.tasks.close();
     let drained = async {
-        env.ctl.body_done.wait().await;
-        env.ctl.tasks.wait().await;
+        frame.ctl.body_done.wait().await;
+        frame.ctl.tasks.wait().await;
     };
-    match timeout_at(env.deadline, drained).await {
+    match timeout_at(frame.deadline, drained).await {
         Ok(()) => Outcome::Completed,
         Err(_) => Outcome::TimedOut {
             after: started.elapsed(),
@@ -76,8 +75,8 @@ fn budget(hook: &HookDef, left: Duration) -> Option<(Duration, bool)> {
     })
 }
 
-async fn run_hook(hook: &HookDef, env: &Env, started: Instant) -> Outcome {
-    let left = env.deadline.saturating_duration_since(started);
+async fn run_hook(hook: &HookDef, frame: &Frame, started: Instant) -> Outcome {
+    let left = frame.deadline.saturating_duration_since(started);
     let Some((budget, by_deadline)) = budget(hook, left) else {
         return Outcome::Skipped;
     };
@@ -86,17 +85,17 @@ async fn run_hook(hook: &HookDef, env: &Env, started: Instant) -> Outcome {
     let ctx = Context::from(ContextInner {
         hook: hook.name.clone(),
         order: hook.order,
-        trigger: env.trigger.clone(),
-        deadline: env.deadline,
+        trigger: frame.trigger.clone(),
+        deadline: frame.deadline,
         ends_at,
         token: token.clone(),
-        controller: env.ctl,
+        controller: frame.ctl,
     });
     let mut task = AbortOnDrop(match &hook.action {
         // The hook's own code finds its program's controller (a test harness's, in tests).
-        Action::Async(f) => tokio::spawn(controller::scope(env.ctl, f(ctx))),
+        Action::Async(f) => tokio::spawn(controller::scope(frame.ctl, f(ctx))),
         Action::Blocking(f) => {
-            let (f, ctl) = (f.clone(), env.ctl);
+            let (f, ctl) = (f.clone(), frame.ctl);
             tokio::task::spawn_blocking(move || {
                 let _current = controller::enter(ctl);
                 f(ctx)
@@ -106,7 +105,7 @@ async fn run_hook(hook: &HookDef, env: &Env, started: Instant) -> Outcome {
     match timeout_at(ends_at, &mut task.0).await {
         Ok(Ok(Ok(()))) => Outcome::Completed,
         Ok(Ok(Err(e))) => Outcome::Failed(e.into_message()),
-        Ok(Err(e)) if e.is_panic() => Outcome::Panicked(crate::panic::message(&*e.into_panic())),
+        Ok(Err(e)) if e.is_panic() => Outcome::Panicked(panic::message(&*e.into_panic())),
         Ok(Err(_)) => Outcome::Failed("its task was cancelled".to_owned()),
         Err(_) => {
             token.cancel();

@@ -1,66 +1,14 @@
-//! Teardown hooks: the entries `#[graceful::teardown]` registers at link time, and the
-//! form the sequence runs.
+//! The registry: the entries `#[graceful::teardown]` submits at link time, and the form
+//! the sequence runs them in.
 
 use std::borrow::Cow;
-use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::context::Context;
+use super::result::{BoxHookFuture, HookResult};
 use crate::config::ALWAYS_DEFAULT_TIMEOUT;
 use crate::report::TASKS_STEP;
-use crate::Context;
-
-/// What a hook returns, once converted.
-pub type HookResult = Result<(), HookError>;
-
-/// The future of an async hook.
-pub type BoxHookFuture = Pin<Box<dyn Future<Output = HookResult> + Send + 'static>>;
-
-/// Why a hook failed, as shown in logs and the report.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HookError(String);
-
-impl HookError {
-    /// A failure with this message.
-    pub fn new(message: impl Into<String>) -> Self {
-        HookError(message.into())
-    }
-
-    pub(crate) fn into_message(self) -> String {
-        self.0
-    }
-}
-
-impl fmt::Display for HookError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// The return value of a teardown hook: `()` or `Result<(), E>` with `E: Display`.
-#[diagnostic::on_unimplemented(
-    message = "a teardown hook must return `()` or `Result<(), E>` where `E: Display`, not `{Self}`",
-    label = "unsupported return type"
-)]
-pub trait IntoHookResult {
-    /// The hook's outcome.
-    fn into_hook_result(self) -> HookResult;
-}
-
-impl IntoHookResult for () {
-    fn into_hook_result(self) -> HookResult {
-        Ok(())
-    }
-}
-
-impl<E: fmt::Display> IntoHookResult for Result<(), E> {
-    fn into_hook_result(self) -> HookResult {
-        // `{:#}` shows the whole chain of an `anyhow::Error`, and is `{}` for the rest.
-        self.map_err(|e| HookError(format!("{e:#}")))
-    }
-}
 
 /// How a registered hook is called.
 #[derive(Clone, Copy)]
@@ -183,16 +131,6 @@ pub(crate) fn always_budget(hooks: &[HookDef]) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn errors_show_their_display_text() {
-        let r: Result<(), std::io::Error> = Err(std::io::Error::other("disk full"));
-        assert_eq!(
-            r.into_hook_result(),
-            Err(HookError::new("disk full".to_owned()))
-        );
-        assert_eq!(().into_hook_result(), Ok(()));
-    }
 
     fn named(name: &'static str, order: i32) -> HookDef {
         HookDef::from(&Hook::new(name, order, HookFn::Blocking(|_| Ok(()))))

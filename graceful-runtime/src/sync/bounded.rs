@@ -5,7 +5,7 @@
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
-use crate::controller::lock;
+use super::lock;
 
 /// The work did not end within its time; it is left behind, to die with the process.
 #[derive(Debug)]

@@ -10,7 +10,7 @@
 
 use std::sync::{Mutex, OnceLock};
 
-use crate::controller::lock;
+use super::lock;
 
 /// An entry's place in the set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

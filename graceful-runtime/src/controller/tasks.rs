@@ -1,4 +1,4 @@
-//! Tracked tasks: the work shutdown waits for, with names for the report.
+//! Tracked tasks: the work the shutdown waits for, counted, with names for the report.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -8,12 +8,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
 
-use crate::controller::{self, Controller};
-use crate::sharded::{self, Key, Sharded};
+use super::{scope, Controller};
+use crate::sync::sharded::{self, Key, Sharded};
 
 /// A task's name in the report: its own, or where it was spawned.
 #[derive(Clone)]
-enum TaskName {
+pub(crate) enum TaskName {
     Named(Cow<'static, str>),
     SpawnedAt(&'static Location<'static>),
 }
@@ -61,7 +61,7 @@ struct Live {
 
 /// Spawns `fut` as a tracked task of `ctl`'s program.
 #[track_caller]
-fn spawn_in<F>(ctl: &'static Controller, name: TaskName, fut: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn_in<F>(ctl: &'static Controller, name: TaskName, fut: F) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -77,7 +77,7 @@ where
         .live
         .insert_with(shard, |key| (Some(Live { name, abort: None }), key));
     let guard = LiveGuard { tasks, key };
-    let handle = tokio::spawn(controller::scope(ctl, async move {
+    let handle = tokio::spawn(scope(ctl, async move {
         let _guard = guard;
         fut.await
     }));
@@ -152,52 +152,6 @@ impl Drop for LiveGuard {
             tasks.idle.notify_waiters();
         }
     }
-}
-
-/// Spawns a task that shutdown waits for.
-///
-/// Like [`tokio::spawn`], and the built-in drain step (see [`TASKS_STEP`](crate::TASKS_STEP))
-/// waits for it before the hooks ordered after it run. A task spawned after that step (by
-/// a later hook) is waited for at the end of the sequence. If it is still running at the
-/// deadline, the exit code is 124 and the report names it by the place it was spawned
-/// (`src/worker.rs:42`); use [`spawn_named`] to give it a better name.
-///
-/// A tracked task should watch [`shutdown_requested`](crate::shutdown_requested) or use
-/// [`until_shutdown`](crate::until_shutdown) to stop taking new work.
-///
-/// # Panics
-///
-/// Outside a tokio runtime, like [`tokio::spawn`].
-#[track_caller]
-pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    spawn_in(
-        controller::current(),
-        TaskName::SpawnedAt(Location::caller()),
-        fut,
-    )
-}
-
-/// Spawns a tracked task with a name for logs and the report, like [`spawn`].
-///
-/// ```no_run
-/// # async fn work(_: usize) {}
-/// # async fn doc() {
-/// for id in 0..20 {
-///     graceful::spawn_named(format!("worker-{id}"), work(id));
-/// }
-/// # }
-/// ```
-#[track_caller]
-pub fn spawn_named<F>(name: impl Into<Cow<'static, str>>, fut: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    spawn_in(controller::current(), TaskName::Named(name.into()), fut)
 }
 
 #[cfg(test)]

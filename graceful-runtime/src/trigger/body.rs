@@ -1,21 +1,6 @@
 //! The body of `main`: what it may return, and how it ended.
 
-use std::future::Future;
-
-use crate::controller::Controller;
-use crate::panic::CatchUnwind;
-use crate::{events, Trigger};
-
-/// Runs the body of `main` and records how it ended, which starts the shutdown if nothing
-/// has yet.
-pub(crate) async fn run<F>(ctl: &'static Controller, body: F)
-where
-    F: Future,
-    F::Output: MainOutput,
-{
-    let outcome = body_ended(CatchUnwind::new(body).await);
-    ctl.body_ended(outcome);
-}
+use super::Trigger;
 
 /// How the body of `main` ended.
 #[derive(Clone, Debug)]
@@ -27,6 +12,17 @@ pub(crate) enum BodyOutcome {
 }
 
 impl BodyOutcome {
+    /// How a body that returned `out` (or panicked, `Err` with the message) ended.
+    pub(crate) fn of<O: MainOutput>(out: Result<O, String>) -> BodyOutcome {
+        match out {
+            Ok(value) => match value.into_result() {
+                Ok(()) => BodyOutcome::Ok,
+                Err(e) => BodyOutcome::Err(e),
+            },
+            Err(panic) => BodyOutcome::Panicked(panic),
+        }
+    }
+
     pub(crate) fn trigger(&self) -> Trigger {
         match self {
             BodyOutcome::Ok => Trigger::BodyReturned,
@@ -55,18 +51,5 @@ impl MainOutput for () {
 impl<E: std::fmt::Debug> MainOutput for Result<(), E> {
     fn into_result(self) -> Result<(), String> {
         self.map_err(|e| format!("{e:?}"))
-    }
-}
-
-fn body_ended<O: MainOutput>(out: Result<O, String>) -> BodyOutcome {
-    match out {
-        Ok(value) => match value.into_result() {
-            Ok(()) => BodyOutcome::Ok,
-            Err(e) => {
-                events::body_error(&e);
-                BodyOutcome::Err(e)
-            }
-        },
-        Err(panic) => BodyOutcome::Panicked(panic),
     }
 }

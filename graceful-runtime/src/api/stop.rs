@@ -1,4 +1,5 @@
-//! The runtime API that workers use to watch for the shutdown, or to request one.
+//! How workers learn of the shutdown (a flag, futures, wrappers that make the shutdown
+//! win), and how code requests one.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -8,8 +9,8 @@ use std::task::{Context, Poll};
 use pin_project_lite::pin_project;
 
 use crate::controller;
-use crate::latch::{Latch, Wait};
-use crate::Trigger;
+use crate::sync::latch::{Latch, Wait};
+use crate::trigger::Trigger;
 
 /// True from the first signal (or [`shutdown`] call) on, including the drain delay.
 ///

@@ -1,4 +1,4 @@
-//! systemd's notification protocol, spoken when `NOTIFY_SOCKET` is set: `STOPPING=1` when
+//! The notification protocol, spoken when `NOTIFY_SOCKET` is set: `STOPPING=1` when
 //! the shutdown starts, and `EXTEND_TIMEOUT_USEC=` so that `TimeoutStopSec=` does not
 //! cut a shutdown that keeps to its own deadline.
 //!
@@ -16,7 +16,7 @@ use std::ffi::OsString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use crate::events;
+use crate::report::log;
 
 /// The variable systemd sets for services that may notify it.
 const NOTIFY_SOCKET: &str = "NOTIFY_SOCKET";
@@ -48,7 +48,7 @@ impl Notifier {
                 failed: AtomicBool::new(false),
             }),
             Err(reason) => {
-                events::notify_failed(&format!("{NOTIFY_SOCKET}={address:?}: {reason}"));
+                log::notify_failed(&format!("{NOTIFY_SOCKET}={address:?}: {reason}"));
                 None
             }
         }
@@ -70,7 +70,7 @@ impl Notifier {
     fn send(&self, message: &str) {
         if let Err(e) = self.socket.send(message.as_bytes()) {
             if !self.failed.swap(true, Ordering::Relaxed) {
-                events::notify_failed(&format!(
+                log::notify_failed(&format!(
                     "{NOTIFY_SOCKET}={:?}: {e} (further failures are not logged)",
                     self.address
                 ));

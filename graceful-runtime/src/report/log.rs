@@ -1,10 +1,12 @@
-//! The shutdown's log: one tracing event per step and a summary, mirrored on stderr as
-//! readable lines when the program installed no tracing subscriber.
+//! The shutdown's log: a tracing event for each thing that happens (the start, each step,
+//! the summary, what went wrong), mirrored on stderr as readable lines when the program
+//! installed no tracing subscriber.
 
 use std::time::Duration;
 
-use crate::report::{HookReport, Outcome, Report};
-use crate::{Exit, Trigger};
+use super::{Exit, HookReport, Outcome, Report};
+use crate::sync::bounded;
+use crate::trigger::{Signal, Trigger};
 
 /// The tracing target of every event the shutdown emits.
 pub(crate) const TARGET: &str = "graceful";
@@ -52,7 +54,7 @@ const LAST_WORDS_PATIENCE: Duration = Duration::from_millis(500);
 /// stalled journald) must not keep the watchdog or a second signal from ending the
 /// process. The line is lost then.
 fn last_words(line: String) {
-    let _ = crate::bounded::run("graceful-stderr", LAST_WORDS_PATIENCE, move || {
+    let _ = bounded::run("graceful-stderr", LAST_WORDS_PATIENCE, move || {
         write_stderr(format_args!("{line}"));
     });
 }
@@ -76,7 +78,7 @@ pub(crate) fn shutdown_started(trigger: &Trigger, deadline: Duration, drain_dela
     }
 }
 
-pub(crate) fn signal_during_shutdown(signal: crate::Signal) {
+pub(crate) fn signal_during_shutdown(signal: Signal) {
     emit!(info, signal = %signal, "signal received while already shutting down; send it again to force the exit");
     stderr_line(format_args!(
         "{signal} received while already shutting down; send it again to force the exit"
@@ -105,7 +107,7 @@ pub(crate) fn step_finished(step: &HookReport) {
     ));
 }
 
-pub(crate) fn forced(signal: crate::Signal, still_running: &[String], not_started: &[String]) {
+pub(crate) fn forced(signal: Signal, still_running: &[String], not_started: &[String]) {
     emit!(error, signal = %signal, still_running = ?still_running, not_started = ?not_started, "second signal: exiting at once");
     stderr_line(format_args!(
         "{signal} received again: exiting at once; still running: {}; not started: {}",
@@ -116,7 +118,7 @@ pub(crate) fn forced(signal: crate::Signal, still_running: &[String], not_starte
 
 /// A second signal, and the sequence did not report within `grace`: its thread is
 /// blocked. Always on stderr: no subscriber may get to run. The process exits next.
-pub(crate) fn forced_without_runtime(signal: crate::Signal, grace: Duration, tasks: &[String]) {
+pub(crate) fn forced_without_runtime(signal: Signal, grace: Duration, tasks: &[String]) {
     last_words(format!(
         "graceful: {signal} received again: exiting at once (the shutdown did not answer within {grace:?}: its thread is blocked); tasks still running: {}",
         list(tasks)

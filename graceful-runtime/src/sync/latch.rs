@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
-use crate::sharded::{self, Key, Sharded};
+use super::sharded::{self, Key, Sharded};
 
 pub(crate) struct Latch {
     set: AtomicBool,

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::env::{EnvDuration, Environment};
+pub(crate) mod env;
+
 use crate::shared::limits::{DEFAULT_DEADLINE, LONGEST};
-use crate::Signal;
+use crate::trigger::Signal;
+use env::{EnvDuration, Environment};
 
 /// The time an `always` hook without a `timeout` gets once the deadline has passed.
 pub(crate) const ALWAYS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);

@@ -1,4 +1,4 @@
-//! What a teardown hook can ask for: its [`Context`] and [`State`] values.
+//! What a teardown hook can ask for: its [`Context`], and through it [`State`] values.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -7,9 +7,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::result::HookError;
+use super::state::{self, State};
 use crate::controller::Controller;
-use crate::hook::HookError;
-use crate::{State, Trigger};
+use crate::trigger::Trigger;
 
 /// A teardown hook's view of the shutdown: why it started, how much time this hook has,
 /// and a token cancelled when that time is up.
@@ -98,7 +99,7 @@ impl Context {
 
     /// The value of type `T` given to [`provide`](crate::provide), if any.
     pub fn state<T: Send + Sync + 'static>(&self) -> Option<State<T>> {
-        self.inner.controller.states.get::<T>()
+        self.inner.controller.provided.get::<T>().map(State::new)
     }
 }
 
@@ -135,6 +136,6 @@ impl Extract for Context {
 impl<T: Send + Sync + 'static> Extract for State<T> {
     fn extract(ctx: &Context) -> Result<Self, HookError> {
         ctx.state::<T>()
-            .ok_or_else(|| HookError::new(crate::state::missing::<T>()))
+            .ok_or_else(|| HookError::new(state::missing::<T>()))
     }
 }

@@ -1,0 +1,34 @@
+//! The values the program provides for its teardown hooks, one per type.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+type AnyValue = Arc<dyn Any + Send + Sync>;
+
+#[derive(Default)]
+pub(crate) struct Provided {
+    values: RwLock<HashMap<TypeId, AnyValue>>,
+}
+
+impl Provided {
+    /// Keeps `value`, replacing the one of its type given before.
+    pub(crate) fn insert<T: Send + Sync + 'static>(&self, value: T) {
+        let mut map = self
+            .values
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.insert(TypeId::of::<T>(), Arc::new(value));
+    }
+
+    /// The value of type `T`, if one was given.
+    pub(crate) fn get<T: Send + Sync + 'static>(&self) -> Option<Arc<T>> {
+        let map = self
+            .values
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let value = map.get(&TypeId::of::<T>())?.clone();
+        // The map is keyed by the value's own TypeId, so the downcast cannot fail.
+        value.downcast::<T>().ok()
+    }
+}
