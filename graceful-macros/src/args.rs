@@ -13,8 +13,9 @@ use syn::parse::Parser;
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Lit, LitInt, LitStr, Token, UnOp};
 
+use crate::errors::{backticked, suggest, Errors};
 use crate::shared::duration;
-use crate::{suggest, tokens};
+use crate::tokens;
 
 /// What an attribute accepts.
 pub(crate) struct Spec {
@@ -84,28 +85,6 @@ impl RawArgs {
 
     pub(crate) fn written(&self, name: &str) -> bool {
         self.written.contains(&name)
-    }
-}
-
-/// Accumulates independent errors into one `syn::Error`.
-#[derive(Default)]
-pub(crate) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(crate) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(errors) => errors.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    /// Keeps the value, or records the error and returns `None`.
-    pub(crate) fn ok<T>(&mut self, result: syn::Result<T>) -> Option<T> {
-        result.map_err(|error| self.push(error)).ok()
-    }
-
-    pub(crate) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
     }
 }
 
@@ -304,15 +283,6 @@ fn path_text(path: &syn::Path) -> String {
     let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
     text.push_str(&segments.join("::"));
     text
-}
-
-/// "`a`, `b`, `c`".
-pub(crate) fn backticked(names: &[&str]) -> String {
-    names
-        .iter()
-        .map(|name| format!("`{name}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 // ---------------------------------------------------------------------------------------------

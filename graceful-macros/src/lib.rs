@@ -15,11 +15,11 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod args;
+mod errors;
 mod fallback;
 mod link;
 mod main_attr;
 mod shared;
-mod suggest;
 mod teardown_attr;
 #[cfg(test)]
 mod test_util;

@@ -4,7 +4,7 @@
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::quote_spanned;
 
-use crate::args::Errors;
+use crate::errors::Errors;
 use crate::tokens::{self, Piece};
 
 const MACRO: &str = "graceful::link!";

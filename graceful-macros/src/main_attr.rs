@@ -7,11 +7,12 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitStr, ReturnType};
 
-use crate::args::{self, Errors, Key, RawArgs, Spec};
+use crate::args::{self, Key, RawArgs, Spec};
+use crate::errors::{backticked, suggest, Errors};
 use crate::shared::limits::{DEFAULT_DEADLINE, LONGEST};
 use crate::shared::signals::SIGNALS;
 use crate::valid::{self, Stacked};
-use crate::{fallback, suggest, tokens};
+use crate::{fallback, tokens};
 
 const ATTR: &str = "#[graceful::main]";
 
@@ -258,7 +259,7 @@ fn signals(arg: &args::RawArg) -> syn::Result<Vec<&'static str>> {
 }
 
 fn unknown_signal(written: &str, names: &[&str]) -> String {
-    let expected = args::backticked(names);
+    let expected = backticked(names);
     if matches!(written, "SIGKILL" | "SIGSTOP") {
         return format!(
             "`{written}` cannot be caught by a process, so it cannot start a graceful shutdown; \

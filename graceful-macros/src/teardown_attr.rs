@@ -8,7 +8,8 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitStr, ReturnType, Signature, Type};
 
-use crate::args::{self, Errors, Key, RawArgs, Spec};
+use crate::args::{self, Key, RawArgs, Spec};
+use crate::errors::Errors;
 use crate::valid::{self, Stacked};
 use crate::{fallback, tokens};
 

@@ -3,7 +3,7 @@
 
 use syn::{Attribute, Path, Signature};
 
-use crate::args::Errors;
+use crate::errors::Errors;
 
 /// Rejects `const`, `unsafe`, `extern`, generics, a `where` clause and C variadics, each on
 /// its own token.
