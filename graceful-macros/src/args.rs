@@ -38,6 +38,26 @@ pub(crate) struct Key {
     pub(crate) flag: bool,
 }
 
+impl Key {
+    /// A key that takes a value, shown as `example` when it is misused.
+    pub(crate) const fn value(name: &'static str, example: &'static str) -> Self {
+        Key {
+            name,
+            example,
+            flag: false,
+        }
+    }
+
+    /// A bare flag, such as `always`.
+    pub(crate) const fn flag(name: &'static str) -> Self {
+        Key {
+            name,
+            example: name,
+            flag: true,
+        }
+    }
+}
+
 impl Spec {
     fn key(&self, name: &str) -> Option<&'static Key> {
         self.keys.iter().find(|key| key.name == name)
@@ -484,26 +504,10 @@ mod tests {
     const SPEC: Spec = Spec {
         attr: "#[test::attr]",
         keys: &[
-            Key {
-                name: "order",
-                example: "order = 10",
-                flag: false,
-            },
-            Key {
-                name: "timeout",
-                example: "timeout = \"5s\"",
-                flag: false,
-            },
-            Key {
-                name: "always",
-                example: "always",
-                flag: true,
-            },
-            Key {
-                name: "crate",
-                example: "crate = \"::graceful\"",
-                flag: false,
-            },
+            Key::value("order", "order = 10"),
+            Key::value("timeout", "timeout = \"5s\""),
+            Key::flag("always"),
+            Key::value("crate", "crate = \"::graceful\""),
         ],
         hints: &[("deadline", "timeout")],
         unnamed_integer: Some("order"),

@@ -19,41 +19,13 @@ const ATTR: &str = "#[graceful::main]";
 pub(crate) const SPEC: Spec = Spec {
     attr: ATTR,
     keys: &[
-        Key {
-            name: "deadline",
-            example: "deadline = \"30s\"",
-            flag: false,
-        },
-        Key {
-            name: "drain_delay",
-            example: "drain_delay = \"5s\"",
-            flag: false,
-        },
-        Key {
-            name: "signals",
-            example: "signals = [\"SIGINT\", \"SIGTERM\"]",
-            flag: false,
-        },
-        Key {
-            name: "flavor",
-            example: "flavor = \"current_thread\"",
-            flag: false,
-        },
-        Key {
-            name: "worker_threads",
-            example: "worker_threads = 4",
-            flag: false,
-        },
-        Key {
-            name: "tasks_order",
-            example: "tasks_order = 0",
-            flag: false,
-        },
-        Key {
-            name: "crate",
-            example: "crate = \"::graceful\"",
-            flag: false,
-        },
+        Key::value("deadline", "deadline = \"30s\""),
+        Key::value("drain_delay", "drain_delay = \"5s\""),
+        Key::value("signals", "signals = [\"SIGINT\", \"SIGTERM\"]"),
+        Key::value("flavor", "flavor = \"current_thread\""),
+        Key::value("worker_threads", "worker_threads = 4"),
+        Key::value("tasks_order", "tasks_order = 0"),
+        Key::value("crate", "crate = \"::graceful\""),
     ],
     hints: &[
         ("timeout", "deadline"),

@@ -18,31 +18,11 @@ const ATTR: &str = "#[graceful::teardown]";
 pub(crate) const SPEC: Spec = Spec {
     attr: ATTR,
     keys: &[
-        Key {
-            name: "order",
-            example: "order = 10",
-            flag: false,
-        },
-        Key {
-            name: "timeout",
-            example: "timeout = \"5s\"",
-            flag: false,
-        },
-        Key {
-            name: "name",
-            example: "name = \"http server\"",
-            flag: false,
-        },
-        Key {
-            name: "always",
-            example: "always",
-            flag: true,
-        },
-        Key {
-            name: "crate",
-            example: "crate = \"::graceful\"",
-            flag: false,
-        },
+        Key::value("order", "order = 10"),
+        Key::value("timeout", "timeout = \"5s\""),
+        Key::value("name", "name = \"http server\""),
+        Key::flag("always"),
+        Key::value("crate", "crate = \"::graceful\""),
     ],
     hints: &[
         ("priority", "order"),
