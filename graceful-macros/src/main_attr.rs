@@ -7,7 +7,7 @@ use quote::{quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitStr, ReturnType};
 
-use crate::args::{self, Key, RawArgs, Spec};
+use crate::args::{self, read, Key, RawArg, RawArgs, Spec};
 use crate::errors::{backticked, suggest, Errors};
 use crate::shared::limits::{DEFAULT_DEADLINE, LONGEST};
 use crate::shared::signals::SIGNALS;
@@ -117,7 +117,7 @@ fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
     let deadline = raw.get("deadline").and_then(|arg| errors.ok(deadline(arg)));
     let drain_delay = raw
         .get("drain_delay")
-        .and_then(|arg| errors.ok(args::duration(&SPEC, arg)));
+        .and_then(|arg| errors.ok(read::duration(&SPEC, arg)));
     let signals = raw.get("signals").and_then(|arg| errors.ok(signals(arg)));
     let current_thread = raw
         .get("flavor")
@@ -129,10 +129,10 @@ fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
         .and_then(|arg| errors.ok(worker_threads(arg)));
     let tasks_order = raw
         .get("tasks_order")
-        .and_then(|arg| errors.ok(args::integer::<i32>(&SPEC, arg, "i32")));
+        .and_then(|arg| errors.ok(read::integer::<i32>(&SPEC, arg, "i32")));
     let crate_path = raw
         .get("crate")
-        .and_then(|arg| errors.ok(args::crate_path(&SPEC, arg)));
+        .and_then(|arg| errors.ok(read::crate_path(&SPEC, arg)));
 
     if let Some((drain, drain_lit)) = &drain_delay {
         check_drain_delay(*drain, drain_lit, raw, deadline.as_ref(), errors);
@@ -161,8 +161,8 @@ fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
 }
 
 /// More than zero, at most a year.
-fn deadline(arg: &args::RawArg) -> syn::Result<(Duration, LitStr)> {
-    let (deadline, lit) = args::positive_duration(&SPEC, arg)?;
+fn deadline(arg: &RawArg) -> syn::Result<(Duration, LitStr)> {
+    let (deadline, lit) = read::positive_duration(&SPEC, arg)?;
     if deadline > LONGEST {
         return Err(syn::Error::new(
             lit.span(),
@@ -203,12 +203,12 @@ fn check_drain_delay(
 }
 
 /// `signals = ["SIGINT", "SIGTERM"]` to `Signal` variant names.
-fn signals(arg: &args::RawArg) -> syn::Result<Vec<&'static str>> {
+fn signals(arg: &RawArg) -> syn::Result<Vec<&'static str>> {
     let names: Vec<&str> = SIGNALS.iter().map(|(name, _)| *name).collect();
     let mut errors = Errors::default();
     let mut variants: Vec<&'static str> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
-    for lit in args::string_list(&SPEC, arg)? {
+    for lit in read::string_list(&SPEC, arg)? {
         let written = lit.value();
         if seen.contains(&written) {
             errors.push(syn::Error::new(
@@ -246,8 +246,8 @@ fn unknown_signal(written: &str, names: &[&str]) -> String {
 }
 
 /// `flavor = "current_thread"` is `Some(true)`.
-fn current_thread(arg: &args::RawArg) -> syn::Result<bool> {
-    let lit = args::string(&SPEC, arg)?;
+fn current_thread(arg: &RawArg) -> syn::Result<bool> {
+    let lit = read::string(&SPEC, arg)?;
     match lit.value().as_str() {
         "current_thread" => Ok(true),
         "multi_thread" => Ok(false),
@@ -265,8 +265,8 @@ fn current_thread(arg: &args::RawArg) -> syn::Result<bool> {
     }
 }
 
-fn worker_threads(arg: &args::RawArg) -> syn::Result<usize> {
-    let count = args::integer::<i128>(&SPEC, arg, "usize")?;
+fn worker_threads(arg: &RawArg) -> syn::Result<usize> {
+    let count = read::integer::<i128>(&SPEC, arg, "usize")?;
     let value = arg.value()?;
     let error = |message: &str| {
         syn::Error::new_spanned(value, format!("`worker_threads` in `{ATTR}` {message}"))

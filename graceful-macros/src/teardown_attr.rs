@@ -8,7 +8,7 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitStr, ReturnType, Signature, Type};
 
-use crate::args::{self, Key, RawArgs, Spec};
+use crate::args::{self, read, Key, RawArg, RawArgs, Spec};
 use crate::errors::Errors;
 use crate::valid::{self, Stacked};
 use crate::{fallback, tokens};
@@ -104,7 +104,7 @@ fn stacked(kind: Stacked, written: &str) -> String {
 fn hook(raw: &RawArgs, errors: &mut Errors) -> Hook {
     let order = match raw.get("order") {
         Some(arg) => errors
-            .ok(args::integer::<i32>(&SPEC, arg, "i32"))
+            .ok(read::integer::<i32>(&SPEC, arg, "i32"))
             .unwrap_or_default(),
         // Misused, and already reported.
         None if raw.written("order") => 0,
@@ -123,18 +123,18 @@ fn hook(raw: &RawArgs, errors: &mut Errors) -> Hook {
         order,
         timeout: raw
             .get("timeout")
-            .and_then(|arg| errors.ok(args::positive_duration(&SPEC, arg)))
+            .and_then(|arg| errors.ok(read::positive_duration(&SPEC, arg)))
             .map(|(duration, _)| duration),
         name: raw.get("name").and_then(|arg| errors.ok(name(arg))),
         always: raw.get("always").is_some(),
         crate_path: raw
             .get("crate")
-            .and_then(|arg| errors.ok(args::crate_path(&SPEC, arg))),
+            .and_then(|arg| errors.ok(read::crate_path(&SPEC, arg))),
     }
 }
 
-fn name(arg: &args::RawArg) -> syn::Result<LitStr> {
-    let lit = args::string(&SPEC, arg)?;
+fn name(arg: &RawArg) -> syn::Result<LitStr> {
+    let lit = read::string(&SPEC, arg)?;
     if lit.value().trim().is_empty() {
         return Err(syn::Error::new(
             lit.span(),
