@@ -151,7 +151,11 @@ pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> sy
             None
         };
 
-        let Some(key) = meta.path.get_ident().and_then(|name| spec.key(&name.to_string())) else {
+        let Some(key) = meta
+            .path
+            .get_ident()
+            .and_then(|name| spec.key(&name.to_string()))
+        else {
             errors.push(unknown_argument(spec, &path, &meta.path));
             return Ok(());
         };
@@ -161,64 +165,40 @@ pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> sy
         whole.extend(colon.to_token_stream());
         whole.extend(value.to_token_stream());
         whole.extend(list.clone());
-        if colon.is_some() {
-            errors.push(syn::Error::new_spanned(
-                whole,
-                format!(
-                    "`{}` in `{}` takes `=`, not `:`; write `{}`",
-                    key.name, spec.attr, key.example
-                ),
+        // A known key misused: the first problem is reported, and the argument left out.
+        let name = key.name;
+        let misused = |problem: String| format!("`{name}` in `{}` {problem}", spec.attr);
+        let misuse = if colon.is_some() {
+            let message = misused(format!("takes `=`, not `:`; write `{}`", key.example));
+            Some(syn::Error::new_spanned(whole, message))
+        } else if list.is_some() {
+            let message = misused(format!("is not a list; write `{}`", key.example));
+            Some(syn::Error::new_spanned(whole, message))
+        } else if args.iter().any(|arg| arg.key.name == name) {
+            let message = format!(
+                "duplicate argument `{name}` in `{}`; give it once",
+                spec.attr
+            );
+            Some(syn::Error::new(key_span, message))
+        } else if value.is_some() && key.flag {
+            let message = misused(format!(
+                "is a flag and takes no value; write `{name}` alone, or leave it out"
             ));
-            return Ok(());
-        }
-        if list.is_some() {
-            errors.push(syn::Error::new_spanned(
-                whole,
-                format!(
-                    "`{}` in `{}` is not a list; write `{}`",
-                    key.name, spec.attr, key.example
-                ),
-            ));
-            return Ok(());
-        }
-        if args.iter().any(|arg| arg.key.name == key.name) {
-            errors.push(syn::Error::new(
+            Some(syn::Error::new_spanned(whole, message))
+        } else if value.is_none() && !key.flag {
+            let message = misused(format!("needs a value; write `{}`", key.example));
+            Some(syn::Error::new(key_span, message))
+        } else {
+            None
+        };
+        match misuse {
+            Some(error) => errors.push(error),
+            None => args.push(RawArg {
+                key,
                 key_span,
-                format!(
-                    "duplicate argument `{}` in `{}`; give it once",
-                    key.name, spec.attr
-                ),
-            ));
-            return Ok(());
+                value,
+            }),
         }
-        match (&value, key.flag) {
-            (Some(_), true) => {
-                errors.push(syn::Error::new_spanned(
-                    whole,
-                    format!(
-                        "`{0}` in `{1}` is a flag and takes no value; write `{0}` alone, or leave it out",
-                        key.name, spec.attr
-                    ),
-                ));
-                return Ok(());
-            }
-            (None, false) => {
-                errors.push(syn::Error::new(
-                    key_span,
-                    format!(
-                        "`{}` in `{}` needs a value; write `{}`",
-                        key.name, spec.attr, key.example
-                    ),
-                ));
-                return Ok(());
-            }
-            _ => {}
-        }
-        args.push(RawArg {
-            key,
-            key_span,
-            value,
-        });
         Ok(())
     })
     .parse2(keyed)?;
