@@ -2,9 +2,8 @@
 //! their spans, rejecting unknown and duplicate keys. The values are read later, by stage 2
 //! of each attribute, with the typed readers of [`read`].
 //!
-//! Parsing only fails outright on broken syntax. Problems with a well-formed argument
-//! (unknown key, duplicate, bad value) go into [`Errors`] so that all of them are reported
-//! at once.
+//! Parsing only stops on broken syntax. Problems with a well-formed argument (unknown key,
+//! duplicate, bad value) go into [`Errors`] so that all of them are reported at once.
 
 pub(crate) mod read;
 #[cfg(test)]
@@ -110,9 +109,10 @@ impl RawArgs {
     }
 }
 
-/// Parses the attribute's arguments. Fails only on broken syntax; everything else is pushed
-/// to `errors` and the argument is left out.
-pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> syn::Result<RawArgs> {
+/// Parses the attribute's arguments. Every problem is pushed to `errors`: a misused argument
+/// is left out and the others are read, but broken syntax stops the parsing, and then there
+/// are no arguments at all (`None`).
+pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> Option<RawArgs> {
     let mut args: Vec<RawArg> = Vec::new();
     let mut written: Vec<&'static str> = Vec::new();
     // A value without a key (`10`, `"30s"`) is reported here and left out: syn's parser
@@ -127,7 +127,7 @@ pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> sy
             }
         }
     }
-    syn::meta::parser(|meta| {
+    let parsed = syn::meta::parser(|meta| {
         let key_span = meta.path.span();
         let path = path_text(&meta.path);
         // `key: value`, as in other languages, is read whole and reported below: one error,
@@ -201,8 +201,9 @@ pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> sy
         }
         Ok(())
     })
-    .parse2(keyed)?;
-    Ok(RawArgs { args, written })
+    .parse2(keyed);
+    errors.ok(parsed)?;
+    Some(RawArgs { args, written })
 }
 
 /// A literal, or a negative one, that stands alone between commas.

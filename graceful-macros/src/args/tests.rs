@@ -23,21 +23,19 @@ const SPEC: Spec = Spec {
 
 fn parse_ok(tokens: TokenStream) -> RawArgs {
     let mut errors = Errors::default();
-    let args = parse(&SPEC, tokens, &mut errors).expect("syntax");
+    let args = parse(&SPEC, tokens, &mut errors);
     if let Err(error) = errors.finish() {
         panic!("unexpected error: {error}");
     }
-    args
+    args.expect("syntax")
 }
 
 fn messages(tokens: TokenStream) -> Vec<String> {
     let mut errors = Errors::default();
-    match parse(&SPEC, tokens, &mut errors) {
+    parse(&SPEC, tokens, &mut errors);
+    match errors.finish() {
         Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
-        Ok(_) => match errors.finish() {
-            Err(error) => error.into_iter().map(|e| e.to_string()).collect(),
-            Ok(()) => Vec::new(),
-        },
+        Ok(()) => Vec::new(),
     }
 }
 
@@ -86,6 +84,10 @@ fn reports_every_independent_problem() {
 fn broken_syntax_fails_outright() {
     assert_eq!(messages(quote!(order = 1 timeout = "1s")), ["expected `,`"]);
     assert_eq!(messages(quote!(order == 1)), ["expected an expression"]);
+    // No arguments at all, not the ones read before the error.
+    let mut errors = Errors::default();
+    assert!(parse(&SPEC, quote!(order = 1 timeout = "1s"), &mut errors).is_none());
+    assert!(errors.finish().is_err());
 }
 
 #[test]

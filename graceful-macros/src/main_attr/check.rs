@@ -61,30 +61,6 @@ pub(super) struct Config {
     pub(super) crate_path: Option<syn::Path>,
 }
 
-/// The error for an item that is not a function at all.
-pub(super) fn not_a_function() -> syn::Error {
-    syn::Error::new(
-        Span::call_site(),
-        format!("`{ATTR}` can only be applied to an `async fn`, like `{ATTR} async fn main() {{ ... }}`"),
-    )
-}
-
-/// Another attribute on the function that would make a second entry point, or a hook that
-/// runs while `main` shuts down.
-pub(super) fn stacked(kind: Stacked, written: &str) -> String {
-    match kind {
-        Stacked::Main => format!("`{ATTR}` is applied twice to this function; remove one"),
-        Stacked::OtherMain => format!(
-            "`{ATTR}` builds the tokio runtime itself and cannot be combined with `#[{written}]`; \
-             remove `#[{written}]` (`{ATTR}` takes `flavor` and `worker_threads`)"
-        ),
-        Stacked::Teardown => format!(
-            "`#[graceful::teardown]` cannot be applied to the function of `{ATTR}`: the hooks run \
-             when that function has ended; put the cleanup in a function of its own"
-        ),
-    }
-}
-
 /// The typed values, and the checks that involve several arguments.
 pub(super) fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
     let deadline = raw.get("deadline").and_then(|arg| errors.ok(deadline(arg)));
@@ -250,8 +226,22 @@ fn worker_threads(arg: &RawArg) -> syn::Result<usize> {
     usize::try_from(count).map_err(|_| error("is out of range for `usize`"))
 }
 
-/// The function: an `async fn` with no parameters and nothing unusual.
-pub(super) fn signature(function: &ItemFn, errors: &mut Errors) {
+/// The error for an item that is not a function at all.
+pub(super) fn not_a_function() -> syn::Error {
+    syn::Error::new(
+        Span::call_site(),
+        format!("`{ATTR}` can only be applied to an `async fn`, like `{ATTR} async fn main() {{ ... }}`"),
+    )
+}
+
+/// The function: an `async fn` with no parameters and nothing unusual, and no second entry
+/// point or hook on it.
+pub(super) fn function(function: &ItemFn, crate_path: Option<&syn::Path>, errors: &mut Errors) {
+    signature(function, errors);
+    valid::check_stacked(&function.attrs, crate_path, errors, stacked);
+}
+
+fn signature(function: &ItemFn, errors: &mut Errors) {
     let sig = &function.sig;
     if sig.asyncness.is_none() {
         // An entry point written above this attribute (`#[tokio::main]`) expands first, and
@@ -290,5 +280,21 @@ pub(super) fn signature(function: &ItemFn, errors: &mut Errors) {
                  (read command-line arguments with `std::env::args()`)"
             ),
         ));
+    }
+}
+
+/// Another attribute on the function that would make a second entry point, or a hook that
+/// runs while `main` shuts down.
+fn stacked(kind: Stacked, written: &str) -> String {
+    match kind {
+        Stacked::Main => format!("`{ATTR}` is applied twice to this function; remove one"),
+        Stacked::OtherMain => format!(
+            "`{ATTR}` builds the tokio runtime itself and cannot be combined with `#[{written}]`; \
+             remove `#[{written}]` (`{ATTR}` takes `flavor` and `worker_threads`)"
+        ),
+        Stacked::Teardown => format!(
+            "`#[graceful::teardown]` cannot be applied to the function of `{ATTR}`: the hooks run \
+             when that function has ended; put the cleanup in a function of its own"
+        ),
     }
 }

@@ -14,15 +14,9 @@ use crate::tokens;
 /// and handed to `__private::run` with the config.
 pub(super) fn generate(config: &Config, function: &ItemFn) -> TokenStream {
     let p = tokens::runtime_path(config.crate_path.as_ref());
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-        ..
-    } = function;
-    let name = &sig.ident;
-    let output = &sig.output;
+    let name = &function.sig.ident;
+    let output = &function.sig.output;
+    let block = &function.block;
 
     let mut builder = quote!(#p::__private::Config::new());
     if let Some(deadline) = config.deadline {
@@ -61,13 +55,12 @@ pub(super) fn generate(config: &Config, function: &ItemFn) -> TokenStream {
     callee.set_span(output_span);
     let call = quote_spanned!(output_span=> #callee());
 
-    quote! {
-        #(#attrs)*
-        #vis fn #name() {
-            // The user's function, unchanged but for its attributes and visibility.
-            #[allow(clippy::unused_async)]
-            async fn #name() #output #block
-            #p::__private::run(#builder, #call)
-        }
-    }
+    // The user's function, unchanged but for its attributes and visibility, which go to the
+    // synchronous `main`.
+    let body = quote! {
+        #[allow(clippy::unused_async)]
+        async fn #name() #output #block
+        #p::__private::run(#builder, #call)
+    };
+    tokens::sync_fn(&function.attrs, function, body)
 }

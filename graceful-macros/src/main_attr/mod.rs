@@ -19,38 +19,27 @@ use syn::ItemFn;
 use crate::args;
 use crate::errors::Errors;
 use crate::fallback;
-use crate::valid;
 
 /// The entry point: never fails, always returns the item (or a stand-in) plus any errors.
 pub(crate) fn main(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => return fallback::with_error(item, &check::not_a_function()),
-    };
-    match try_expand(args, &function) {
-        Ok(tokens) => tokens,
-        Err(error) => fallback::with_error(fallback::main(&function), &error),
-    }
+    fallback::expand_or_fall_back(
+        item,
+        check::not_a_function,
+        |function| try_expand(args, function),
+        |function, _| fallback::main(function),
+    )
 }
 
-/// Parses and checks everything, reporting all independent problems together, then
-/// expands.
+/// Stage 1, 2, 3: parses and checks everything, reporting all independent problems
+/// together, then expands.
 pub(crate) fn try_expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let config = match args::parse(&check::SPEC, args, &mut errors) {
-        Ok(raw) => check::config(&raw, &mut errors),
-        Err(error) => {
-            errors.push(error);
-            check::Config::default()
-        }
-    };
-    check::signature(function, &mut errors);
-    valid::check_stacked(
-        &function.attrs,
-        config.crate_path.as_ref(),
-        &mut errors,
-        check::stacked,
-    );
+    // Broken syntax leaves no arguments: the defaults stand in, so that the function is
+    // still checked.
+    let config = args::parse(&check::SPEC, args, &mut errors)
+        .map(|raw| check::config(&raw, &mut errors))
+        .unwrap_or_default();
+    check::function(function, config.crate_path.as_ref(), &mut errors);
     errors.finish()?;
     Ok(expand::generate(&config, function))
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use proc_macro2::Span;
-use syn::{FnArg, LitStr, Signature, Type};
+use syn::{FnArg, ItemFn, LitStr, Signature, Type};
 
 use crate::args::{read, Key, RawArg, RawArgs, Spec};
 use crate::errors::Errors;
@@ -43,29 +43,6 @@ pub(super) struct Hook {
     pub(super) name: Option<LitStr>,
     pub(super) always: bool,
     pub(super) crate_path: Option<syn::Path>,
-}
-
-/// The error for an item that is not a function at all.
-pub(super) fn not_a_function() -> syn::Error {
-    syn::Error::new(
-        Span::call_site(),
-        format!(
-            "`{ATTR}` can only be applied to a function, like `#[graceful::teardown(order = 10)] async fn stop_http() {{ ... }}`"
-        ),
-    )
-}
-
-/// An entry point is not a hook, and a hook is registered once.
-pub(super) fn stacked(kind: Stacked, written: &str) -> String {
-    match kind {
-        Stacked::Main | Stacked::OtherMain => format!(
-            "`{ATTR}` cannot be applied to the program's entry point `#[{written}]`: the hooks run \
-             when it has ended; put the cleanup in a function of its own"
-        ),
-        Stacked::Teardown => format!(
-            "`{ATTR}` is applied twice to this function, which would run it twice; keep one"
-        ),
-    }
 }
 
 /// The typed values. Whatever is wrong goes to `errors`, and its default is used.
@@ -115,9 +92,29 @@ fn name(arg: &RawArg) -> syn::Result<LitStr> {
     Ok(lit)
 }
 
-/// The function: a free function whose parameters can be extracted. Returns the parameter
-/// types.
-pub(super) fn signature(sig: &Signature, errors: &mut Errors) -> Vec<Type> {
+/// The error for an item that is not a function at all.
+pub(super) fn not_a_function() -> syn::Error {
+    syn::Error::new(
+        Span::call_site(),
+        format!(
+            "`{ATTR}` can only be applied to a function, like `#[graceful::teardown(order = 10)] async fn stop_http() {{ ... }}`"
+        ),
+    )
+}
+
+/// The function: a free function whose parameters can be extracted, and not the entry point
+/// or a hook already. Returns the parameter types.
+pub(super) fn function(
+    function: &ItemFn,
+    crate_path: Option<&syn::Path>,
+    errors: &mut Errors,
+) -> Vec<Type> {
+    let parameters = signature(&function.sig, errors);
+    valid::check_stacked(&function.attrs, crate_path, errors, stacked);
+    parameters
+}
+
+fn signature(sig: &Signature, errors: &mut Errors) -> Vec<Type> {
     valid::plain_fn(ATTR, sig, errors);
     let mut types = Vec::new();
     for input in &sig.inputs {
@@ -158,5 +155,18 @@ fn check_parameter(ty: &Type) -> syn::Result<()> {
             ),
         )),
         _ => Ok(()),
+    }
+}
+
+/// An entry point is not a hook, and a hook is registered once.
+fn stacked(kind: Stacked, written: &str) -> String {
+    match kind {
+        Stacked::Main | Stacked::OtherMain => format!(
+            "`{ATTR}` cannot be applied to the program's entry point `#[{written}]`: the hooks run \
+             when it has ended; put the cleanup in a function of its own"
+        ),
+        Stacked::Teardown => format!(
+            "`{ATTR}` is applied twice to this function, which would run it twice; keep one"
+        ),
     }
 }

@@ -19,39 +19,28 @@ use syn::ItemFn;
 use crate::args;
 use crate::errors::Errors;
 use crate::fallback;
-use crate::valid;
 
 /// The entry point: never fails, always returns the item plus any errors.
 pub(crate) fn teardown(args: TokenStream, item: TokenStream) -> TokenStream {
-    let function: ItemFn = match syn::parse2(item.clone()) {
-        Ok(function) => function,
-        Err(_) => return fallback::with_error(item, &check::not_a_function()),
-    };
-    match try_expand(args, &function) {
-        Ok(tokens) => tokens,
+    fallback::expand_or_fall_back(
+        item,
+        check::not_a_function,
+        |function| try_expand(args, function),
         // The function stays as written: it may be called elsewhere.
-        Err(error) => fallback::with_error(item, &error),
-    }
+        |_, item| item,
+    )
 }
 
-/// Parses and checks everything, reporting all independent problems together, then
-/// expands.
+/// Stage 1, 2, 3: parses and checks everything, reporting all independent problems
+/// together, then expands.
 pub(crate) fn try_expand(args: TokenStream, function: &ItemFn) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let hook = match args::parse(&check::SPEC, args, &mut errors) {
-        Ok(raw) => check::hook(&raw, &mut errors),
-        Err(error) => {
-            errors.push(error);
-            check::Hook::default()
-        }
-    };
-    let parameters = check::signature(&function.sig, &mut errors);
-    valid::check_stacked(
-        &function.attrs,
-        hook.crate_path.as_ref(),
-        &mut errors,
-        check::stacked,
-    );
+    // Broken syntax leaves no arguments: the defaults stand in, so that the function is
+    // still checked.
+    let hook = args::parse(&check::SPEC, args, &mut errors)
+        .map(|raw| check::hook(&raw, &mut errors))
+        .unwrap_or_default();
+    let parameters = check::function(function, hook.crate_path.as_ref(), &mut errors);
     errors.finish()?;
     Ok(expand::generate(&hook, function, &parameters))
 }
