@@ -5,17 +5,10 @@ use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use super::{teardown, try_expand};
-use crate::test_util::{error_spans, errors, item, text, tokens};
+use crate::test_util::{self, error_spans, errors, item, messages, text, tokens};
 
 fn expand_str(args: &str, function: &str) -> syn::Result<TokenStream> {
     try_expand(tokens(args), &item(function))
-}
-
-fn messages(args: &str, function: &str) -> Vec<String> {
-    errors(expand_str(args, function))
-        .into_iter()
-        .map(|(message, _)| message)
-        .collect()
 }
 
 #[test]
@@ -132,11 +125,11 @@ fn order_is_required_and_an_integer() {
         )]
     );
     assert_eq!(
-        messages("order = 3000000000", "fn f() {}"),
+        messages(expand_str("order = 3000000000", "fn f() {}")),
         ["`order` in `#[graceful::teardown]` is out of range for `i32`"]
     );
     assert_eq!(
-        messages("order = LATE", "fn f() {}"),
+        messages(expand_str("order = LATE", "fn f() {}")),
         ["expected an integer literal for `order` in `#[graceful::teardown]`; like `order = 10`"]
     );
 }
@@ -144,11 +137,11 @@ fn order_is_required_and_an_integer() {
 #[test]
 fn a_misused_order_is_not_also_missing() {
     assert_eq!(
-        messages("order(10)", "fn f() {}"),
+        messages(expand_str("order(10)", "fn f() {}")),
         ["`order` in `#[graceful::teardown]` is not a list; write `order = 10`"]
     );
     assert_eq!(
-        messages("order", "fn f() {}"),
+        messages(expand_str("order", "fn f() {}")),
         ["`order` in `#[graceful::teardown]` needs a value; write `order = 10`"]
     );
 }
@@ -179,7 +172,10 @@ fn other_arguments() {
         ]
     );
     assert_eq!(
-        messages("order = 1, timout = \"1s\", order = 2", "fn f() {}"),
+        messages(expand_str(
+            "order = 1, timout = \"1s\", order = 2",
+            "fn f() {}"
+        )),
         [
             "unknown argument `timout` in `#[graceful::teardown]`; did you mean `timeout`? \
              expected one of `order`, `timeout`, `name`, `always`, `crate`",
@@ -198,17 +194,17 @@ fn signature_problems_each_on_their_token() {
         ["const", "unsafe", "extern \"C\"", "<T: Copy>", "&self", "impl Send", "&Context", "impl Sync"]
     );
     assert_eq!(
-        messages("order = 1", "fn f(&self) {}"),
+        messages(expand_str("order = 1", "fn f(&self) {}")),
         ["`#[graceful::teardown]` cannot be applied to a method; make it a free function and take what it \
           needs as parameters, like `server: graceful::State<Server>`"]
     );
     assert_eq!(
-        messages("order = 1", "async fn f(x: impl Send) {}"),
+        messages(expand_str("order = 1", "async fn f(x: impl Send) {}")),
         ["`impl Trait` parameters are not supported by `#[graceful::teardown]`: each parameter is extracted \
           by its type; name the type, like `graceful::Context` or `graceful::State<MyType>`"]
     );
     assert_eq!(
-        messages("order = 1", "async fn f(x: &Context) {}"),
+        messages(expand_str("order = 1", "async fn f(x: &Context) {}")),
         [
             "`#[graceful::teardown]` parameters are extracted by value; remove the `&` \
           (`graceful::State<T>` derefs to `T`)"
@@ -239,7 +235,7 @@ fn a_hook_is_registered_once_and_is_not_an_entry_point() {
         )]
     );
     assert_eq!(
-        messages("order = 1", "#[tokio::main] async fn main() {}"),
+        messages(expand_str("order = 1", "#[tokio::main] async fn main() {}")),
         ["`#[graceful::teardown]` cannot be applied to the program's entry point `#[tokio::main]`: \
           the hooks run when it has ended; put the cleanup in a function of its own"]
     );
@@ -324,10 +320,5 @@ fn never_panics_on_odd_input() {
         "struct S;",
         "",
     ];
-    for args in args {
-        for item in items {
-            let out = teardown(tokens(args), tokens(item));
-            assert!(!out.is_empty() || item.is_empty(), "{args} / {item}");
-        }
-    }
+    test_util::never_panics(teardown, &args, &items);
 }
