@@ -101,7 +101,57 @@ fn idents(path: &Path) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use proc_macro2::TokenStream;
+
     use super::*;
+    use crate::test_util::{errors, item};
+
+    #[test]
+    fn a_plain_fn_has_nothing_unusual_each_reported_on_its_token() {
+        let function = item("const unsafe extern \"C\" fn f<T>(a: T, ...) where T: Copy {}");
+        let mut found = Errors::default();
+        plain_fn("#[x]", &function.sig, &mut found);
+        let expected = [
+            (
+                "`#[x]` cannot be applied to a `const fn`; remove `const`",
+                "const",
+            ),
+            (
+                "`#[x]` cannot be applied to an `unsafe fn`; remove `unsafe` and use an `unsafe` \
+                 block inside",
+                "unsafe",
+            ),
+            (
+                "`#[x]` cannot be applied to an `extern` function; remove the ABI",
+                "extern \"C\"",
+            ),
+            (
+                "`#[x]` cannot be applied to a generic function; remove the generic parameters",
+                "<T>",
+            ),
+            (
+                "`#[x]` cannot be applied to a function with a `where` clause; remove it",
+                "where T: Copy",
+            ),
+            (
+                "`#[x]` cannot be applied to a variadic function; remove `...`",
+                "...",
+            ),
+        ]
+        .map(|(message, at)| (message.to_owned(), at.to_owned()));
+        assert_eq!(
+            errors(found.finish().map(|()| TokenStream::new())),
+            expected
+        );
+
+        let mut found = Errors::default();
+        plain_fn(
+            "#[x]",
+            &item("async fn f(a: u8) -> u8 { a }").sig,
+            &mut found,
+        );
+        assert!(found.finish().is_ok());
+    }
 
     fn kind(attr: &str, crate_path: Option<&str>) -> Option<Stacked> {
         let attrs = match syn::parse_str::<syn::ItemFn>(&format!("{attr} fn f() {{}}")) {

@@ -59,6 +59,27 @@ fn accepts_keys_flags_and_the_crate_keyword() {
 }
 
 #[test]
+fn a_crate_path_that_is_no_path() {
+    for value in [
+        quote!(crate = ""),
+        quote!(crate = "a b"),
+        quote!(crate = "::"),
+    ] {
+        let args = parse_ok(value);
+        assert_eq!(
+            crate_path(&SPEC, &args.args[0])
+                .map_err(|e| e.to_string())
+                .err(),
+            Some(
+                "`crate` in `#[test::attr]` must be a path to the `graceful` crate, like \
+                 `crate = \"::graceful\"` or `crate = \"my_deps::graceful\"`"
+                    .to_owned()
+            )
+        );
+    }
+}
+
+#[test]
 fn reports_every_independent_problem() {
     assert_eq!(
         messages(quote!(order = 1, ordr = 2, order = 3, always = true, timeout, deadline = "1s")),

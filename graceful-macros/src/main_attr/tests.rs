@@ -267,6 +267,21 @@ fn flavor_and_worker_threads() {
         error_spans(expand_str("worker_threads = -1", "async fn main() {}")),
         ["-1"]
     );
+    for too_many in [
+        "99999999999999999999999999999999999999",
+        "99999999999999999999999999999999999999999",
+    ] {
+        assert_eq!(
+            errors(expand_str(
+                &format!("worker_threads = {too_many}"),
+                "async fn main() {}"
+            )),
+            [(
+                "`worker_threads` in `#[graceful::main]` is out of range for `usize`".to_owned(),
+                too_many.to_owned()
+            )]
+        );
+    }
     assert!(expand_str(
         r#"flavor = "multi_thread", worker_threads = 1"#,
         "async fn main() {}"
@@ -412,6 +427,27 @@ fn signature_problems_each_on_their_token() {
             "`#[graceful::main]` takes a function without parameters; remove them \
           (read command-line arguments with `std::env::args()`)"
         ]
+    );
+    assert_eq!(
+        errors(expand_str("", "async unsafe fn main() {}")),
+        [(
+            "`#[graceful::main]` cannot be applied to an `unsafe fn`; remove `unsafe` and use an \
+             `unsafe` block inside"
+                .to_owned(),
+            "unsafe".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn a_colon_instead_of_equals_is_one_error() {
+    assert_eq!(
+        errors(expand_str(r#"deadline: "25s""#, "async fn main() {}")),
+        [(
+            "`deadline` in `#[graceful::main]` takes `=`, not `:`; write `deadline = \"30s\"`"
+                .to_owned(),
+            "deadline: \"25s\"".to_owned()
+        )]
     );
 }
 

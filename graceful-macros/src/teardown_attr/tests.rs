@@ -172,6 +172,15 @@ fn other_arguments() {
         ]
     );
     assert_eq!(
+        errors(expand_str(r#"order = 1, name = """#, "fn f() {}")),
+        [(
+            "`name` in `#[graceful::teardown]` cannot be empty; give a name, like `name = \"http server\"`, \
+             or leave `name` out to use the function's path"
+                .to_owned(),
+            "\"\"".to_owned()
+        )]
+    );
+    assert_eq!(
         messages(expand_str(
             "order = 1, timout = \"1s\", order = 2",
             "fn f() {}"
