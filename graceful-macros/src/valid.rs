@@ -17,7 +17,10 @@ pub(crate) fn plain_fn(attr: &str, sig: &Signature, errors: &mut Errors) {
     if let syn::Safety::Unsafe(unsafety) = &sig.safety {
         errors.push(syn::Error::new_spanned(
             unsafety,
-            format!("`{attr}` cannot be applied to an `unsafe fn`; remove `unsafe` and use an `unsafe` block inside"),
+            format!(
+                "`{attr}` cannot be applied to an `unsafe fn`; remove `unsafe` and use an \
+                 `unsafe` block inside"
+            ),
         ));
     }
     if let Some(abi) = &sig.abi {

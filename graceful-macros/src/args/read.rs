@@ -44,7 +44,8 @@ pub(crate) fn duration(spec: &Spec, arg: &RawArg) -> syn::Result<(Duration, LitS
         Err(error) => Err(syn::Error::new(
             lit.span(),
             format!(
-                "invalid duration {:?} for `{}` in `{}`: {error}; write a duration like \"30s\", \"1500ms\" or \"1m30s\"",
+                "invalid duration {:?} for `{}` in `{}`: {error}; write a duration like \"30s\", \
+                 \"1500ms\" or \"1m30s\"",
                 lit.value(),
                 arg.key.name,
                 spec.attr
@@ -177,7 +178,8 @@ pub(crate) fn string_list(spec: &Spec, arg: &RawArg) -> syn::Result<Vec<LitStr>>
         return Err(syn::Error::new_spanned(
             array,
             format!(
-                "`{}` in `{}` cannot be empty; list at least one, like `{}`, or leave `{}` out for the default",
+                "`{}` in `{}` cannot be empty; list at least one, like `{}`, or leave `{}` out \
+                 for the default",
                 arg.key.name, spec.attr, arg.key.example, arg.key.name
             ),
         ));
@@ -192,7 +194,8 @@ pub(crate) fn crate_path(spec: &Spec, arg: &RawArg) -> syn::Result<syn::Path> {
         syn::Error::new(
             lit.span(),
             format!(
-                "`crate` in `{}` must be a path to the `graceful` crate, like `crate = \"::graceful\"` or `crate = \"my_deps::graceful\"`",
+                "`crate` in `{}` must be a path to the `graceful` crate, like \
+                 `crate = \"::graceful\"` or `crate = \"my_deps::graceful\"`",
                 spec.attr
             ),
         )

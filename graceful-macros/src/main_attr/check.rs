@@ -91,8 +91,9 @@ pub(super) fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
             errors.push(syn::Error::new(
                 arg.key_span,
                 format!(
-                    "`worker_threads` cannot be used with `flavor = \"current_thread\"` in `{ATTR}`: \
-                     that runtime has exactly one thread; remove `worker_threads` or use `flavor = \"multi_thread\"`"
+                    "`worker_threads` cannot be used with `flavor = \"current_thread\"` in \
+                     `{ATTR}`: that runtime has exactly one thread; remove `worker_threads` or use \
+                     `flavor = \"multi_thread\"`"
                 ),
             ));
         }
@@ -142,8 +143,9 @@ fn check_drain_delay(
         ),
         // A `deadline` that is wrong has its own error; compare with nothing.
         None if !raw.written("deadline") && drain >= DEFAULT_DEADLINE => format!(
-            "`drain_delay` ({:?}) must be shorter than the default `deadline` of \"{DEFAULT_DEADLINE:?}\" in `{ATTR}`: \
-             the drain delay counts against the deadline; lower `drain_delay` or set a longer `deadline`",
+            "`drain_delay` ({:?}) must be shorter than the default `deadline` of \
+             \"{DEFAULT_DEADLINE:?}\" in `{ATTR}`: the drain delay counts against the deadline; \
+             lower `drain_delay` or set a longer `deadline`",
             drain_lit.value(),
         ),
         _ => return,
@@ -207,7 +209,8 @@ fn current_thread(arg: &RawArg) -> syn::Result<bool> {
             Err(syn::Error::new(
                 lit.span(),
                 format!(
-                    "unknown flavor {other:?} in `{ATTR}`{did_you_mean}expected \"multi_thread\" (the default) or \"current_thread\""
+                    "unknown flavor {other:?} in `{ATTR}`{did_you_mean}expected \"multi_thread\" \
+                     (the default) or \"current_thread\""
                 ),
             ))
         }

@@ -57,8 +57,8 @@ pub(super) fn hook(raw: &RawArgs, errors: &mut Errors) -> Hook {
             errors.push(syn::Error::new(
                 Span::call_site(),
                 format!(
-                    "missing `order` in `{ATTR}`: hooks run in ascending `order`, those with the same `order` together; \
-                     write `#[graceful::teardown(order = 10)]`"
+                    "missing `order` in `{ATTR}`: hooks run in ascending `order`, those with the \
+                     same `order` together; write `#[graceful::teardown(order = 10)]`"
                 ),
             ));
             0
@@ -84,7 +84,8 @@ fn name(arg: &RawArg) -> syn::Result<LitStr> {
         return Err(syn::Error::new(
             lit.span(),
             format!(
-                "`name` in `{ATTR}` cannot be empty; give a name, like `{}`, or leave `name` out to use the function's path",
+                "`name` in `{ATTR}` cannot be empty; give a name, like `{}`, or leave `name` out \
+                 to use the function's path",
                 arg.key.example
             ),
         ));
@@ -97,7 +98,8 @@ pub(super) fn not_a_function() -> syn::Error {
     syn::Error::new(
         Span::call_site(),
         format!(
-            "`{ATTR}` can only be applied to a function, like `#[graceful::teardown(order = 10)] async fn stop_http() {{ ... }}`"
+            "`{ATTR}` can only be applied to a function, like \
+             `#[graceful::teardown(order = 10)] async fn stop_http() {{ ... }}`"
         ),
     )
 }
@@ -143,8 +145,9 @@ fn check_parameter(ty: &Type) -> syn::Result<()> {
         Type::ImplTrait(_) => Err(syn::Error::new_spanned(
             ty,
             format!(
-                "`impl Trait` parameters are not supported by `{ATTR}`: each parameter is extracted by its type; \
-                 name the type, like `graceful::Context` or `graceful::State<MyType>`"
+                "`impl Trait` parameters are not supported by `{ATTR}`: each parameter is \
+                 extracted by its type; name the type, like `graceful::Context` or \
+                 `graceful::State<MyType>`"
             ),
         )),
         Type::Reference(_) => Err(syn::Error::new_spanned(

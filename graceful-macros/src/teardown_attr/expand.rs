@@ -50,7 +50,9 @@ pub(super) fn generate(hook: &Hook, function: &ItemFn, parameters: &[Type]) -> T
     // then bound to a name located at it, and the error points there.
     let convert = |value: TokenStream| match &function.sig.output {
         ReturnType::Type(_, ty) if !tokens::mentions(quote!(#ty), "impl") => {
-            let into_hook_result = quote_spanned!(tokens::at(ty.span())=> <#ty as #p::__private::IntoHookResult>::into_hook_result);
+            let into_hook_result = quote_spanned! {tokens::at(ty.span())=>
+                <#ty as #p::__private::IntoHookResult>::into_hook_result
+            };
             quote!(#into_hook_result(#value))
         }
         ReturnType::Type(_, ty) => {
