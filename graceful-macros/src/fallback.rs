@@ -1,6 +1,7 @@
 //! What a misused attribute expands to: the item (or a stand-in close to the real expansion)
-//! plus the error. The user then sees exactly the one error we report, not follow-on errors
-//! about a missing or `async` `main`, and IDEs keep completing inside the function.
+//! plus the errors, never a panic and never nothing. The user then sees exactly the errors
+//! we report, not follow-on errors about a missing or `async` `main`, and IDEs keep
+//! completing inside the function. Both attributes enter through [`expand_or_fall_back`].
 
 use proc_macro2::TokenStream;
 use quote::quote;

@@ -1,5 +1,7 @@
-//! Stage 2, shared part: the function checks both attributes make: its signature, and the
-//! attributes stacked on it.
+//! Stage 2, the part both attributes share: the checks of the function that do not depend on
+//! the attribute. Its signature has nothing unusual (no `const`, `unsafe`, `extern`,
+//! generics), and no attribute that cannot go with this one is stacked on it; each attribute
+//! words the conflict in its own terms, so the detection is here and the message there.
 
 use syn::{Attribute, Path, Signature};
 
