@@ -21,6 +21,9 @@ use crate::valid::{self, Stacked};
 
 const ATTR: &str = "#[graceful::main]";
 
+/// The keys `#[graceful::main]` accepts, next to [`config`], which reads each of them. The
+/// pipeline in `mod.rs` parses with it; were it there, this file would import the module
+/// that imports it.
 pub(super) const SPEC: Spec = Spec {
     attr: ATTR,
     keys: &[
