@@ -6,20 +6,23 @@
 //! calls only `::graceful::__private::…` (or the `crate = "…"` path), `::core::…` and
 //! `::std::…`, and holds no logic of its own.
 //!
-//! The code is split by stage: `args` reads `key = value` arguments with their spans,
-//! `main_attr` and `teardown_attr` check them and the function and expand, `fallback` is
-//! what a misused attribute turns into, next to its errors. `link` checks and expands
-//! `graceful::link!`.
+//! The code is laid out by stage. `args` reads the `key = value` arguments with their spans
+//! (stage 1). `main_attr/` and `teardown_attr/` each hold an attribute's pipeline in `mod.rs`,
+//! the checks of its arguments and function in `check.rs` (stage 2, with what both share in
+//! `valid`) and its expansion in `expand.rs` (stage 3). `fallback` is what a misused
+//! attribute turns into, next to its errors, which `errors` gathers. `link` checks and
+//! expands `graceful::link!`. `tokens` holds small pieces of generated code, and `shared` what
+//! the attributes and the runtime must agree on.
 
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
 mod args;
+mod errors;
 mod fallback;
 mod link;
 mod main_attr;
 mod shared;
-mod suggest;
 mod teardown_attr;
 #[cfg(test)]
 mod test_util;
@@ -53,13 +56,27 @@ use proc_macro::TokenStream;
 ///
 /// | argument | default | meaning |
 /// |---|---|---|
-/// | `deadline = "30s"` | `"30s"` | The whole shutdown budget, from the first signal to process exit. More than zero, at most a year. |
-/// | `drain_delay = "5s"` | `"0s"` | Time between the signal and the start of teardown, while `graceful::is_shutting_down()` is already true (readiness probes fail) but servers keep serving, so load balancers can deregister the instance. Counts against the deadline, so it must be shorter. |
-/// | `signals = ["SIGINT", "SIGTERM"]` | `SIGINT` and `SIGTERM` on Unix; `ctrl_c`, `ctrl_break`, `ctrl_close`, `ctrl_shutdown` on Windows | The signals that start a shutdown, among `"SIGINT"`, `"SIGTERM"`, `"SIGHUP"`, `"SIGQUIT"`, `"SIGUSR1"`, `"SIGUSR2"` (Unix) and `"ctrl_c"`, `"ctrl_break"`, `"ctrl_close"`, `"ctrl_shutdown"` (Windows). A signal the platform lacks stops the program at start with exit code 2. |
-/// | `flavor = "current_thread"` | `"multi_thread"` | The tokio runtime: `"multi_thread"` or `"current_thread"`. |
-/// | `worker_threads = 4` | tokio's: one per CPU core | Worker threads of the multi-thread runtime; at least 1. |
-/// | `tasks_order = 15` | `0` | Where, among the teardown hooks' `order`s, the built-in step runs that waits for the body and the tasks of `graceful::spawn`: hooks with a lower order run before, higher after. |
-/// | `crate = "my_deps::graceful"` | `"::graceful"` | The path to the runtime crate in the generated code, for a renamed dependency or a re-export. A dependency renamed in `Cargo.toml` without it fails with ``cannot find `graceful` in the crate root`` at the attribute. |
+/// | `deadline = "30s"` | `"30s"` | the whole shutdown budget, from the first signal to process exit |
+/// | `drain_delay = "5s"` | `"0s"` | the time between the signal and the start of teardown |
+/// | `signals = ["SIGINT", "SIGTERM"]` | the platform's, below | the signals that start a shutdown |
+/// | `flavor = "current_thread"` | `"multi_thread"` | the tokio runtime: `"multi_thread"` or `"current_thread"` |
+/// | `worker_threads = 4` | tokio's: one per CPU core | worker threads of the multi-thread runtime; at least 1 |
+/// | `tasks_order = 15` | `0` | where the built-in step runs among the teardown hooks' `order`s |
+/// | `crate = "my_deps::graceful"` | `"::graceful"` | the path to the runtime crate in the generated code |
+///
+/// - `deadline` is more than zero and at most a year.
+/// - During the `drain_delay`, `graceful::is_shutting_down()` is already true (readiness probes
+///   fail) but servers keep serving, so load balancers can deregister the instance. It counts
+///   against the deadline, so it must be shorter.
+/// - `signals` are among `"SIGINT"`, `"SIGTERM"`, `"SIGHUP"`, `"SIGQUIT"`, `"SIGUSR1"`,
+///   `"SIGUSR2"` (Unix) and `"ctrl_c"`, `"ctrl_break"`, `"ctrl_close"`, `"ctrl_shutdown"`
+///   (Windows). The default is `SIGINT` and `SIGTERM` on Unix, and `ctrl_c`, `ctrl_break`,
+///   `ctrl_close`, `ctrl_shutdown` on Windows. A signal the platform lacks stops the program
+///   at start with exit code 2.
+/// - The built-in step of `tasks_order` waits for the body and the tasks of `graceful::spawn`:
+///   hooks with a lower `order` run before it, higher after.
+/// - `crate` is for a renamed dependency or a re-export. A dependency renamed in `Cargo.toml`
+///   without it fails with ``cannot find `graceful` in the crate root`` at the attribute.
 ///
 /// # The function
 ///
@@ -70,154 +87,82 @@ use proc_macro::TokenStream;
 /// # Compile errors
 ///
 /// Each misuse is reported on the token at fault, all at once, and nothing else: the
-/// function is still checked, and no "`main` function not found" follows.
-///
-/// The function is not `async`:
+/// function is still checked, and no "`main` function not found" follows. The most common:
 ///
 /// ```compile_fail
 /// #[graceful::main]
-/// fn main() {} // error: `#[graceful::main]` needs an `async fn`; add `async`: `async fn main()`
-/// ```
-///
-/// It has parameters (`self` too) or generics, or is `const`, `unsafe` or `extern`:
-///
-/// ```compile_fail
-/// #[graceful::main]
-/// async fn main(args: Vec<String>) {} // error: `#[graceful::main]` takes a function without parameters; ...
+/// fn main() {}
+/// // error: `#[graceful::main]` needs an `async fn`; add `async`: `async fn main()`
 /// ```
 ///
 /// ```compile_fail
-/// struct App;
-/// impl App {
-///     #[graceful::main]
-///     async fn run(&self) {} // error: `#[graceful::main]` cannot be applied to a method; put it on
-/// }                          //        the program's `async fn main()` and call the method from there
-/// # fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main]
-/// async fn main<T>() {} // error: `#[graceful::main]` cannot be applied to a generic function; ...
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main]
-/// async unsafe fn main() {} // error: `#[graceful::main]` cannot be applied to an `unsafe fn`; remove `unsafe` ...
-/// ```
-///
-/// An unknown argument (with the nearest valid one), or one given twice:
-///
-/// ```compile_fail
-/// #[graceful::main(dedline = "25s")] // error: unknown argument `dedline` in `#[graceful::main]`;
-/// async fn main() {}                 //        did you mean `deadline`? expected one of `deadline`, ...
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main(deadline = "25s", deadline = "20s")] // error: duplicate argument `deadline` ...
-/// async fn main() {}
-/// ```
-///
-/// A value without its name, or a name followed by `:` instead of `=`:
-///
-/// ```compile_fail
-/// #[graceful::main("25s")] // error: arguments of `#[graceful::main]` are named, like `deadline = "30s"`; ...
+/// #[graceful::main(dedline = "25s")]
+/// // error: unknown argument `dedline` in `#[graceful::main]`; did you mean `deadline`?
+/// //        expected one of `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`,
+/// //        `tasks_order`, `crate`
 /// async fn main() {}
 /// ```
 ///
 /// ```compile_fail
-/// #[graceful::main(deadline: "25s")] // error: `deadline` in `#[graceful::main]` takes `=`, not `:`; ...
-/// async fn main() {}
-/// ```
-///
-/// A duration that does not parse, a deadline of zero or over a year, or a drain delay that
-/// leaves nothing of the deadline:
-///
-/// ```compile_fail
-/// #[graceful::main(deadline = "soon")] // error: invalid duration "soon" for `deadline` ...
-/// async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main(deadline = "0s")] // error: `deadline` in `#[graceful::main]` must be greater than zero ...
-/// async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main(deadline = "9000h")] // error: `deadline` ("9000h") in `#[graceful::main]` is
-/// async fn main() {}                    //        longer than a year: no orchestrator waits that long; ...
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main(deadline = "10s", drain_delay = "10s")] // error: `drain_delay` ("10s") must be
-/// async fn main() {}                                       // shorter than `deadline` ("10s") ...
-/// ```
-///
-/// An unknown, uncatchable or repeated signal, or none:
-///
-/// ```compile_fail
-/// #[graceful::main(signals = ["SIGTERM", "SIGKILL"])] // error: `SIGKILL` cannot be caught by a process, ...
-/// async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main(signals = ["SIGTEMR"])] // error: unknown signal "SIGTEMR" in `signals` of
-/// async fn main() {}                       // `#[graceful::main]`; did you mean "SIGTERM"? expected some of ...
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main(signals = [])] // error: `signals` in `#[graceful::main]` cannot be empty; ...
-/// async fn main() {}
-/// ```
-///
-/// An unknown flavor, or worker threads for a runtime that has one:
-///
-/// ```compile_fail
-/// #[graceful::main(flavor = "single_thread")] // error: unknown flavor "single_thread" ...
-/// async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::main(flavor = "current_thread", worker_threads = 2)] // error: `worker_threads`
-/// async fn main() {}                                // cannot be used with `flavor = "current_thread"` ...
-/// ```
-///
-/// A return type other than `()` or `Result<(), E: Debug>`, reported at the type:
-///
-/// ```compile_fail
-/// #[graceful::main]
-/// async fn main() -> i32 { 0 } // error: `#[graceful::main]` must return `()` or `Result<(), E>` ...
-/// ```
-///
-/// A second entry point, or a teardown hook, on the same function, reported at that
-/// attribute:
-///
-/// ```compile_fail
-/// #[graceful::main]
-/// #[graceful::main(deadline = "20s")] // error: `#[graceful::main]` is applied twice to this function; remove one
+/// #[graceful::main(deadline = "soon")]
+/// // error: invalid duration "soon" for `deadline` in `#[graceful::main]`: expected a number,
+/// //        found `soon`; write a duration like "30s", "1500ms" or "1m30s"
 /// async fn main() {}
 /// ```
 ///
 /// ```compile_fail
 /// #[graceful::main]
-/// #[tokio::main] // error: `#[graceful::main]` builds the tokio runtime itself and cannot be
-/// async fn main() {} //    combined with `#[tokio::main]`; remove `#[tokio::main]` ...
+/// #[tokio::main]
+/// // error: `#[graceful::main]` builds the tokio runtime itself and cannot be combined with
+/// //        `#[tokio::main]`; remove `#[tokio::main]` (`#[graceful::main]` takes `flavor` and
+/// //        `worker_threads`)
+/// async fn main() {}
 /// ```
 ///
 /// ```compile_fail
 /// #[graceful::main]
-/// #[graceful::teardown(order = 10)] // error: `#[graceful::teardown]` cannot be applied to the
-/// async fn main() {}                //        function of `#[graceful::main]`: ...
+/// async fn main() -> i32 { 0 }
+/// // error[E0277]: `#[graceful::main]` must return `()` or `Result<(), E>` where `E: Debug`,
+/// //               not `i32`
 /// ```
+///
+/// Every error has a case in `tests/ui/fail/` that checks its exact message and where it
+/// points, or else a unit test of this crate does:
+///
+/// | misuse | checked by |
+/// |---|---|
+/// | not a function | `main_on_a_struct.rs` |
+/// | not `async` | `main_not_async.rs` |
+/// | a plain `fn` that an attribute written above, like `#[tokio::main]`, made | `main_below_tokio_main.rs` |
+/// | parameters | `main_with_parameters.rs` |
+/// | a method (`&self`) | `main_on_a_method.rs` |
+/// | generics | `main_generic.rs` |
+/// | `const`, `unsafe`, `extern`, a `where` clause, `...` | unit tests |
+/// | a return type other than `()` or `Result<(), E: Debug>`, at the type | `main_bad_return_type.rs` |
+/// | `#[graceful::main]` twice | `main_applied_twice.rs` |
+/// | with `#[tokio::main]`, or another crate's `main` | `main_with_tokio_main.rs` |
+/// | with `#[graceful::teardown]` | `main_with_a_teardown_attribute.rs` |
+/// | an unknown argument, with the nearest valid one | `main_unknown_argument.rs` |
+/// | an argument given twice | `main_duplicate_argument.rs` |
+/// | a value without its name | `main_unnamed_argument.rs` |
+/// | `key: value` instead of `key = value`, `key(...)`, a key without its value | unit tests |
+/// | a value of the wrong kind (not a string, not a list, not an integer) | unit tests |
+/// | a duration that does not parse | `main_deadline_not_a_duration.rs`, `main_unknown_unit.rs` |
+/// | a `deadline` of zero | `main_deadline_zero.rs` |
+/// | a `deadline` over a year | `main_deadline_over_a_year.rs` |
+/// | a `drain_delay` as long as the `deadline` | `main_drain_delay_as_long_as_the_deadline.rs` |
+/// | a `drain_delay` as long as the default deadline | unit tests |
+/// | an unknown signal, with the nearest valid one | `main_unknown_signal.rs` |
+/// | `SIGKILL` or `SIGSTOP`, which no process can catch | `main_uncatchable_signal.rs` |
+/// | no signal, or one signal twice | unit tests |
+/// | an unknown `flavor` | `main_unknown_flavor.rs` |
+/// | `worker_threads` with `flavor = "current_thread"` | `main_worker_threads_with_current_thread.rs` |
+/// | `worker_threads` under 1, `tasks_order` out of range for `i32` | unit tests |
+/// | a `crate` that is not a path | unit tests |
 ///
 /// An attribute written *above* `#[graceful::main]` expands first: `#[tokio::main]` there
-/// hands on a plain `fn` that runs its own runtime, and the error, at `fn`, says so:
-///
-/// ```compile_fail
-/// #[tokio::main]
-/// #[graceful::main]
-/// async fn main() {} // error: `#[graceful::main]` needs an `async fn`, and this one is a plain `fn`
-///                    //        that runs a runtime itself with `block_on`; ... remove that attribute ...
-/// ```
+/// hands on a plain `fn` that runs its own runtime, and the error, at `fn`, says so rather
+/// than "add `async`".
 ///
 /// # Expansion
 ///
@@ -300,11 +245,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// | argument | default | meaning |
 /// |---|---|---|
-/// | `order = 10` | required | An `i32` literal, negative allowed (`order = -5`). The built-in step that waits for the body of `main` and the tasks of `graceful::spawn` runs at order 0 unless `#[graceful::main(tasks_order = n)]` says otherwise. |
-/// | `timeout = "5s"` | none | The hook's own limit, more than zero. A hook is also never given more than the deadline leaves. Durations are written as for `#[graceful::main]`. |
-/// | `name = "broker"` | the function's path, `my_crate::module::function` | The name in logs and the report; a name several steps share is warned of at start. |
-/// | `always` | off | A bare flag: the hook still runs once the deadline has passed (temp-file cleanup, log flush), bounded by its own `timeout`, or 1 s without one. (Every hook runs after an earlier one failed; `always` is about the deadline.) |
-/// | `crate = "my_deps::graceful"` | `"::graceful"` | The path to the runtime crate in the generated code, as for `#[graceful::main]`. |
+/// | `order = 10` | required | where the hook runs: an `i32` literal, negative allowed (`order = -5`) |
+/// | `timeout = "5s"` | none | the hook's own limit, more than zero |
+/// | `name = "broker"` | the function's path, `my_crate::module::function` | the name in logs and the report |
+/// | `always` | off | a bare flag: the hook still runs once the deadline has passed |
+/// | `crate = "my_deps::graceful"` | `"::graceful"` | the path to the runtime crate in the generated code, as for `#[graceful::main]` |
+///
+/// - The built-in step that waits for the body of `main` and the tasks of `graceful::spawn`
+///   runs at order 0, unless `#[graceful::main(tasks_order = n)]` says otherwise.
+/// - A hook is also never given more than the deadline leaves. Durations are written as for
+///   `#[graceful::main]`.
+/// - A `name` several steps share is warned of at start.
+/// - `always` is for temp-file cleanup or a log flush. Past the deadline, such a hook is
+///   bounded by its own `timeout`, or 1 s without one. (Every hook runs after an earlier one
+///   failed; `always` is about the deadline.)
 ///
 /// # The function
 ///
@@ -327,78 +281,21 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// # Compile errors
 ///
 /// Each misuse is reported on the token at fault, all at once; the function itself is kept,
-/// so calls to it elsewhere still compile.
-///
-/// A missing `order`, or one that is not an `i32` literal or out of its range:
+/// so calls to it elsewhere still compile. The most common:
 ///
 /// ```compile_fail
-/// #[graceful::teardown] // error: missing `order` in `#[graceful::teardown]`: hooks run in ascending
-/// fn flush() {}         //        `order`, ...; write `#[graceful::teardown(order = 10)]`
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 3_000_000_000)] // error: `order` in `#[graceful::teardown]` is
-/// fn flush() {}                                //        out of range for `i32`
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = "10")] // error: expected an integer literal for `order` in
-/// fn flush() {}                       //        `#[graceful::teardown]`; write `order = 10` without quotes
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(10)] // error: arguments of `#[graceful::teardown]` are named: write `order = 10`
+/// #[graceful::teardown]
+/// // error: missing `order` in `#[graceful::teardown]`: hooks run in ascending `order`, those
+/// //        with the same `order` together; write `#[graceful::teardown(order = 10)]`
 /// fn flush() {}
 /// # #[graceful::main] async fn main() {}
 /// ```
 ///
 /// ```compile_fail
-/// #[graceful::teardown(order: 10)] // error: `order` in `#[graceful::teardown]` takes `=`, not `:`; ...
+/// #[graceful::teardown(order = 10, timout = "5s")]
+/// // error: unknown argument `timout` in `#[graceful::teardown]`; did you mean `timeout`?
+/// //        expected one of `order`, `timeout`, `name`, `always`, `crate`
 /// fn flush() {}
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// An unknown or repeated argument, a value given to `always`, a zero `timeout`, an empty
-/// `name`:
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10, timout = "5s")] // error: unknown argument `timout` in
-/// fn flush() {}                                    // `#[graceful::teardown]`; did you mean `timeout`? ...
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10, order = 20)] // error: duplicate argument `order` ...
-/// fn flush() {}
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10, always = true)] // error: `always` in `#[graceful::teardown]`
-/// fn flush() {}                                    // is a flag and takes no value; write `always` alone ...
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10, timeout = "0s")] // error: `timeout` in `#[graceful::teardown]`
-/// fn flush() {}                                     // must be greater than zero ...
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10, name = "")] // error: `name` in `#[graceful::teardown]` cannot be empty; ...
-/// fn flush() {}
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// Not a function, a method, a generic function:
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10)] // error: `#[graceful::teardown]` can only be applied to a function, ...
-/// struct Flush;
 /// # #[graceful::main] async fn main() {}
 /// ```
 ///
@@ -406,74 +303,61 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 /// struct Server;
 /// impl Server {
 ///     #[graceful::teardown(order = 10)]
-///     async fn stop(&self) {} // error: `#[graceful::teardown]` cannot be applied to a method; ...
+///     async fn stop(&self) {}
+///     // error: `#[graceful::teardown]` cannot be applied to a method; make it a free function
+///     //        and take what it needs as parameters, like `server: graceful::State<Server>`
 /// }
 /// # #[graceful::main] async fn main() {}
 /// ```
 ///
 /// ```compile_fail
 /// #[graceful::teardown(order = 10)]
-/// fn flush<T>() {} // error: `#[graceful::teardown]` cannot be applied to a generic function; ...
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// Applied twice (the hook would run twice), or to the program's entry point, reported at
-/// the other attribute:
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10)]
-/// #[graceful::teardown(order = 20)] // error: `#[graceful::teardown]` is applied twice to this
-/// fn flush() {}                     //        function, which would run it twice; keep one
+/// async fn stop(_port: u16) {}
+/// // error[E0277]: `u16` cannot be a parameter of a teardown hook
 /// # #[graceful::main] async fn main() {}
 /// ```
 ///
 /// ```compile_fail
 /// #[graceful::teardown(order = 10)]
-/// #[graceful::main] // error: `#[graceful::teardown]` cannot be applied to the program's entry point ...
-/// async fn main() {}
+/// fn flush() -> Result<usize, std::io::Error> { Ok(0) }
+/// // error[E0277]: a teardown hook must return `()` or `Result<(), E>` where `E: Display`, not
+/// //               `Result<usize, std::io::Error>`
+/// # #[graceful::main] async fn main() {}
 /// ```
+///
+/// Every error has a case in `tests/ui/fail/` that checks its exact message and where it
+/// points, or else a unit test of this crate does:
+///
+/// | misuse | checked by |
+/// |---|---|
+/// | not a function | `teardown_on_a_struct.rs` |
+/// | a method (`&self`) | `teardown_method_with_self.rs` |
+/// | a function in an `impl` block without `self`: rustc's own errors, below | `teardown_method_without_self.rs` |
+/// | generics | `teardown_generic.rs` |
+/// | `const`, `unsafe`, `extern`, a `where` clause, `...` | unit tests |
+/// | a reference parameter | `teardown_reference_parameter.rs` |
+/// | an `impl Trait` parameter | unit tests |
+/// | a parameter that is not `Context` or `State<T>`, at its type | `teardown_unknown_parameter.rs` |
+/// | a return type other than `()` or `Result<(), E>`, at the type | `teardown_bad_return_type.rs`, `teardown_returns_impl_trait.rs` |
+/// | an error type that is not `Display`, at the type | `teardown_error_not_display.rs` |
+/// | `#[graceful::teardown]` twice, which would run the hook twice | `teardown_applied_twice.rs` |
+/// | on the program's entry point, `#[graceful::main]` or another crate's `main` | `teardown_on_main.rs` |
+/// | no `order` | `teardown_without_order.rs` |
+/// | an `order` without its name | `teardown_unnamed_order.rs` |
+/// | an `order` that is not an integer literal | `teardown_order_not_an_integer.rs` |
+/// | an `order` out of range for `i32` | `teardown_order_out_of_range.rs` |
+/// | an unknown argument, with the nearest valid one | `teardown_unknown_argument.rs` |
+/// | an argument given twice | `teardown_duplicate_argument.rs` |
+/// | `key: value` instead of `key = value` | `teardown_colon_for_equals.rs` |
+/// | a value given to `always` | `teardown_always_with_a_value.rs` |
+/// | a `timeout` of zero | `teardown_zero_timeout.rs` |
+/// | `key(...)`, a key without its value, a value of the wrong kind | unit tests |
+/// | an empty `name`, a `crate` that is not a path | unit tests |
 ///
 /// A function in an `impl` block without `self` cannot be told from a free function by the
 /// attribute, which sees only the function. rustc then reports two errors of its own:
 /// `` `const` items in this context need a name `` at the attribute, and ``cannot find
-/// function `stop` in this scope`` at the name. Move the function out of the `impl` block:
-///
-/// ```compile_fail
-/// struct Server;
-/// impl Server {
-///     #[graceful::teardown(order = 10)] // error: `const` items in this context need a name
-///     async fn stop() {}                // error[E0425]: cannot find function `stop` in this scope
-/// }
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// A parameter that is not an extractor — `impl Trait`, a reference, or a type that is not
-/// `Context` or `State<T>` (reported by the compiler at that type) — or an unsupported
-/// return type (reported at the return type):
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10)]
-/// async fn stop(_ctx: &graceful::Context) {} // error: `#[graceful::teardown]` parameters are extracted by value; ...
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10)]
-/// async fn stop(_port: u16) {} // error[E0277]: `u16` cannot be a parameter of a teardown hook
-/// # #[graceful::main] async fn main() {}
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10)]
-/// fn flush() -> std::io::Result<usize> { Ok(0) } // error[E0277]: a teardown hook must return `()`
-/// # #[graceful::main] async fn main() {}          //   or `Result<(), E>` where `E: Display`, not ...
-/// ```
-///
-/// ```compile_fail
-/// #[graceful::teardown(order = 10)]
-/// fn flush() -> Result<(), Vec<u8>> { Ok(()) } // error[E0277]: `Vec<u8>` doesn't implement `std::fmt::Display`
-/// # #[graceful::main] async fn main() {}
-/// ```
+/// function `stop` in this scope`` at the name. Move the function out of the `impl` block.
 ///
 /// # Expansion
 ///
@@ -504,8 +388,11 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///         20,
 ///         ::graceful::__private::HookFn::Async(|ctx| ::std::boxed::Box::pin(async move {
 ///             let arg0 = <graceful::Context as ::graceful::__private::Extract>::extract(&ctx)?;
-///             let arg1 = <graceful::State<Broker> as ::graceful::__private::Extract>::extract(&ctx)?;
-///             ::graceful::__private::IntoHookResult::into_hook_result(unplug_broker(arg0, arg1).await)
+///             let arg1 =
+///                 <graceful::State<Broker> as ::graceful::__private::Extract>::extract(&ctx)?;
+///             ::graceful::__private::IntoHookResult::into_hook_result(
+///                 unplug_broker(arg0, arg1).await,
+///             )
 ///         })),
 ///     )
 ///     .timeout(::core::time::Duration::new(5, 0))
@@ -547,24 +434,37 @@ pub fn teardown(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Compile errors
 ///
-/// A name that is not a dependency of the binary is rustc's own error, at that name:
-/// ``error[E0463]: can't find crate for `biling` ``. An empty list, a string, a package name
-/// with `-`, or a path is refused, at that token:
+/// Each name that is refused is reported at its tokens, all at once; the good names are
+/// still linked.
 ///
 /// ```compile_fail
-/// graceful::link!(); // error: `graceful::link!` needs the library crates to link, like ...
+/// graceful::link!();
+/// // error: `graceful::link!` needs the library crates to link, like
+/// //        `graceful::link!(my_hooks, billing);`
 /// # fn main() {}
 /// ```
 ///
 /// ```compile_fail
-/// graceful::link!("audit_log"); // error: `graceful::link!` takes crate names as written in
-/// # fn main() {}                 //        Rust code, not strings; write `audit_log`, without quotes
+/// graceful::link!("hooks_lib");
+/// // error: `graceful::link!` takes crate names as written in Rust code, not strings; write
+/// //        `hooks_lib`, without quotes
+/// # fn main() {}
 /// ```
 ///
 /// ```compile_fail
-/// graceful::link!(audit-log); // error: ... with `_` where the package name has `-`: write `audit_log`
+/// graceful::link!(hooks-lib);
+/// // error: `graceful::link!` takes crate names as written in Rust code, with `_` where the
+/// //        package name has `-`: write `hooks_lib`
 /// # fn main() {}
 /// ```
+///
+/// | misuse | checked by |
+/// |---|---|
+/// | a name that is not a dependency of the binary: rustc's own ``error[E0463]: can't find crate for `biling` ``, at that name | `link_an_unknown_crate.rs` |
+/// | no name at all | `link_nothing.rs` |
+/// | a string | `link_a_string.rs` |
+/// | a package name with `-` | `link_a_package_name.rs` |
+/// | a path, `self`, `crate`, `super` or `Self`, a number, a name missing between commas | unit tests |
 ///
 /// # Expansion
 ///

@@ -4,7 +4,7 @@
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::quote_spanned;
 
-use crate::args::Errors;
+use crate::errors::Errors;
 use crate::tokens::{self, Piece};
 
 const MACRO: &str = "graceful::link!";
@@ -213,6 +213,18 @@ mod tests {
                 ),
             ]
         );
+        for keyword in ["crate", "super", "Self"] {
+            assert_eq!(
+                refused(keyword),
+                [(
+                    format!(
+                        "`{keyword}` is not a dependency: `graceful::link!` takes the names of library \
+                         crates the binary depends on, like `graceful::link!(my_hooks, billing);`"
+                    ),
+                    keyword.to_owned()
+                )]
+            );
+        }
         assert_eq!(
             refused("a, , b"),
             [(

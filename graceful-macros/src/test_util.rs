@@ -33,6 +33,14 @@ pub(crate) fn errors(result: syn::Result<TokenStream>) -> Vec<(String, String)> 
     }
 }
 
+/// Only each error's message.
+pub(crate) fn messages(result: syn::Result<TokenStream>) -> Vec<String> {
+    errors(result)
+        .into_iter()
+        .map(|(message, _)| message)
+        .collect()
+}
+
 /// Only where each error points.
 pub(crate) fn error_spans(result: syn::Result<TokenStream>) -> Vec<String> {
     errors(result).into_iter().map(|(_, text)| text).collect()
@@ -41,4 +49,19 @@ pub(crate) fn error_spans(result: syn::Result<TokenStream>) -> Vec<String> {
 /// Tokens as a string, for comparing an expansion with the expected one.
 pub(crate) fn text(tokens: &TokenStream) -> String {
     tokens.to_string()
+}
+
+/// Runs an attribute's entry point on each of `args` with each of `items`: whatever they
+/// are, it must not panic, and it returns the item or at least an error.
+pub(crate) fn never_panics(
+    entry: fn(TokenStream, TokenStream) -> TokenStream,
+    args: &[&str],
+    items: &[&str],
+) {
+    for args in args {
+        for item in items {
+            let out = entry(tokens(args), tokens(item));
+            assert!(!out.is_empty() || item.is_empty(), "{args} / {item}");
+        }
+    }
 }

@@ -5,11 +5,30 @@ use std::time::Duration;
 
 use proc_macro2::{Punct, Span, TokenStream, TokenTree};
 use quote::quote;
-use syn::LitInt;
+use syn::{Attribute, ItemFn, LitInt};
 
 /// The path of the runtime crate in generated code: `::graceful`, or `crate = "..."`.
 pub(crate) fn runtime_path(path: Option<&syn::Path>) -> TokenStream {
     path.map_or_else(|| quote!(::graceful), |path| quote!(#path))
+}
+
+/// `fn NAME() { BODY }` with `attrs` and the function's visibility: the synchronous `main`
+/// that stands where the user's `async fn` was, in the expansion of `#[graceful::main]` and
+/// in its stand-in alike.
+pub(crate) fn sync_fn<'a>(
+    attrs: impl IntoIterator<Item = &'a Attribute>,
+    function: &ItemFn,
+    body: TokenStream,
+) -> TokenStream {
+    let attrs = attrs.into_iter();
+    let vis = &function.vis;
+    let name = &function.sig.ident;
+    quote! {
+        #(#attrs)*
+        #vis fn #name() {
+            #body
+        }
+    }
 }
 
 /// A span that is *located* at the user's token, so that a type error points there, but

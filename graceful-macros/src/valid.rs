@@ -1,9 +1,11 @@
-//! Stage 2, shared part: the function checks both attributes make: its signature, and the
-//! attributes stacked on it.
+//! Stage 2, the part both attributes share: the checks of the function that do not depend on
+//! the attribute. Its signature has nothing unusual (no `const`, `unsafe`, `extern`,
+//! generics), and no attribute that cannot go with this one is stacked on it; each attribute
+//! words the conflict in its own terms, so the detection is here and the message there.
 
 use syn::{Attribute, Path, Signature};
 
-use crate::args::Errors;
+use crate::errors::Errors;
 
 /// Rejects `const`, `unsafe`, `extern`, generics, a `where` clause and C variadics, each on
 /// its own token.
@@ -17,7 +19,10 @@ pub(crate) fn plain_fn(attr: &str, sig: &Signature, errors: &mut Errors) {
     if let syn::Safety::Unsafe(unsafety) = &sig.safety {
         errors.push(syn::Error::new_spanned(
             unsafety,
-            format!("`{attr}` cannot be applied to an `unsafe fn`; remove `unsafe` and use an `unsafe` block inside"),
+            format!(
+                "`{attr}` cannot be applied to an `unsafe fn`; remove `unsafe` and use an \
+                 `unsafe` block inside"
+            ),
         ));
     }
     if let Some(abi) = &sig.abi {
@@ -101,7 +106,57 @@ fn idents(path: &Path) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use proc_macro2::TokenStream;
+
     use super::*;
+    use crate::test_util::{errors, item};
+
+    #[test]
+    fn a_plain_fn_has_nothing_unusual_each_reported_on_its_token() {
+        let function = item("const unsafe extern \"C\" fn f<T>(a: T, ...) where T: Copy {}");
+        let mut found = Errors::default();
+        plain_fn("#[x]", &function.sig, &mut found);
+        let expected = [
+            (
+                "`#[x]` cannot be applied to a `const fn`; remove `const`",
+                "const",
+            ),
+            (
+                "`#[x]` cannot be applied to an `unsafe fn`; remove `unsafe` and use an `unsafe` \
+                 block inside",
+                "unsafe",
+            ),
+            (
+                "`#[x]` cannot be applied to an `extern` function; remove the ABI",
+                "extern \"C\"",
+            ),
+            (
+                "`#[x]` cannot be applied to a generic function; remove the generic parameters",
+                "<T>",
+            ),
+            (
+                "`#[x]` cannot be applied to a function with a `where` clause; remove it",
+                "where T: Copy",
+            ),
+            (
+                "`#[x]` cannot be applied to a variadic function; remove `...`",
+                "...",
+            ),
+        ]
+        .map(|(message, at)| (message.to_owned(), at.to_owned()));
+        assert_eq!(
+            errors(found.finish().map(|()| TokenStream::new())),
+            expected
+        );
+
+        let mut found = Errors::default();
+        plain_fn(
+            "#[x]",
+            &item("async fn f(a: u8) -> u8 { a }").sig,
+            &mut found,
+        );
+        assert!(found.finish().is_ok());
+    }
 
     fn kind(attr: &str, crate_path: Option<&str>) -> Option<Stacked> {
         let attrs = match syn::parse_str::<syn::ItemFn>(&format!("{attr} fn f() {{}}")) {
