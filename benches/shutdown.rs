@@ -17,7 +17,7 @@
 //! |---|---|---|---|
 //! | `idle` | `SIGTERM` to exit of an idle service | 61 | ≤ 1.10× tokio |
 //! | `tasks` | `SIGTERM` to exit with 100,000 tracked tasks waiting for the shutdown | 21 | ≤ 1.25× tokio |
-//! | `scenario` | the seed scenario (20 msg/s, 3 s operations, 20 workers): `SIGTERM` to exit minus the longest remaining time of the operations in flight at the signal | 5 | ≤ 5 ms, median |
+//! | `scenario` | the queue scenario (20 msg/s, 3 s operations, 20 workers): `SIGTERM` to exit minus the longest remaining time of the operations in flight at the signal | 5 | ≤ 5 ms, median |
 //! | `deadline` | a 1 s deadline with a hook and a blocking thread that never return: `SIGTERM` to exit minus the deadline; exit code 124 | 5 | ≤ +20 ms |
 //!
 //! In the scenario each subject prints every operation's start and end on the shared
@@ -52,7 +52,7 @@ use support::{clock, fail, heading, runs, selected};
 /// How long a subject that should exit promptly may take after the signal.
 const PATIENCE: Duration = Duration::from_secs(30);
 
-/// One operation of the seed scenario (as in `benches/subjects/common.rs`).
+/// One operation of the queue scenario (as in `benches/subjects/common.rs`).
 const OP: Duration = Duration::from_secs(3);
 
 /// The signal falls this long after `ready`, plus up to [`SIGNAL_SPREAD`].
@@ -254,7 +254,7 @@ fn to_samples(values: Vec<f64>) -> Samples {
     samples
 }
 
-// ---- The seed scenario ----
+// ---- The queue scenario ----
 
 /// A small xorshift generator, seeded from the clock: where each signal falls.
 struct Rng(u64);
@@ -293,7 +293,7 @@ impl ScenarioRun {
 
 fn scenario(runs: usize) {
     section(
-        "The seed scenario: shutdown time minus the physical lower bound",
+        "The queue scenario: shutdown time minus the physical lower bound",
         &format!(
             "20 msg/s on an in-memory queue, 20 workers, 3 s per operation. {runs} runs each, \
              interleaved; SIGTERM at a random point {}-{} s after `ready`. Lower bound: the \

@@ -403,7 +403,7 @@ fn help_describes_every_flag() {
     }
     assert!(help.contains("[default: 3s]"), "{help}");
     assert!(
-        help.starts_with("The queue service of graceful's story"),
+        help.starts_with("A queue worker that stops without losing a message"),
         "{help}"
     );
 }

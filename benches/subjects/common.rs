@@ -1,6 +1,6 @@
 //! What the shutdown benchmark's subjects share, so that the three versions of a service
-//! differ only in how each library stops it: the tracked tasks' count, the seed
-//! scenario's queue and operation, and the deadline's stuck work.
+//! differ only in how each library stops it: the tracked tasks' count, the queue
+//! and the operation of the queue scenario, and the deadline's stuck work.
 
 #![allow(dead_code)] // each subject uses a part
 
@@ -77,7 +77,7 @@ pub(crate) async fn all_running(n: usize) {
     }
 }
 
-// ---- The seed scenario: 20 msg/s, 3 s operations, 20 workers ----
+// ---- The queue scenario: 20 msg/s, 3 s operations, 20 workers ----
 
 /// How many workers take from the queue.
 pub(crate) const WORKERS: usize = 20;

@@ -1,4 +1,4 @@
-//! The seed scenario with graceful: 20 tracked workers take messages from a queue fed at
+//! The queue scenario with graceful: 20 tracked workers take messages from a queue fed at
 //! 20 msg/s and process each for 3 s. On SIGTERM they take nothing new, finish what they
 //! hold, and the process exits once they have.
 

@@ -1,4 +1,4 @@
-//! The seed scenario with tokio-graceful-shutdown: one subsystem per worker, each taking
+//! The queue scenario with tokio-graceful-shutdown: one subsystem per worker, each taking
 //! messages with `cancel_on_shutdown` (which looks at the shutdown first), so none takes
 //! a message once the shutdown has begun.
 

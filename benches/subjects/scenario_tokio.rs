@@ -1,4 +1,4 @@
-//! The seed scenario written by hand on tokio, with care: handlers installed before
+//! The queue scenario written by hand on tokio, with care: handlers installed before
 //! `ready`, workers on a tracker that `select!` on the token first (`biased`), so none
 //! takes a message once the shutdown has begun.
 
