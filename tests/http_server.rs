@@ -2,7 +2,7 @@
 //! in flight finish, `/healthz` turns 503 during the drain delay, new connections are
 //! refused after it, and an endless stream is closed at the deadline.
 
-mod support;
+use graceful_process_tests as support;
 
 use std::io::{BufRead, ErrorKind};
 use std::net::{SocketAddr, TcpListener};

@@ -2,7 +2,7 @@
 //! turn with others on one database: afterwards the database shows that nothing was lost
 //! and nothing was done twice.
 
-mod support;
+use graceful_process_tests as support;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

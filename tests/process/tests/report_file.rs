@@ -1,6 +1,6 @@
 //! `GRACEFUL_REPORT=path`: the report as JSON, written by a real process at its exit.
 
-mod support;
+use graceful_process_tests as support;
 
 use std::path::PathBuf;
 

@@ -1,6 +1,6 @@
 //! `flavor`, `signals`, `worker_threads`, `tasks_order` and `crate`, in real processes.
 
-mod support;
+use graceful_process_tests as support;
 
 use support::{scripted, stopped_by, Step};
 

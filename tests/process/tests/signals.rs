@@ -1,6 +1,6 @@
 //! Real signals sent to a real service: the sequence, the exit codes, the report.
 
-mod support;
+use graceful_process_tests as support;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStderr, Command, Stdio};

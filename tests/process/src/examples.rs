@@ -1,15 +1,16 @@
-//! The built examples of this package, started like the fixtures.
+//! The built examples of the package under test (`graceful-examples`), started like the
+//! fixtures.
 
 use std::path::{Path, PathBuf};
 
 use super::Service;
 
 /// The path of the example `name`, built by `cargo test` (or `cargo build --examples`)
-/// into `examples/` beside the `deps/` directory that holds this test binary.
+/// into `examples/` beside the `deps/` directory that holds the calling test binary.
 ///
 /// `cargo test --test <file>` alone does not rebuild the examples: after changing one,
 /// run `cargo build --examples` first, or the test runs the old binary.
-pub(crate) fn example(name: &str) -> String {
+pub fn example(name: &str) -> String {
     let exe = std::env::current_exe().expect("the test binary knows its path");
     let profile_dir = exe
         .parent()
@@ -30,7 +31,7 @@ pub(crate) fn example(name: &str) -> String {
 
 impl Service {
     /// The first stdout line seen so far that starts with `prefix`.
-    pub(crate) fn printed(&self, prefix: &str) -> Option<String> {
+    pub fn printed(&self, prefix: &str) -> Option<String> {
         self.stdout
             .lock()
             .unwrap()

@@ -4,7 +4,7 @@
 
 #![cfg(unix)]
 
-mod support;
+use graceful_process_tests as support;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::PathBuf;

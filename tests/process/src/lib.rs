@@ -1,6 +1,8 @@
-//! Starting a fixture service as a child process, signalling it and reading what it did.
-
-#![allow(dead_code)] // each test file uses a part
+//! Starting a fixture service or an example as a child process, signalling it and reading
+//! what it did: the support of the process-level tests, here and in `graceful-examples`.
+//!
+//! The fixture services are the binaries of this package (`src/bin/`); a test names one
+//! with `env!("CARGO_BIN_EXE_fixture-service")`, and [`example`] finds a built example.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -10,9 +12,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// How long a test waits for a child before calling it stuck. Generous: CI machines are slow.
-pub(crate) const PATIENCE: Duration = Duration::from_secs(20);
+pub const PATIENCE: Duration = Duration::from_secs(20);
 
-pub(crate) struct Service {
+/// A running child, its stdout read line by line and its stderr read to the end. Dropped
+/// before it has exited, it is killed.
+pub struct Service {
     child: std::process::Child,
     lines: Receiver<String>,
     stdout: Arc<Mutex<Vec<String>>>,
@@ -23,30 +27,34 @@ pub(crate) struct Service {
 
 /// What the service did, once it exited.
 #[derive(Debug)]
-pub(crate) struct Exited {
-    pub(crate) code: Option<i32>,
-    pub(crate) stdout: Vec<String>,
-    pub(crate) stderr: String,
+pub struct Exited {
+    /// The exit code; `None` when a signal ended the process.
+    pub code: Option<i32>,
+    /// Every stdout line.
+    pub stdout: Vec<String>,
+    /// The whole of stderr (empty when it was closed at the start).
+    pub stderr: String,
     /// From the first signal sent (or the start) to the exit.
-    pub(crate) elapsed: Duration,
+    pub elapsed: Duration,
 }
 
 impl Exited {
     /// The index of the first stdout line that starts with `prefix`.
-    pub(crate) fn line(&self, prefix: &str) -> usize {
+    pub fn line(&self, prefix: &str) -> usize {
         self.stdout
             .iter()
             .position(|l| l.starts_with(prefix))
             .unwrap_or_else(|| panic!("no stdout line starts with {prefix:?}:\n{self:#?}"))
     }
 
-    pub(crate) fn has_line(&self, prefix: &str) -> bool {
+    /// Whether a stdout line starts with `prefix`.
+    pub fn has_line(&self, prefix: &str) -> bool {
         self.stdout.iter().any(|l| l.starts_with(prefix))
     }
 
     /// Asserts that stderr holds `needle`, showing stderr otherwise.
     #[track_caller]
-    pub(crate) fn assert_stderr(&self, needle: &str) {
+    pub fn assert_stderr(&self, needle: &str) {
         assert!(
             self.stderr.contains(needle),
             "stderr lacks {needle:?}:\n{}",
@@ -55,14 +63,15 @@ impl Exited {
     }
 }
 
-/// Starts the binary of this package named `bin`, with extra environment variables.
-pub(crate) fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
+/// Starts the program at `bin` (a fixture's `CARGO_BIN_EXE_*`, or an [`example`]), with
+/// extra environment variables.
+pub fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
     launch(bin, envs, true)
 }
 
 /// Starts `bin` with a stderr whose reader is gone at once, so that every write to it
 /// fails, as under `service 2>&1 | head -1` once `head` has exited.
-pub(crate) fn start_with_stderr_closed(bin: &str, envs: &[(&str, &str)]) -> Service {
+pub fn start_with_stderr_closed(bin: &str, envs: &[(&str, &str)]) -> Service {
     launch(bin, envs, false)
 }
 
@@ -114,7 +123,7 @@ fn launch(bin: &str, envs: &[(&str, &str)], read_stderr: bool) -> Service {
 
 impl Service {
     /// Waits for a stdout line starting with `prefix`.
-    pub(crate) fn wait_for(&mut self, prefix: &str) {
+    pub fn wait_for(&mut self, prefix: &str) {
         let until = Instant::now() + PATIENCE;
         loop {
             match self
@@ -137,7 +146,7 @@ impl Service {
     }
 
     /// Sends a real signal (`TERM`, `INT`, `HUP`, `KILL`) with `kill(1)`.
-    pub(crate) fn signal(&mut self, name: &str) {
+    pub fn signal(&mut self, name: &str) {
         self.signalled_at.get_or_insert_with(Instant::now);
         let status = Command::new("kill")
             .arg(format!("-{name}"))
@@ -148,7 +157,7 @@ impl Service {
     }
 
     /// Waits for the exit and returns what the service did.
-    pub(crate) fn exited(mut self) -> Exited {
+    pub fn exited(mut self) -> Exited {
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -181,7 +190,7 @@ impl Service {
 }
 
 /// One move of a test against a running service.
-pub(crate) enum Step<'a> {
+pub enum Step<'a> {
     /// Wait for a stdout line starting with this.
     Line(&'a str),
     /// Send this signal (`TERM`, `INT`, `HUP`).
@@ -189,7 +198,7 @@ pub(crate) enum Step<'a> {
 }
 
 /// Starts `bin`, waits until it is `ready`, plays `steps`, and returns how it exited.
-pub(crate) fn scripted(bin: &str, envs: &[(&str, &str)], steps: &[Step<'_>]) -> Exited {
+pub fn scripted(bin: &str, envs: &[(&str, &str)], steps: &[Step<'_>]) -> Exited {
     let mut svc = start(bin, envs);
     svc.wait_for("ready");
     for step in steps {
@@ -202,13 +211,12 @@ pub(crate) fn scripted(bin: &str, envs: &[(&str, &str)], steps: &[Step<'_>]) -> 
 }
 
 /// Starts `bin`, waits until it is `ready`, sends `signal` and returns how it exited.
-pub(crate) fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
+pub fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
     scripted(bin, envs, &[Step::Signal(signal)])
 }
 
 mod cleanup;
 mod examples;
-pub(crate) mod http;
+pub mod http;
 mod poll;
-#[allow(unused_imports)] // each test file uses a part
-pub(crate) use {examples::example, poll::eventually};
+pub use {examples::example, poll::eventually};

@@ -7,7 +7,7 @@ use super::PATIENCE;
 
 /// Checks `done` every 50 ms until it holds; panics with `what` after [`PATIENCE`].
 #[track_caller]
-pub(crate) fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     let until = Instant::now() + PATIENCE;
     while !done() {
         assert!(Instant::now() < until, "not within {PATIENCE:?}: {what}");

@@ -1,7 +1,7 @@
 //! Hooks written in a library crate run in a binary that links the crate with
 //! `graceful::link!` and otherwise never names it.
 
-mod support;
+use graceful_process_tests as support;
 
 use support::stopped_by;
 

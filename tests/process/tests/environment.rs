@@ -2,7 +2,7 @@
 //! `GRACEFUL_DRAIN_DELAY` and `GRACEFUL_GRACE_PERIOD`. The fixture service says
 //! `deadline = "2s", drain_delay = "300ms"` and has one `always` hook (1 s by default).
 
-mod support;
+use graceful_process_tests as support;
 
 use support::{start, start_with_stderr_closed, stopped_by};
 

@@ -9,14 +9,16 @@ use super::PATIENCE;
 
 /// A response read to its end.
 #[derive(Debug)]
-pub(crate) struct Response {
-    pub(crate) status: u16,
-    pub(crate) body: String,
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// The body as it came, not decoded.
+    pub body: String,
 }
 
 /// Sends `GET path` on a new connection and returns it, unread. `Err` if the connection
 /// is refused.
-pub(crate) fn send_get(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
+pub fn send_get(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
     let mut stream = send_head_start(addr, path)?;
     write!(stream, "Connection: close\r\n\r\n")?;
     Ok(stream)
@@ -25,7 +27,7 @@ pub(crate) fn send_get(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
 /// Sends only the start of a `GET path` request on a new connection, as a client that
 /// stalls halfway through its request does. The connection stays open while the stream
 /// lives.
-pub(crate) fn send_head_start(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
+pub fn send_head_start(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(PATIENCE))?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n")?;
@@ -33,19 +35,19 @@ pub(crate) fn send_head_start(addr: SocketAddr, path: &str) -> io::Result<TcpStr
 }
 
 /// Reads a response to the end of the connection.
-pub(crate) fn read_response(stream: TcpStream) -> io::Result<Response> {
+pub fn read_response(stream: TcpStream) -> io::Result<Response> {
     let mut text = String::new();
     BufReader::new(stream).read_to_string(&mut text)?;
     parse(&text)
 }
 
 /// `GET path` and the whole response.
-pub(crate) fn get(addr: SocketAddr, path: &str) -> io::Result<Response> {
+pub fn get(addr: SocketAddr, path: &str) -> io::Result<Response> {
     read_response(send_get(addr, path)?)
 }
 
 /// Reads the status line and headers of a streamed response, leaving the body to read.
-pub(crate) fn stream_get(addr: SocketAddr, path: &str) -> io::Result<(u16, BufReader<TcpStream>)> {
+pub fn stream_get(addr: SocketAddr, path: &str) -> io::Result<(u16, BufReader<TcpStream>)> {
     let mut reader = BufReader::new(send_get(addr, path)?);
     let mut head = String::new();
     loop {
