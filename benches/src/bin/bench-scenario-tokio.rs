@@ -2,10 +2,8 @@
 //! `ready`, workers on a tracker that `select!` on the token first (`biased`), so none
 //! takes a message once the shutdown has begun.
 
-#[path = "common.rs"]
-mod common;
+use graceful_benches::service::{self, Queue};
 
-use common::Queue;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -19,7 +17,7 @@ async fn worker(queue: Queue, token: CancellationToken) {
                 None => return,
             },
         };
-        common::process(msg).await;
+        service::process(msg).await;
     }
 }
 
@@ -27,12 +25,12 @@ async fn worker(queue: Queue, token: CancellationToken) {
 async fn main() -> std::io::Result<()> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let signals = common::StopSignals::install()?;
-    let (queue, feed) = common::queue();
-    for _ in 0..common::WORKERS {
+    let signals = service::StopSignals::install()?;
+    let (queue, feed) = service::queue();
+    for _ in 0..service::WORKERS {
         tracker.spawn(worker(queue.clone(), token.clone()));
     }
-    common::ready_then_feed(feed);
-    common::drain_at_signal(signals, token, tracker).await;
+    service::ready_then_feed(feed);
+    service::drain_at_signal(signals, token, tracker).await;
     Ok(())
 }

@@ -7,27 +7,26 @@
 //! - With the extra code that needs: `std::process::exit` once the timeout has fired
 //!   (exit code 124, as a timeout reports), which does not wait for the runtime.
 
-#[path = "common.rs"]
-mod common;
+use graceful_benches::service;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let deadline = common::deadline_arg();
+    let deadline = service::deadline_arg();
     let exit_at_deadline = std::env::args().nth(2).as_deref() == Some("exit");
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let mut signals = common::StopSignals::install()?;
-    common::block_a_thread_forever();
+    let mut signals = service::StopSignals::install()?;
+    service::block_a_thread_forever();
     println!("ready");
     signals.first().await;
     token.cancel();
     let cleanup = async {
         tracker.close();
         tracker.wait().await;
-        common::flush_that_never_returns().await;
+        service::flush_that_never_returns().await;
     };
     if tokio::time::timeout(deadline, cleanup).await.is_err() {
         eprintln!("shutdown: the cleanup did not finish within {deadline:?}");

@@ -4,27 +4,32 @@ use std::time::Duration;
 
 /// The figures of one measure over its runs.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Samples(Vec<f64>);
+pub struct Samples(Vec<f64>);
 
 impl Samples {
-    pub(crate) fn new() -> Self {
+    /// No figures yet.
+    pub fn new() -> Self {
         Self::default()
     }
 
-    pub(crate) fn push(&mut self, value: f64) {
+    /// Adds a figure, which must be a number.
+    pub fn push(&mut self, value: f64) {
         assert!(value.is_finite(), "a sample must be a number, got {value}");
         self.0.push(value);
     }
 
-    pub(crate) fn push_duration(&mut self, d: Duration) {
+    /// Adds a duration, in seconds.
+    pub fn push_duration(&mut self, d: Duration) {
         self.push(d.as_secs_f64());
     }
 
-    pub(crate) fn len(&self) -> usize {
+    /// How many figures there are.
+    pub fn len(&self) -> usize {
         self.0.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
 
@@ -35,7 +40,7 @@ impl Samples {
     }
 
     /// The middle value (the mean of the two middle ones for an even count).
-    pub(crate) fn median(&self) -> f64 {
+    pub fn median(&self) -> f64 {
         let v = self.sorted();
         assert!(!v.is_empty(), "the median of no samples");
         let mid = v.len() / 2;
@@ -46,17 +51,19 @@ impl Samples {
         }
     }
 
-    pub(crate) fn min(&self) -> f64 {
+    /// The smallest figure.
+    pub fn min(&self) -> f64 {
         self.sorted()[0]
     }
 
-    pub(crate) fn max(&self) -> f64 {
+    /// The largest figure.
+    pub fn max(&self) -> f64 {
         *self.sorted().last().expect("the max of no samples")
     }
 }
 
 /// Seconds written in s, ms, µs or ns, whichever reads best.
-pub(crate) fn secs(s: f64) -> String {
+pub fn secs(s: f64) -> String {
     let abs = s.abs();
     if abs >= 1.0 {
         format!("{s:.3} s")
@@ -70,7 +77,7 @@ pub(crate) fn secs(s: f64) -> String {
 }
 
 /// Bytes written in KiB or MiB.
-pub(crate) fn bytes(b: f64) -> String {
+pub fn bytes(b: f64) -> String {
     if b >= 1024.0 * 1024.0 {
         format!("{:.2} MiB", b / (1024.0 * 1024.0))
     } else {
@@ -79,7 +86,7 @@ pub(crate) fn bytes(b: f64) -> String {
 }
 
 /// `value / base` as `1.03×`.
-pub(crate) fn ratio(value: f64, base: f64) -> String {
+pub fn ratio(value: f64, base: f64) -> String {
     if base == 0.0 {
         "–".to_owned()
     } else {

@@ -2,24 +2,23 @@
 //! returns and a blocking thread that never returns, under
 //! `handle_shutdown_requests(deadline)` (the deadline in milliseconds as the argument).
 
-#[path = "common.rs"]
-mod common;
+use graceful_benches::service;
 
 use std::convert::Infallible;
 
 use tokio_graceful_shutdown::{SubsystemBuilder, SubsystemHandle, Toplevel};
 
 async fn stuck(subsys: &mut SubsystemHandle) -> Result<(), Infallible> {
-    common::block_a_thread_forever();
+    service::block_a_thread_forever();
     println!("ready");
     subsys.on_shutdown_requested().await;
-    common::flush_that_never_returns().await;
+    service::flush_that_never_returns().await;
     Ok(())
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let deadline = common::deadline_arg();
+    let deadline = service::deadline_arg();
     Toplevel::new(async |s: &mut SubsystemHandle| {
         s.start(SubsystemBuilder::new("stuck", stuck));
     })

@@ -1,20 +1,23 @@
 //! The table a benchmark prints: Markdown, aligned, so it reads in a terminal and pastes
 //! into the README as it is.
 
-pub(crate) struct Table {
+/// A table: a header and rows of as many cells.
+pub struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    pub(crate) fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
+    /// A table with these column titles and no rows.
+    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Self {
         Table {
             header: header.into_iter().map(Into::into).collect(),
             rows: Vec::new(),
         }
     }
 
-    pub(crate) fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+    /// Adds a row; it must have a cell for each column.
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
         let row: Vec<String> = cells.into_iter().map(Into::into).collect();
         assert_eq!(
             row.len(),
@@ -26,7 +29,8 @@ impl Table {
         self.rows.push(row);
     }
 
-    pub(crate) fn render(&self) -> String {
+    /// The table in Markdown, each column as wide as its widest cell.
+    pub fn render(&self) -> String {
         let widths: Vec<usize> = (0..self.header.len())
             .map(|c| {
                 std::iter::once(&self.header)
@@ -53,7 +57,8 @@ impl Table {
         out
     }
 
-    pub(crate) fn print(&self) {
+    /// Prints the table after a blank line.
+    pub fn print(&self) {
         println!("\n{}", self.render());
     }
 }

@@ -1,18 +1,30 @@
-//! What the benchmarks share: how many runs, medians, the table they print, the machine
-//! they ran on, and the subject programs they start, signal and time.
+//! What the benchmarks and the programs they measure share.
+//!
+//! - The benchmarks (`benches/`): how many runs ([`runs`]) of which measures
+//!   ([`selected`]), medians ([`stats`]), the tables they print ([`table`]), the machine
+//!   they ran on ([`heading`]), and the subject programs they start, signal and time
+//!   ([`subject`]).
+//! - The subjects (`src/bin/`): the parts of the services they run, so that the three
+//!   versions of a service differ only in how each library stops it ([`service`]). The
+//!   idle subjects use none of it: the `cost` benchmark compiles each as a hello world of
+//!   its own.
+//! - Both: one clock they can compare ([`clock`]).
+//!
+//! The measures signal their subjects with `kill(2)` and read the clock that all
+//! processes share: they run on Unix. Elsewhere the package builds, and what needs Unix
+//! stops with a message and exit code 2.
 
-#![allow(dead_code)] // each benchmark uses a part
-
-pub(crate) mod clock;
-pub(crate) mod stats;
-pub(crate) mod subject;
-pub(crate) mod table;
+pub mod clock;
+pub mod service;
+pub mod stats;
+pub mod subject;
+pub mod table;
 
 use std::process::Command;
 
 /// How many runs a measure makes: `default`, or `GRACEFUL_BENCH_RUNS` when set. A value
 /// that is not a positive whole number stops the benchmark with a message.
-pub(crate) fn runs(default: usize) -> usize {
+pub fn runs(default: usize) -> usize {
     match std::env::var("GRACEFUL_BENCH_RUNS") {
         Err(std::env::VarError::NotPresent) => default,
         Ok(v) if v.trim().is_empty() => default,
@@ -30,7 +42,7 @@ pub(crate) fn runs(default: usize) -> usize {
 
 /// The measures to run: those whose name contains the first argument that is not a flag
 /// (`cargo bench --bench shutdown -- idle`), or all of them.
-pub(crate) fn selected(name: &str) -> bool {
+pub fn selected(name: &str) -> bool {
     match std::env::args().skip(1).find(|a| !a.starts_with('-')) {
         Some(filter) => name.contains(&filter),
         None => true,
@@ -38,13 +50,21 @@ pub(crate) fn selected(name: &str) -> bool {
 }
 
 /// Stops the benchmark with a message and exit code 2.
-pub(crate) fn fail(message: &str) -> ! {
+pub fn fail(message: &str) -> ! {
     eprintln!("benchmark: {message}");
     std::process::exit(2)
 }
 
+/// Stops a benchmark or a subject that needs `what`, which only Unix has, on another
+/// platform: a message and exit code 2.
+pub fn unix_only(what: &str) -> ! {
+    let program = std::env::args().next().unwrap_or_default();
+    eprintln!("{program}: runs on Unix only: it needs {what}");
+    std::process::exit(2)
+}
+
 /// One line about the machine: CPU, cores, kernel, compiler. Figures mean little without it.
-pub(crate) fn machine() -> String {
+pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|info| {
@@ -68,7 +88,7 @@ pub(crate) fn machine() -> String {
 }
 
 /// Prints the heading every benchmark starts with.
-pub(crate) fn heading(title: &str) {
+pub fn heading(title: &str) {
     println!("\n# {title}\n");
     println!("machine: {}", machine());
 }

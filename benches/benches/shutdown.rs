@@ -1,6 +1,6 @@
 //! How fast and how surely a service stops: graceful against the same service written by
 //! hand on tokio (`CancellationToken`, `TaskTracker`, `tokio::signal`, `biased` selects)
-//! and with tokio-graceful-shutdown, each a program of its own (`benches/subjects/`)
+//! and with tokio-graceful-shutdown, each a program of its own (`src/bin/`)
 //! that this benchmark starts, signals with `SIGTERM` and watches exit.
 //!
 //! Every run starts a fresh process and waits for its `ready` line (printed once its
@@ -39,7 +39,7 @@
 //! `cargo bench --bench shutdown -- scenario` runs one; `GRACEFUL_BENCH_RUNS=n` sets the
 //! runs of every measure (`1` for a quick check that everything works).
 
-mod support;
+use graceful_benches as support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -48,12 +48,11 @@ use support::stats::{ratio, secs, Samples};
 use support::subject::{Ended, Subject, SETTLE};
 use support::table::Table;
 use support::{clock, fail, heading, runs, selected};
+// One operation of the queue scenario.
+use support::service::OP;
 
 /// How long a subject that should exit promptly may take after the signal.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-/// One operation of the queue scenario (as in `benches/subjects/common.rs`).
-const OP: Duration = Duration::from_secs(3);
 
 /// The signal falls this long after `ready`, plus up to [`SIGNAL_SPREAD`].
 const SIGNAL_AFTER: Duration = Duration::from_secs(4);
@@ -378,7 +377,7 @@ struct Op {
 fn scenario_run(c: &Competitor, wait: Duration) -> ScenarioRun {
     let subject = c.start();
     std::thread::sleep(wait);
-    let sent = subject.signal(libc::SIGTERM);
+    let sent = subject.terminate();
     let (ended, lines) = subject.ended_with_lines(OP + PATIENCE);
     let exited = match ended {
         Ended::Exited { at_ns, status } if status.success() => at_ns,
@@ -529,7 +528,7 @@ fn deadline(runs: usize) {
     let results = interleaved(&competitors, runs, |c| {
         let subject = c.start();
         std::thread::sleep(SETTLE);
-        let sent = subject.signal(libc::SIGTERM);
+        let sent = subject.terminate();
         match subject.ended(DEADLINE + HANG_PATIENCE) {
             Ended::Exited { at_ns, status } => Some(((at_ns - sent) as f64 / 1e9, status)),
             Ended::Hung => None,

@@ -30,7 +30,7 @@
 //! Run: `cargo bench --bench hot_path` (a few seconds), or one group:
 //! `cargo bench --bench hot_path -- until-pending`.
 
-mod support;
+use graceful_benches as support;
 
 use std::future::Future;
 use std::hint::black_box;

@@ -3,8 +3,7 @@
 //! too heavy, but one subsystem that spawns them on a `TaskTracker`, each with a
 //! cancellation token from `create_cancellation_token()`, and waits for them.
 
-#[path = "common.rs"]
-mod common;
+use graceful_benches::service;
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -14,11 +13,11 @@ use tokio_util::task::TaskTracker;
 
 async fn tasks(subsys: &mut SubsystemHandle) -> Result<(), Infallible> {
     let tracker = TaskTracker::new();
-    for _ in 0..common::TASKS {
+    for _ in 0..service::TASKS {
         let token = subsys.create_cancellation_token();
-        tracker.spawn(common::counted(token.cancelled_owned()));
+        tracker.spawn(service::counted(token.cancelled_owned()));
     }
-    common::all_running(common::TASKS).await;
+    service::all_running(service::TASKS).await;
     println!("ready");
     subsys.on_shutdown_requested().await;
     tracker.close();

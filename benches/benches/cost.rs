@@ -2,7 +2,7 @@
 //! `#[tokio::main]` and with tokio-graceful-shutdown: memory, binary size, compile time.
 //!
 //! The three services are the subjects `bench-idle-graceful`, `bench-idle-tokio` and
-//! `bench-idle-tgs` (`benches/subjects/`): each installs its signal handlers, says
+//! `bench-idle-tgs` (`src/bin/`): each installs its signal handlers, says
 //! `ready`, and waits for the shutdown.
 //!
 //! - `rss`: peak resident memory (`VmHWM`) of the idle service, read 100 ms after it said
@@ -30,7 +30,7 @@
 //! Run: `cargo bench --bench cost` (about two minutes on 2 cores, mostly cold builds),
 //! or one measure: `cargo bench --bench cost -- rss` (`size`, `compile`).
 
-mod support;
+use graceful_benches as support;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,8 +41,15 @@ use support::stats::{bytes, ratio, secs, Samples};
 use support::subject::{Subject, SETTLE};
 use support::table::Table;
 
-/// The workspace: its `Cargo.lock`, graceful's sources, the subjects' sources.
-const WORKSPACE: &str = env!("CARGO_MANIFEST_DIR");
+/// This package: the subjects' sources.
+const PACKAGE: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The workspace, the package's parent: its `Cargo.lock` and graceful's sources.
+fn workspace() -> &'static Path {
+    Path::new(PACKAGE)
+        .parent()
+        .expect("the benchmarks' package lies inside the workspace")
+}
 
 /// How long an idle subject may take to exit after `SIGTERM`.
 const EXIT_PATIENCE: Duration = Duration::from_secs(10);
@@ -55,7 +62,7 @@ struct Competitor {
     key: &'static str,
     /// The subject binary that `cargo bench` built.
     bin: &'static str,
-    /// The subject's source, relative to the workspace.
+    /// The subject's source, relative to this package.
     source: &'static str,
     /// The dependencies its hello world declares, as its users would.
     deps: &'static [Dep],
@@ -83,7 +90,7 @@ const COMPETITORS: [Competitor; 3] = [
         name: "graceful",
         key: "graceful",
         bin: env!("CARGO_BIN_EXE_bench-idle-graceful"),
-        source: "benches/subjects/idle_graceful.rs",
+        source: "src/bin/bench-idle-graceful.rs",
         // The runtime and the signals come with it: a graceful service names nothing else.
         deps: &[Dep {
             name: "graceful-runtime",
@@ -95,7 +102,7 @@ const COMPETITORS: [Competitor; 3] = [
         name: "tokio by hand",
         key: "tokio",
         bin: env!("CARGO_BIN_EXE_bench-idle-tokio"),
-        source: "benches/subjects/idle_tokio.rs",
+        source: "src/bin/bench-idle-tokio.rs",
         deps: &[
             registry("tokio", &["macros", "rt-multi-thread", "signal"]),
             registry("tokio-util", &["rt"]),
@@ -105,7 +112,7 @@ const COMPETITORS: [Competitor; 3] = [
         name: "tokio-graceful-shutdown",
         key: "tgs",
         bin: env!("CARGO_BIN_EXE_bench-idle-tgs"),
-        source: "benches/subjects/idle_tgs.rs",
+        source: "src/bin/bench-idle-tgs.rs",
         deps: &[
             registry("tokio", &["macros", "rt-multi-thread"]),
             registry("tokio-graceful-shutdown", &[]),
@@ -232,7 +239,7 @@ fn stripped_size(scratch: &Scratch, c: &Competitor) -> Result<u64, String> {
 
 fn compile_time(cold_runs: usize, edit_runs: usize) {
     let scratch = Scratch::new();
-    let lock = fs::read_to_string(Path::new(WORKSPACE).join("Cargo.lock"))
+    let lock = fs::read_to_string(workspace().join("Cargo.lock"))
         .unwrap_or_else(|e| scratch.fail(&format!("cannot read the workspace's Cargo.lock: {e}")));
     let crates: Vec<HelloWorld> = COMPETITORS
         .iter()
@@ -320,7 +327,10 @@ impl HelloWorld {
         );
         for dep in c.deps {
             let source = match dep.workspace_path {
-                Some(path) => format!("path = {}", toml_string(&format!("{WORKSPACE}/{path}"))),
+                Some(path) => format!(
+                    "path = {}",
+                    toml_string(&workspace().join(path).display().to_string())
+                ),
                 None => format!(
                     "version = \"={}\"",
                     locked_version(lock, dep.name).unwrap_or_else(|e| scratch.fail(&e))
@@ -342,7 +352,7 @@ impl HelloWorld {
         };
         fs::create_dir_all(dir.join("src"))
             .unwrap_or_else(|e| scratch.fail(&format!("cannot create {}: {e}", dir.display())));
-        let source = fs::read_to_string(Path::new(WORKSPACE).join(c.source))
+        let source = fs::read_to_string(Path::new(PACKAGE).join(c.source))
             .unwrap_or_else(|e| scratch.fail(&format!("cannot read {}: {e}", c.source)));
         write(dir.join("Cargo.toml"), &manifest);
         write(dir.join("Cargo.lock"), lock);

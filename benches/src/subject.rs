@@ -9,7 +9,7 @@ use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::Duration;
 
-use super::clock;
+use crate::{clock, fail};
 
 /// How long a subject may take to say `ready`.
 const START_PATIENCE: Duration = Duration::from_secs(30);
@@ -19,9 +19,10 @@ const LAST_LINES_PATIENCE: Duration = Duration::from_secs(5);
 
 /// After `ready`, before the signal: room for a subject's last set-up (a peer may install
 /// its handlers from a task that has not run yet) and for its threads to go idle.
-pub(crate) const SETTLE: Duration = Duration::from_millis(100);
+pub const SETTLE: Duration = Duration::from_millis(100);
 
-pub(crate) struct Subject {
+/// A subject started by a benchmark: its stdout read line by line, its exit awaited.
+pub struct Subject {
     name: String,
     pid: i32,
     lines: Receiver<String>,
@@ -30,9 +31,14 @@ pub(crate) struct Subject {
 
 /// How a subject ended after a signal.
 #[derive(Debug)]
-pub(crate) enum Ended {
-    /// It exited on its own: when (monotonic ns) and how.
-    Exited { at_ns: u64, status: ExitStatus },
+pub enum Ended {
+    /// It exited on its own.
+    Exited {
+        /// When it exited, on [`clock`](crate::clock).
+        at_ns: u64,
+        /// How it exited.
+        status: ExitStatus,
+    },
     /// It was still running when the patience ran out, and was killed.
     Hung,
 }
@@ -40,7 +46,10 @@ pub(crate) enum Ended {
 impl Subject {
     /// Starts `bin` (a path from `env!("CARGO_BIN_EXE_..")`) and waits for `ready`.
     /// stderr is discarded: writing it is part of what a subject does, reading it is not.
-    pub(crate) fn start(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Subject {
+    pub fn start(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Subject {
+        if cfg!(not(unix)) {
+            crate::unix_only("kill(2), to signal the programs it measures");
+        }
         let name = bin.rsplit('/').next().unwrap_or(bin).to_owned();
         let mut cmd = Command::new(bin);
         cmd.args(args)
@@ -57,7 +66,7 @@ impl Subject {
         }
         let mut child = cmd
             .spawn()
-            .unwrap_or_else(|e| super::fail(&format!("cannot start {bin}: {e}")));
+            .unwrap_or_else(|e| fail(&format!("cannot start {bin}: {e}")));
         let pid = i32::try_from(child.id()).expect("a pid fits in i32");
         let (line_tx, lines) = channel();
         let out = child.stdout.take().expect("stdout is piped");
@@ -84,34 +93,36 @@ impl Subject {
         subject
     }
 
-    pub(crate) fn name(&self) -> &str {
+    /// The file name of its program.
+    pub fn name(&self) -> &str {
         &self.name
     }
 
-    pub(crate) fn pid(&self) -> i32 {
+    /// Its process id.
+    pub fn pid(&self) -> i32 {
         self.pid
     }
 
     /// Lines the subject printed after `ready`, as they come.
-    pub(crate) fn lines(&self) -> &Receiver<String> {
+    pub fn lines(&self) -> &Receiver<String> {
         &self.lines
     }
 
     /// Waits for a line that starts with `prefix`; a subject that exits or stays silent
     /// stops the benchmark with a message.
-    pub(crate) fn wait_for_line(&self, prefix: &str, patience: Duration) -> String {
+    pub fn wait_for_line(&self, prefix: &str, patience: Duration) -> String {
         loop {
             match self.lines.recv_timeout(patience) {
                 Ok(line) if line.starts_with(prefix) => return line,
                 Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) => {
                     self.kill();
-                    super::fail(&format!(
+                    fail(&format!(
                         "{} printed no {prefix:?} line within {patience:?}",
                         self.name
                     ))
                 }
-                Err(RecvTimeoutError::Disconnected) => super::fail(&format!(
+                Err(RecvTimeoutError::Disconnected) => fail(&format!(
                     "{} closed its stdout before printing {prefix:?}",
                     self.name
                 )),
@@ -120,26 +131,26 @@ impl Subject {
     }
 
     /// Peak resident memory so far (`VmHWM`), in bytes.
-    pub(crate) fn peak_rss(&self) -> u64 {
+    pub fn peak_rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))
-            .unwrap_or_else(|e| super::fail(&format!("cannot read {}'s status: {e}", self.name)));
+            .unwrap_or_else(|e| fail(&format!("cannot read {}'s status: {e}", self.name)));
         let kib: u64 = status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or_else(|| super::fail(&format!("no VmHWM in {}'s status", self.name)));
+            .unwrap_or_else(|| fail(&format!("no VmHWM in {}'s status", self.name)));
         kib * 1024
     }
 
-    /// Sends `signal`; returns when it was sent (monotonic ns, read just before `kill`).
-    pub(crate) fn signal(&self, signal: i32) -> u64 {
+    /// Sends `SIGTERM`; returns when it was sent (monotonic ns, read just before `kill`).
+    pub fn terminate(&self) -> u64 {
         let at = clock::now_ns();
-        send(self.pid, signal);
+        send(self.pid, Signal::Term);
         at
     }
 
     /// Waits up to `patience` for the exit; kills a subject that is still running.
-    pub(crate) fn ended(self, patience: Duration) -> Ended {
+    pub fn ended(self, patience: Duration) -> Ended {
         match self.exited.recv_timeout(patience) {
             Ok((at_ns, status)) => Ended::Exited { at_ns, status },
             Err(_) => {
@@ -153,7 +164,7 @@ impl Subject {
     /// Waits for the exit like [`Subject::ended`], and returns with it every line the
     /// subject printed after `ready` that [`Subject::lines`] has not handed out: all it
     /// said, up to its last line before the exit.
-    pub(crate) fn ended_with_lines(mut self, patience: Duration) -> (Ended, Vec<String>) {
+    pub fn ended_with_lines(mut self, patience: Duration) -> (Ended, Vec<String>) {
         let lines = std::mem::replace(&mut self.lines, channel().1);
         let name = self.name.clone();
         let ended = self.ended(patience);
@@ -163,7 +174,7 @@ impl Subject {
             match lines.recv_timeout(LAST_LINES_PATIENCE) {
                 Ok(line) => said.push(line),
                 Err(RecvTimeoutError::Disconnected) => return (ended, said),
-                Err(RecvTimeoutError::Timeout) => super::fail(&format!(
+                Err(RecvTimeoutError::Timeout) => fail(&format!(
                     "{name}'s stdout stayed open {LAST_LINES_PATIENCE:?} after it ended"
                 )),
             }
@@ -172,27 +183,39 @@ impl Subject {
 
     /// Sends SIGTERM and times the exit, which must be a success: the time from the
     /// signal to the exit, in seconds.
-    pub(crate) fn terminate_and_time(self, patience: Duration) -> f64 {
+    pub fn terminate_and_time(self, patience: Duration) -> f64 {
         let name = self.name.clone();
-        let sent = self.signal(libc::SIGTERM);
+        let sent = self.terminate();
         match self.ended(patience) {
             Ended::Exited { at_ns, status } if status.success() => (at_ns - sent) as f64 / 1e9,
             Ended::Exited { status, .. } => {
-                super::fail(&format!("{name} ended with {status} after SIGTERM"))
+                fail(&format!("{name} ended with {status} after SIGTERM"))
             }
-            Ended::Hung => super::fail(&format!(
+            Ended::Hung => fail(&format!(
                 "{name} had not exited {patience:?} after SIGTERM, and was killed"
             )),
         }
     }
 
     fn kill(&self) {
-        send(self.pid, libc::SIGKILL);
+        send(self.pid, Signal::Kill);
     }
 }
 
+/// The signals a benchmark sends its subjects.
+#[derive(Clone, Copy, Debug)]
+enum Signal {
+    Term,
+    Kill,
+}
+
+#[cfg(unix)]
 #[allow(unsafe_code)]
-fn send(pid: i32, signal: i32) {
+fn send(pid: i32, signal: Signal) {
+    let signal = match signal {
+        Signal::Term => libc::SIGTERM,
+        Signal::Kill => libc::SIGKILL,
+    };
     // SAFETY: kill(2) takes plain integers and touches no memory of ours. The pid is a
     // child of ours whose exit has not been seen yet.
     let rc = unsafe { libc::kill(pid, signal) };
@@ -202,4 +225,9 @@ fn send(pid: i32, signal: i32) {
             std::io::Error::last_os_error()
         );
     }
+}
+
+#[cfg(not(unix))]
+fn send(_: i32, _: Signal) {
+    crate::unix_only("kill(2), to signal the programs it measures")
 }

@@ -1,8 +1,7 @@
 //! The same 100,000 tracked tasks written by hand on tokio: a token each task waits on,
 //! a tracker that the shutdown closes and waits for.
 
-#[path = "common.rs"]
-mod common;
+use graceful_benches::service;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -11,12 +10,12 @@ use tokio_util::task::TaskTracker;
 async fn main() -> std::io::Result<()> {
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
-    let signals = common::StopSignals::install()?;
-    for _ in 0..common::TASKS {
-        tracker.spawn(common::counted(token.clone().cancelled_owned()));
+    let signals = service::StopSignals::install()?;
+    for _ in 0..service::TASKS {
+        tracker.spawn(service::counted(token.clone().cancelled_owned()));
     }
-    common::all_running(common::TASKS).await;
+    service::all_running(service::TASKS).await;
     println!("ready");
-    common::drain_at_signal(signals, token, tracker).await;
+    service::drain_at_signal(signals, token, tracker).await;
     Ok(())
 }

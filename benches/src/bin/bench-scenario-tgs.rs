@@ -2,18 +2,16 @@
 //! messages with `cancel_on_shutdown` (which looks at the shutdown first), so none takes
 //! a message once the shutdown has begun.
 
-#[path = "common.rs"]
-mod common;
+use graceful_benches::service::{self, Queue};
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use common::Queue;
 use tokio_graceful_shutdown::{FutureExt, SubsystemBuilder, SubsystemHandle, Toplevel};
 
 async fn worker(subsys: &mut SubsystemHandle, queue: Queue) -> Result<(), Infallible> {
     while let Ok(Some(msg)) = queue.take().cancel_on_shutdown(subsys).await {
-        common::process(msg).await;
+        service::process(msg).await;
     }
     Ok(())
 }
@@ -21,15 +19,15 @@ async fn worker(subsys: &mut SubsystemHandle, queue: Queue) -> Result<(), Infall
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Toplevel::new(async |s: &mut SubsystemHandle| {
-        let (queue, feed) = common::queue();
-        for id in 0..common::WORKERS {
+        let (queue, feed) = service::queue();
+        for id in 0..service::WORKERS {
             let queue = queue.clone();
             s.start(SubsystemBuilder::new(
                 format!("worker-{id}"),
                 async move |subsys: &mut SubsystemHandle| worker(subsys, queue).await,
             ));
         }
-        common::ready_then_feed(feed);
+        service::ready_then_feed(feed);
     })
     .catch_signals()
     .handle_shutdown_requests(Duration::from_secs(30))
