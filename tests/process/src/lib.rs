@@ -5,7 +5,7 @@
 //! with `env!("CARGO_BIN_EXE_fixture-service")`, and [`example`] finds a built example.
 
 use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::process::{ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -21,6 +21,8 @@ pub struct Service {
     lines: Receiver<String>,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<String>>,
+    /// With [`start_with_stderr_unread`], the end of stderr that stays open unread.
+    _unread_stderr: Option<ChildStderr>,
     readers: Vec<thread::JoinHandle<()>>,
     signalled_at: Option<Instant>,
 }
@@ -66,16 +68,32 @@ impl Exited {
 /// Starts the program at `bin` (a fixture's `CARGO_BIN_EXE_*`, or an [`example`]), with
 /// extra environment variables.
 pub fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, envs, true)
+    launch(bin, envs, Stderr::Read)
 }
 
 /// Starts `bin` with a stderr whose reader is gone at once, so that every write to it
 /// fails, as under `service 2>&1 | head -1` once `head` has exited.
 pub fn start_with_stderr_closed(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, envs, false)
+    launch(bin, envs, Stderr::Closed)
 }
 
-fn launch(bin: &str, envs: &[(&str, &str)], read_stderr: bool) -> Service {
+/// Starts `bin` with a stderr that stays open and that nobody reads: once the pipe is
+/// full, every write to it blocks, as with a stalled journald or a log shipper that hangs.
+pub fn start_with_stderr_unread(bin: &str, envs: &[(&str, &str)]) -> Service {
+    launch(bin, envs, Stderr::Unread)
+}
+
+/// What becomes of a child's stderr.
+enum Stderr {
+    /// Read to the end, for [`Exited::stderr`].
+    Read,
+    /// Closed at once.
+    Closed,
+    /// Held open, never read.
+    Unread,
+}
+
+fn launch(bin: &str, envs: &[(&str, &str)], stderr_is: Stderr) -> Service {
     let mut cmd = Command::new(bin);
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -101,21 +119,25 @@ fn launch(bin: &str, envs: &[(&str, &str)], read_stderr: bool) -> Service {
     let stderr = Arc::new(Mutex::new(String::new()));
     let mut err = child.stderr.take().unwrap();
     let mut readers = vec![out_reader];
-    if read_stderr {
-        let errors = stderr.clone();
-        readers.push(thread::spawn(move || {
-            let mut buf = String::new();
-            let _ = err.read_to_string(&mut buf);
-            errors.lock().unwrap().push_str(&buf);
-        }));
-    } else {
-        drop(err);
+    let mut unread_stderr = None;
+    match stderr_is {
+        Stderr::Read => {
+            let errors = stderr.clone();
+            readers.push(thread::spawn(move || {
+                let mut buf = String::new();
+                let _ = err.read_to_string(&mut buf);
+                errors.lock().unwrap().push_str(&buf);
+            }));
+        }
+        Stderr::Closed => drop(err),
+        Stderr::Unread => unread_stderr = Some(err),
     }
     Service {
         child,
         lines,
         stdout,
         stderr,
+        _unread_stderr: unread_stderr,
         readers,
         signalled_at: None,
     }
@@ -159,19 +181,13 @@ impl Service {
     /// Waits for the exit and returns what the service did.
     pub fn exited(mut self) -> Exited {
         let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > PATIENCE {
-                let _ = self.child.kill();
-                panic!(
-                    "the service did not exit within {PATIENCE:?}; stdout: {:#?}\nstderr: {}",
-                    self.stdout.lock().unwrap(),
-                    self.stderr.lock().unwrap()
-                );
-            }
-            thread::sleep(Duration::from_millis(5));
+        let Some(status) = self.exit_status_within(PATIENCE) else {
+            let _ = self.child.kill();
+            panic!(
+                "the service did not exit within {PATIENCE:?}; stdout: {:#?}\nstderr: {}",
+                self.stdout.lock().unwrap(),
+                self.stderr.lock().unwrap()
+            );
         };
         let elapsed = self.signalled_at.unwrap_or(started).elapsed();
         // The readers finish once the pipes close with the process.
@@ -185,6 +201,26 @@ impl Service {
             stdout,
             stderr,
             elapsed,
+        }
+    }
+
+    /// The exit code, if the service exits within `limit`; `None` if it was still
+    /// running then, and was killed.
+    pub fn exit_within(mut self, limit: Duration) -> Option<i32> {
+        // Dropped while it runs, the service is killed.
+        self.exit_status_within(limit)?.code()
+    }
+
+    fn exit_status_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(5));
         }
     }
 }

@@ -2,12 +2,9 @@
 
 use graceful_process_tests as support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStderr, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use support::{scripted, start, start_with_stderr_closed, stopped_by, Step};
+use support::{scripted, start, start_with_stderr_closed, stopped_by, Service, Step};
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
 
@@ -314,81 +311,30 @@ fn a_slow_logger_does_not_pass_for_a_blocked_runtime_on_the_second_signal() {
 }
 
 /// Starts the service with a stderr nobody reads and a thread that fills it: every write
-/// to stderr blocks from then on. Returns the child and the unread end, to keep open.
-fn start_with_stderr_full(envs: &[(&str, &str)]) -> (Child, ChildStderr, Receiver<String>) {
-    let mut child = Command::new(SERVICE)
-        .envs(envs.iter().copied())
-        .env("FIXTURE_STDERR", "flood")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, lines) = channel();
-    let stdout = child.stdout.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    (child, stderr, lines)
-}
-
-fn wait_line(lines: &Receiver<String>, child: &mut Child, prefix: &str) {
-    let until = Instant::now() + Duration::from_secs(20);
-    loop {
-        match lines.recv_timeout(until.saturating_duration_since(Instant::now())) {
-            Ok(line) if line.starts_with(prefix) => return,
-            Ok(_) => {}
-            Err(_) => {
-                let _ = child.kill();
-                panic!("no line {prefix:?} from the service");
-            }
-        }
-    }
-}
-
-/// Waits for the exit, or kills the child and returns `None` after `limit`.
-fn exit_within(child: &mut Child, limit: Duration) -> Option<i32> {
-    let until = Instant::now() + limit;
-    while Instant::now() < until {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status.code();
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
-}
-
-fn kill(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
+/// to stderr blocks from then on.
+fn start_with_stderr_full(envs: &[(&str, &str)]) -> Service {
+    let mut all = vec![("FIXTURE_STDERR", "flood")];
+    all.extend_from_slice(envs);
+    support::start_with_stderr_unread(SERVICE, &all)
 }
 
 #[test]
 fn a_stderr_that_blocks_does_not_keep_the_watchdog_from_ending_the_process() {
-    let (mut child, _unread, lines) = start_with_stderr_full(&[]);
-    wait_line(&lines, &mut child, "ready");
-    kill(&child, "TERM");
+    let mut svc = start_with_stderr_full(&[]);
+    svc.wait_for("ready");
+    svc.signal("TERM");
     // The deadline (2 s), the `always` hook's second and the watchdog's slack: 3.5 s. The
     // bound is generous for a loaded machine; without the watchdog the process never ends.
-    assert_eq!(exit_within(&mut child, Duration::from_secs(15)), Some(124));
+    assert_eq!(svc.exit_within(Duration::from_secs(15)), Some(124));
 }
 
 #[test]
 fn a_stderr_that_blocks_does_not_swallow_the_second_signal() {
-    let (mut child, _unread, lines) = start_with_stderr_full(&[("GRACEFUL_DEADLINE", "60s")]);
-    wait_line(&lines, &mut child, "ready");
-    kill(&child, "TERM");
+    let mut svc = start_with_stderr_full(&[("GRACEFUL_DEADLINE", "60s")]);
+    svc.wait_for("ready");
+    svc.signal("TERM");
     // Apart, so that the two are not merged into one pending signal.
     std::thread::sleep(Duration::from_millis(500));
-    kill(&child, "TERM");
-    assert_eq!(exit_within(&mut child, Duration::from_secs(15)), Some(143));
+    svc.signal("TERM");
+    assert_eq!(svc.exit_within(Duration::from_secs(15)), Some(143));
 }
