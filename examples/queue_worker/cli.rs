@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
-/// The queue service of graceful's story, on a durable SQLite queue.
+/// A queue worker that stops without losing a message, on a durable SQLite queue.
 ///
 /// A producer enqueues messages, workers take one each, work on it and acknowledge it.
 /// Press Ctrl-C (or send SIGTERM) to watch the shutdown: /healthz answers 503, intake

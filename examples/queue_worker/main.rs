@@ -1,13 +1,13 @@
-//! The queue service of the story, for real: a producer enqueues 20 messages a second
-//! into a durable SQLite queue, 20 workers each take one, work on it for 3 s and
-//! acknowledge it, and a deploy loses nothing.
+//! A queue worker that a deploy stops without losing a message: a producer enqueues 20
+//! messages a second into a durable SQLite queue, 20 workers each take one, work on it for
+//! 3 s and acknowledge it.
 //!
 //! ```text
 //! cargo run --example queue_worker                # Ctrl-C to watch it drain
 //! cargo run --example queue_worker -- --help      # rate, op time, workers, database, deadline
 //! ```
 //!
-//! On Ctrl-C or `SIGTERM` the teardown tells the story in order:
+//! On Ctrl-C or `SIGTERM` the shutdown goes in this order:
 //!
 //! 1. `/healthz` answers 503 at once; intake and work go on for the one-second drain
 //!    delay while a load balancer moves traffic away.

@@ -1,0 +1,149 @@
+//! The HTTP example stopped by `SIGTERM`, watched through a real HTTP client: requests
+//! in flight finish, `/healthz` turns 503 during the drain delay, new connections are
+//! refused after it, and an endless stream is closed at the deadline.
+
+use graceful_process_tests as support;
+
+use std::io::{BufRead, ErrorKind};
+use std::net::{SocketAddr, TcpListener};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::{eventually, example, http, Service};
+
+/// The example's drain delay and deadline (`#[graceful::main]` in examples/http_server.rs).
+const DRAIN_DELAY: Duration = Duration::from_secs(2);
+const DEADLINE: Duration = Duration::from_secs(10);
+
+fn start(envs: &[(&str, &str)]) -> (Service, SocketAddr) {
+    let mut all = vec![("HTTP_SERVER_LISTEN", "127.0.0.1:0")];
+    all.extend_from_slice(envs);
+    let mut svc = support::start(&example("http_server"), &all);
+    svc.wait_for("ready");
+    let ready = svc.printed("ready").unwrap();
+    let addr = ready
+        .rsplit("http://")
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {ready:?}"));
+    (svc, addr)
+}
+
+#[test]
+fn sigterm_finishes_requests_in_flight_then_refuses_new_connections() {
+    let (mut svc, addr) = start(&[("HTTP_SERVER_SLOW", "3s")]);
+    assert_eq!(http::get(addr, "/healthz").unwrap().status, 200);
+    let in_flight = http::send_get(addr, "/slow").unwrap();
+    let answer = thread::spawn(move || http::read_response(in_flight));
+
+    svc.signal("TERM");
+    let signalled = Instant::now();
+    // During the drain delay: still accepting, and saying it is going away.
+    eventually("/healthz answers 503 during the drain delay", || {
+        http::get(addr, "/healthz").expect("still accepting").status == 503
+    });
+    // After it: refused, not accepted and left hanging.
+    eventually(
+        "new connections are refused after the drain delay",
+        || match http::get(addr, "/healthz") {
+            Ok(response) => {
+                assert_eq!(response.status, 503);
+                false
+            }
+            Err(e) => e.kind() == ErrorKind::ConnectionRefused,
+        },
+    );
+    assert!(
+        signalled.elapsed() >= DRAIN_DELAY - Duration::from_millis(100),
+        "refused before the drain delay was over: {:?}",
+        signalled.elapsed()
+    );
+
+    let response = answer.join().unwrap().unwrap();
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(response.body, "done after 3s\n");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.has_line("server stopped: every request answered"));
+    out.assert_stderr("exit code 0 (clean)");
+    // The slow request is the last thing it waits for: well inside the deadline.
+    assert!(out.elapsed < DEADLINE / 2, "took {:?}", out.elapsed);
+}
+
+#[test]
+fn a_client_that_stalls_halfway_through_its_request_does_not_hold_the_shutdown() {
+    let (mut svc, addr) = start(&[]);
+    let _stalled = http::send_head_start(addr, "/slow").unwrap();
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("exit code 0 (clean)");
+    // Closed when its request head is 3 s late: well inside the deadline.
+    assert!(out.elapsed < DEADLINE / 2, "took {:?}", out.elapsed);
+}
+
+#[test]
+fn an_endless_stream_is_closed_at_the_deadline_instead_of_holding_the_process() {
+    // A shorter deadline than the example's, to keep the test short.
+    let deadline = Duration::from_secs(5);
+    let (mut svc, addr) = start(&[("GRACEFUL_DEADLINE", "5s")]);
+    let (status, mut events) = http::stream_get(addr, "/events").unwrap();
+    assert_eq!(status, 200);
+    // The body is chunked: chunk sizes and events come line by line.
+    let mut line = String::new();
+    while !line.contains("data: tick 0") {
+        line.clear();
+        assert!(events.read_line(&mut line).unwrap() > 0, "the stream ended");
+    }
+
+    svc.signal("TERM");
+    let signalled = Instant::now();
+    let mut ticks = 0;
+    loop {
+        line.clear();
+        if events.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        ticks += usize::from(line.contains("data: tick"));
+    }
+    let closed_after = signalled.elapsed();
+    // Ticks went on through the drain delay and the teardown, then the stream was
+    // closed a margin (500 ms) before the deadline.
+    assert!(ticks >= 3, "the stream stopped early: {ticks} ticks");
+    assert!(
+        closed_after >= deadline - Duration::from_secs(1) && closed_after < deadline,
+        "closed after {closed_after:?}"
+    );
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("exit code 0 (clean)");
+    assert!(
+        out.elapsed < deadline + Duration::from_secs(1),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[test]
+fn an_address_in_use_fails_the_start_with_the_address() {
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = support::start(&example("http_server"), &[("HTTP_SERVER_LISTEN", &addr)]).exited();
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    out.assert_stderr(&format!("Error: cannot listen on {addr}"));
+}
+
+#[test]
+fn help_says_what_the_service_is_and_lists_its_flags() {
+    let out = std::process::Command::new(example("http_server"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.starts_with("An HTTP service"), "{help}");
+    assert!(
+        help.contains("--listen") && help.contains("--slow"),
+        "{help}"
+    );
+}

@@ -1,0 +1,544 @@
+//! The queue worker example under load, stopped by `SIGTERM`, killed, and restarted in
+//! turn with others on one database: afterwards the database shows that nothing was lost
+//! and nothing was done twice.
+
+use graceful_process_tests as support;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use rusqlite::Connection;
+use support::{eventually, example, http, Exited, Service};
+
+/// The queue's database for one test, fresh.
+struct Db(PathBuf);
+
+impl Db {
+    fn new(test: &str) -> Db {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("queue-{test}.sqlite3"));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+        Db(path)
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("a UTF-8 path")
+    }
+
+    fn open(&self) -> Connection {
+        let conn = Connection::open(&self.0).expect("the queue database opens");
+        conn.busy_timeout(Duration::from_secs(5)).unwrap();
+        conn
+    }
+
+    /// Messages by state.
+    fn states(&self) -> HashMap<String, u64> {
+        let conn = self.open();
+        let mut stmt = conn
+            .prepare("SELECT state, COUNT(*) FROM messages GROUP BY state")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    fn count(&self, state: &str) -> u64 {
+        self.states().get(state).copied().unwrap_or(0)
+    }
+
+    /// Asserts that nothing was lost or done twice: no message is left in progress, each
+    /// done message was acknowledged exactly once, and no pending one was acknowledged.
+    /// Returns the number of messages.
+    #[track_caller]
+    fn assert_nothing_lost(&self) -> u64 {
+        let conn = self.open();
+        let in_progress: u64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM messages WHERE state = 'in_progress'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            in_progress,
+            0,
+            "messages left in progress: {:?}",
+            self.states()
+        );
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.id, m.state, COUNT(a.message_id) FROM messages m
+                 LEFT JOIN acks a ON a.message_id = m.id GROUP BY m.id",
+            )
+            .unwrap();
+        let rows: Vec<(i64, String, u64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (id, state, acks) in &rows {
+            match state.as_str() {
+                "done" => assert_eq!(*acks, 1, "message {id} was acknowledged {acks} times"),
+                "pending" => assert_eq!(*acks, 0, "pending message {id} was acknowledged"),
+                other => panic!("message {id} is {other}"),
+            }
+        }
+        let orphan_acks: u64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM acks WHERE message_id NOT IN (SELECT id FROM messages)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphan_acks, 0, "acknowledgements of unknown messages");
+        assert!(!rows.is_empty(), "the producer enqueued nothing");
+        rows.len() as u64
+    }
+}
+
+/// Flags for a fast run: short work, so that a test takes seconds.
+fn start(db: &Db, consumer: &str, flags: &[(&str, &str)]) -> Service {
+    let mut envs = vec![
+        ("QUEUE_WORKER_DB", db.path()),
+        ("QUEUE_WORKER_CONSUMER", consumer),
+    ];
+    envs.extend_from_slice(flags);
+    let mut svc = support::start(&example("queue_worker"), &envs);
+    svc.wait_for("ready");
+    svc
+}
+
+fn health_addr(svc: &Service) -> SocketAddr {
+    let ready = svc.printed("ready").unwrap();
+    let url = ready
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no health address in {ready:?}"));
+    url.parse().unwrap()
+}
+
+fn scratch_dir(consumer: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{consumer}.scratch"))
+}
+
+#[track_caller]
+fn assert_clean_exit(out: &Exited) {
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("steps: 4 ok, 0 failed, 0 timed out, 0 skipped; exit code 0 (clean)");
+    assert!(out.has_line("unplugged "), "{out:#?}");
+}
+
+/// The last counts of a single instance: nothing of the queue in flight.
+#[track_caller]
+fn assert_alone_and_drained(out: &Exited) {
+    let last = &out.stdout[out.line("final:")];
+    assert!(last.ends_with("in flight 0"), "{last}");
+}
+
+#[test]
+fn sigterm_under_load_finishes_the_work_in_flight_and_loses_nothing() {
+    let db = Db::new("sigterm");
+    let consumer = "load-test";
+    let mut svc = start(
+        &db,
+        consumer,
+        &[
+            ("QUEUE_WORKER_RATE", "40"),
+            ("QUEUE_WORKER_OP_TIME", "1500ms"),
+            // Time enough to see /healthz answer 503 on a loaded machine.
+            ("GRACEFUL_DRAIN_DELAY", "2s"),
+        ],
+    );
+    let health = health_addr(&svc);
+    svc.wait_for("running");
+    svc.wait_for("running");
+    assert_eq!(http::get(health, "/healthz").unwrap().status, 200);
+    assert!(db.count("in_progress") > 0, "no work in flight to drain");
+    let metrics = http::get(health, "/metrics").unwrap().body;
+    let in_flight: u32 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("worker_in_flight "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no worker_in_flight in /metrics:\n{metrics}"));
+    assert!(in_flight > 0, "{metrics}");
+    assert!(metrics.contains("shutting_down 0\n"), "{metrics}");
+
+    svc.signal("TERM");
+    // The drain delay: the instance still answers, and says it is going away.
+    eventually("/healthz answers 503 during the drain delay", || {
+        http::get(health, "/healthz").expect("still serving").status == 503
+    });
+    let out = svc.exited();
+
+    assert_clean_exit(&out);
+    assert_alone_and_drained(&out);
+    assert!(
+        out.stdout
+            .iter()
+            .any(|l| l.starts_with("final: here done") && l.contains("handed back 0;")),
+        "work in flight was handed back instead of finished: {out:#?}"
+    );
+    // 2 s of drain delay, then at most one op of 1.5 s: generous for a loaded machine.
+    assert!(
+        out.elapsed >= Duration::from_secs(2) && out.elapsed < Duration::from_secs(8),
+        "took {:?}",
+        out.elapsed
+    );
+    assert!(out.line("health endpoint closed") < out.line("final:"));
+    assert!(http::get(health, "/healthz").is_err(), "still listening");
+    assert!(!scratch_dir(consumer).exists(), "scratch files left behind");
+    db.assert_nothing_lost();
+    assert!(db.count("done") > 0);
+}
+
+#[test]
+fn a_probe_that_stalls_halfway_through_its_request_does_not_fail_the_shutdown() {
+    let db = Db::new("stalled-probe");
+    let mut svc = start(
+        &db,
+        "stalled-probe",
+        &[
+            ("QUEUE_WORKER_RATE", "10"),
+            ("QUEUE_WORKER_OP_TIME", "200ms"),
+        ],
+    );
+    let _stalled = http::send_head_start(health_addr(&svc), "/healthz").unwrap();
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_clean_exit(&out);
+    assert!(out.has_line("health endpoint closed"), "{out:#?}");
+    db.assert_nothing_lost();
+}
+
+#[test]
+fn work_longer_than_the_deadline_is_handed_back_before_it() {
+    let db = Db::new("deadline");
+    let mut svc = start(
+        &db,
+        "deadline-test",
+        &[
+            ("QUEUE_WORKER_RATE", "20"),
+            ("QUEUE_WORKER_WORKERS", "5"),
+            ("QUEUE_WORKER_OP_TIME", "60s"),
+            ("GRACEFUL_DEADLINE", "4s"),
+        ],
+    );
+    svc.wait_for("running");
+    assert_eq!(db.count("in_progress"), 5);
+    svc.signal("TERM");
+    let out = svc.exited();
+
+    out.assert_stderr("shutting down (deadline 4s");
+    // Handed back a margin (400 ms) before the deadline, so every step ends in time; but
+    // the deadline cut the work short, and the exit code says so.
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    out.assert_stderr(
+        "steps: 4 ok, 0 failed, 0 timed out, 0 skipped; exit code 124 (deadline exceeded)",
+    );
+    out.assert_stderr("work cut short at the hard stop: 5 `until_deadline` call(s) gave up");
+    assert!(out.has_line("unplugged "), "{out:#?}");
+    assert_alone_and_drained(&out);
+    assert!(
+        out.elapsed >= Duration::from_secs(3) && out.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        out.elapsed
+    );
+    let last = &out.stdout[out.line("final:")];
+    assert!(
+        last.starts_with("final: here done 0, handed back 5;"),
+        "{last}"
+    );
+    let messages = db.assert_nothing_lost();
+    assert_eq!(
+        db.count("pending"),
+        messages,
+        "every message is pending again"
+    );
+    let retried: u64 = db
+        .open()
+        .query_row(
+            "SELECT COUNT(*) FROM messages WHERE attempts = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(retried, 5, "the five handed-back messages were taken once");
+}
+
+/// SIGKILLs an instance that holds work, and checks that it did hold some.
+fn kill_mid_work(db: &Db, consumer: &str, lease: &str) {
+    let mut svc = start(
+        db,
+        consumer,
+        &[
+            ("QUEUE_WORKER_RATE", "30"),
+            ("QUEUE_WORKER_OP_TIME", "700ms"),
+            ("QUEUE_WORKER_LEASE", lease),
+        ],
+    );
+    svc.wait_for("running");
+    svc.wait_for("running");
+    svc.signal("KILL");
+    let out = svc.exited();
+    assert_eq!(out.code, None, "killed by a signal: {out:#?}");
+    assert!(
+        db.count("in_progress") > 0,
+        "the killed instance held nothing"
+    );
+}
+
+/// Lets a consuming instance drain the queue, stops it, and checks the result.
+fn drain_and_stop(db: &Db, mut svc: Service) -> Exited {
+    eventually("the queue drains", || {
+        db.count("pending") == 0 && db.count("in_progress") == 0
+    });
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_clean_exit(&out);
+    assert_alone_and_drained(&out);
+    let messages = db.assert_nothing_lost();
+    assert_eq!(db.count("done"), messages, "every message is done");
+    out
+}
+
+#[test]
+fn a_killed_instance_restarted_under_its_name_reclaims_its_messages_at_once() {
+    let db = Db::new("kill-restart");
+    kill_mid_work(&db, "restarted", "60s");
+    let held = db.count("in_progress");
+
+    // The lease (60 s) would outlast the test: the restart itself gives them back.
+    let svc = start(
+        &db,
+        "restarted",
+        &[
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_OP_TIME", "100ms"),
+        ],
+    );
+    let reclaimed = svc.printed("restarted was killed last time").unwrap();
+    assert!(
+        reclaimed.contains(&format!(": {held} messages it held are pending again")),
+        "{reclaimed}"
+    );
+    drain_and_stop(&db, svc);
+}
+
+#[test]
+fn a_killed_instances_leases_expire_and_another_instance_finishes_its_work() {
+    let db = Db::new("kill-lease");
+    kill_mid_work(&db, "killed", "1s");
+
+    let svc = start(
+        &db,
+        "survivor",
+        &[
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_OP_TIME", "100ms"),
+            ("QUEUE_WORKER_LEASE", "1s"),
+        ],
+    );
+    let out = drain_and_stop(&db, svc);
+    assert!(out.has_line("reclaimed "), "no lease expired: {out:#?}");
+    // A killed process removes nothing: its scratch files are the test's to clean.
+    let _ = std::fs::remove_dir_all(scratch_dir("killed"));
+}
+
+#[test]
+fn a_rolling_restart_of_three_instances_on_one_database_loses_nothing() {
+    let db = Db::new("rolling");
+    let flags = [
+        ("QUEUE_WORKER_RATE", "10"),
+        ("QUEUE_WORKER_WORKERS", "5"),
+        ("QUEUE_WORKER_OP_TIME", "400ms"),
+    ];
+    let mut replicas: Vec<Service> = (0..3)
+        .map(|i| start(&db, &format!("replica-{i}"), &flags))
+        .collect();
+    // Like a rolling update: each new instance is ready before the old one is stopped,
+    // and the old one drains while the other instances produce and consume.
+    for (i, replica) in replicas.iter_mut().enumerate() {
+        replica.wait_for("running");
+        let next = start(&db, &format!("replica-{i}-next"), &flags);
+        let mut old = std::mem::replace(replica, next);
+        old.signal("TERM");
+        assert_clean_exit(&old.exited());
+    }
+    for svc in &mut replicas {
+        svc.wait_for("running");
+        svc.signal("TERM");
+    }
+    for svc in replicas {
+        assert_clean_exit(&svc.exited());
+    }
+    db.assert_nothing_lost();
+    assert!(db.count("done") > 0);
+}
+
+#[test]
+fn help_describes_every_flag() {
+    let out = Command::new(example("queue_worker"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for flag in [
+        "--rate",
+        "--op-time",
+        "--workers",
+        "--db",
+        "--deadline",
+        "--lease",
+        "--consumer",
+        "--health",
+    ] {
+        assert!(help.contains(flag), "--help lacks {flag}:\n{help}");
+    }
+    assert!(help.contains("[default: 3s]"), "{help}");
+    assert!(
+        help.starts_with("A queue worker that stops without losing a message"),
+        "{help}"
+    );
+}
+
+/// Runs the example with flags from the environment, which it must refuse before
+/// anything starts: returns its stderr. A service that starts anyway is stopped after
+/// the tests' patience, and the test fails.
+fn refused(envs: &[(&str, &str)]) -> String {
+    let out = support::start(&example("queue_worker"), envs).exited();
+    assert_eq!(out.code, Some(2), "{out:#?}");
+    assert!(out.stdout.is_empty(), "the service started: {out:#?}");
+    out.stderr
+}
+
+#[test]
+fn a_bad_flag_value_is_refused_before_anything_starts() {
+    let stderr = refused(&[("QUEUE_WORKER_OP_TIME", "soon")]);
+    assert!(
+        stderr.contains("invalid value 'soon' for '--op-time <OP_TIME>'")
+            && stderr.contains("expected a duration like 3s or 250ms"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_rate_the_producer_cannot_tick_at_is_refused() {
+    let stderr = refused(&[("QUEUE_WORKER_RATE", "2000000000")]);
+    assert!(
+        stderr.contains("invalid value '2000000000' for '--rate <RATE>'")
+            && stderr.contains("0..=1000000"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_lease_too_short_for_the_heartbeat_is_refused() {
+    for lease in ["0s", "100ms"] {
+        let stderr = refused(&[("QUEUE_WORKER_LEASE", lease)]);
+        assert!(
+            stderr.contains(&format!("invalid value '{lease}' for '--lease <LEASE>'"))
+                && stderr.contains("a lease shorter than 1s would run out"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn the_deadline_flag_is_handed_to_graceful_which_checks_it() {
+    let out = Command::new(example("queue_worker"))
+        .args(["--deadline", "1s"])
+        .env_remove("GRACEFUL_DEADLINE")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(
+            "the drain delay (1s) must be shorter than the deadline (GRACEFUL_DEADLINE=\"1s\")"
+        ),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "the service started");
+}
+
+#[test]
+fn a_database_that_cannot_be_opened_fails_the_start_with_its_path() {
+    let missing = Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-such-dir/queue.sqlite3");
+    let consumer = "bad-db";
+    let out = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_DB", missing.to_str().unwrap()),
+            ("QUEUE_WORKER_CONSUMER", consumer),
+        ],
+    )
+    .exited();
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    out.assert_stderr(&format!(
+        "Error: cannot open the queue at {}",
+        missing.display()
+    ));
+    // The hooks of what never started have nothing to do, and do not fail.
+    out.assert_stderr("4 ok, 0 failed");
+    assert!(!scratch_dir(consumer).exists());
+}
+
+#[test]
+fn a_health_address_in_use_fails_the_start_and_the_consumer_still_unplugs() {
+    let db = Db::new("health-in-use");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_DB", db.path()),
+            ("QUEUE_WORKER_CONSUMER", "health-in-use"),
+            ("QUEUE_WORKER_HEALTH", &addr),
+        ],
+    )
+    .exited();
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    out.assert_stderr(&format!("Error: cannot serve /healthz on {addr}"));
+    out.assert_stderr("4 ok, 0 failed");
+    assert!(out.has_line("unplugged health-in-use"), "{out:#?}");
+    let online: bool = db
+        .open()
+        .query_row(
+            "SELECT online FROM consumers WHERE name = 'health-in-use'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!online, "the consumer is still marked online");
+}
+
+#[test]
+fn replicas_in_containers_get_names_of_their_own() {
+    // Every container's process may be pid 1: the host name (the pod's) tells replicas
+    // apart, so that one never reclaims what a live other holds.
+    let db = Db::new("default-name");
+    let mut svc = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_DB", db.path()),
+            ("QUEUE_WORKER_RATE", "0"),
+            ("HOSTNAME", "orders-7f9c-x2k4"),
+        ],
+    );
+    svc.wait_for("ready");
+    let ready = svc.printed("ready").unwrap();
+    assert!(
+        ready.starts_with("ready: queue-worker-orders-7f9c-x2k4-"),
+        "{ready}"
+    );
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+}

@@ -1,0 +1,42 @@
+//! The built examples of the package under test (`graceful-examples`), started like the
+//! fixtures.
+
+use std::path::{Path, PathBuf};
+
+use super::Service;
+
+/// The path of the example `name`, built by `cargo test` (or `cargo build --examples`)
+/// into `examples/` beside the `deps/` directory that holds the calling test binary.
+///
+/// `cargo test --test <file>` alone does not rebuild the examples: after changing one,
+/// run `cargo build --examples` first, or the test runs the old binary.
+pub fn example(name: &str) -> String {
+    let exe = std::env::current_exe().expect("the test binary knows its path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in <target>/<profile>/deps");
+    let path: PathBuf = profile_dir
+        .join("examples")
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "the example {name} is not built at {}: `cargo test` builds it, or run `cargo build --examples`",
+        path.display()
+    );
+    path.into_os_string()
+        .into_string()
+        .expect("the target directory's path is UTF-8")
+}
+
+impl Service {
+    /// The first stdout line seen so far that starts with `prefix`.
+    pub fn printed(&self, prefix: &str) -> Option<String> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|line| line.starts_with(prefix))
+            .cloned()
+    }
+}

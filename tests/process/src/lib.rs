@@ -1,0 +1,258 @@
+//! Starting a fixture service or an example as a child process, signalling it and reading
+//! what it did: the support of the process-level tests, here and in `graceful-examples`.
+//!
+//! The fixture services are the binaries of this package (`src/bin/`); a test names one
+//! with `env!("CARGO_BIN_EXE_fixture-service")`, and [`example`] finds a built example.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{ChildStderr, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for a child before calling it stuck. Generous: CI machines are slow.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A running child, its stdout read line by line and its stderr read to the end. Dropped
+/// before it has exited, it is killed.
+pub struct Service {
+    child: std::process::Child,
+    lines: Receiver<String>,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<String>>,
+    /// With [`start_with_stderr_unread`], the end of stderr that stays open unread.
+    _unread_stderr: Option<ChildStderr>,
+    readers: Vec<thread::JoinHandle<()>>,
+    signalled_at: Option<Instant>,
+}
+
+/// What the service did, once it exited.
+#[derive(Debug)]
+pub struct Exited {
+    /// The exit code; `None` when a signal ended the process.
+    pub code: Option<i32>,
+    /// Every stdout line.
+    pub stdout: Vec<String>,
+    /// The whole of stderr (empty when it was closed at the start).
+    pub stderr: String,
+    /// From the first signal sent (or the start) to the exit.
+    pub elapsed: Duration,
+}
+
+impl Exited {
+    /// The index of the first stdout line that starts with `prefix`.
+    pub fn line(&self, prefix: &str) -> usize {
+        self.stdout
+            .iter()
+            .position(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no stdout line starts with {prefix:?}:\n{self:#?}"))
+    }
+
+    /// Whether a stdout line starts with `prefix`.
+    pub fn has_line(&self, prefix: &str) -> bool {
+        self.stdout.iter().any(|l| l.starts_with(prefix))
+    }
+
+    /// Asserts that stderr holds `needle`, showing stderr otherwise.
+    #[track_caller]
+    pub fn assert_stderr(&self, needle: &str) {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}:\n{}",
+            self.stderr
+        );
+    }
+}
+
+/// Starts the program at `bin` (a fixture's `CARGO_BIN_EXE_*`, or an [`example`]), with
+/// extra environment variables.
+pub fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
+    launch(bin, envs, Stderr::Read)
+}
+
+/// Starts `bin` with a stderr whose reader is gone at once, so that every write to it
+/// fails, as under `service 2>&1 | head -1` once `head` has exited.
+pub fn start_with_stderr_closed(bin: &str, envs: &[(&str, &str)]) -> Service {
+    launch(bin, envs, Stderr::Closed)
+}
+
+/// Starts `bin` with a stderr that stays open and that nobody reads: once the pipe is
+/// full, every write to it blocks, as with a stalled journald or a log shipper that hangs.
+pub fn start_with_stderr_unread(bin: &str, envs: &[(&str, &str)]) -> Service {
+    launch(bin, envs, Stderr::Unread)
+}
+
+/// What becomes of a child's stderr.
+enum Stderr {
+    /// Read to the end, for [`Exited::stderr`].
+    Read,
+    /// Closed at once.
+    Closed,
+    /// Held open, never read.
+    Unread,
+}
+
+fn launch(bin: &str, envs: &[(&str, &str)], stderr_is: Stderr) -> Service {
+    let mut cmd = Command::new(bin);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .env_remove("RUST_LOG")
+        .env("RUST_BACKTRACE", "0");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
+    let (tx, lines) = channel();
+    let stdout = Arc::new(Mutex::new(Vec::new()));
+    let out = child.stdout.take().unwrap();
+    let seen = stdout.clone();
+    let out_reader = thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            seen.lock().unwrap().push(line.clone());
+            let _ = tx.send(line);
+        }
+    });
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut err = child.stderr.take().unwrap();
+    let mut readers = vec![out_reader];
+    let mut unread_stderr = None;
+    match stderr_is {
+        Stderr::Read => {
+            let errors = stderr.clone();
+            readers.push(thread::spawn(move || {
+                let mut buf = String::new();
+                let _ = err.read_to_string(&mut buf);
+                errors.lock().unwrap().push_str(&buf);
+            }));
+        }
+        Stderr::Closed => drop(err),
+        Stderr::Unread => unread_stderr = Some(err),
+    }
+    Service {
+        child,
+        lines,
+        stdout,
+        stderr,
+        _unread_stderr: unread_stderr,
+        readers,
+        signalled_at: None,
+    }
+}
+
+impl Service {
+    /// Waits for a stdout line starting with `prefix`.
+    pub fn wait_for(&mut self, prefix: &str) {
+        let until = Instant::now() + PATIENCE;
+        loop {
+            match self
+                .lines
+                .recv_timeout(until.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) if line.starts_with(prefix) => return,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {
+                    let _ = self.child.kill();
+                    thread::sleep(Duration::from_millis(100));
+                    panic!(
+                        "no line {prefix:?} from the service; stdout: {:#?}\nstderr: {}",
+                        self.stdout.lock().unwrap(),
+                        self.stderr.lock().unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sends a real signal (`TERM`, `INT`, `HUP`, `KILL`) with `kill(1)`.
+    pub fn signal(&mut self, name: &str) {
+        self.signalled_at.get_or_insert_with(Instant::now);
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill(1) is available");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the exit and returns what the service did.
+    pub fn exited(mut self) -> Exited {
+        let started = Instant::now();
+        let Some(status) = self.exit_status_within(PATIENCE) else {
+            let _ = self.child.kill();
+            panic!(
+                "the service did not exit within {PATIENCE:?}; stdout: {:#?}\nstderr: {}",
+                self.stdout.lock().unwrap(),
+                self.stderr.lock().unwrap()
+            );
+        };
+        let elapsed = self.signalled_at.unwrap_or(started).elapsed();
+        // The readers finish once the pipes close with the process.
+        for reader in self.readers.drain(..) {
+            let _ = reader.join();
+        }
+        let stdout = self.stdout.lock().unwrap().clone();
+        let stderr = self.stderr.lock().unwrap().clone();
+        Exited {
+            code: status.code(),
+            stdout,
+            stderr,
+            elapsed,
+        }
+    }
+
+    /// The exit code, if the service exits within `limit`; `None` if it was still
+    /// running then, and was killed.
+    pub fn exit_within(mut self, limit: Duration) -> Option<i32> {
+        // Dropped while it runs, the service is killed.
+        self.exit_status_within(limit)?.code()
+    }
+
+    fn exit_status_within(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let until = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            if Instant::now() >= until {
+                return None;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// One move of a test against a running service.
+pub enum Step<'a> {
+    /// Wait for a stdout line starting with this.
+    Line(&'a str),
+    /// Send this signal (`TERM`, `INT`, `HUP`).
+    Signal(&'a str),
+}
+
+/// Starts `bin`, waits until it is `ready`, plays `steps`, and returns how it exited.
+pub fn scripted(bin: &str, envs: &[(&str, &str)], steps: &[Step<'_>]) -> Exited {
+    let mut svc = start(bin, envs);
+    svc.wait_for("ready");
+    for step in steps {
+        match step {
+            Step::Line(prefix) => svc.wait_for(prefix),
+            Step::Signal(name) => svc.signal(name),
+        }
+    }
+    svc.exited()
+}
+
+/// Starts `bin`, waits until it is `ready`, sends `signal` and returns how it exited.
+pub fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
+    scripted(bin, envs, &[Step::Signal(signal)])
+}
+
+mod cleanup;
+mod examples;
+pub mod http;
+mod poll;
+pub use {examples::example, poll::eventually};
