@@ -1,7 +1,6 @@
 //! What `#[graceful::main]` runs: the environment, the runtime, the signals, the
 //! sequence, the report, the exit.
 
-use std::convert::Infallible;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -103,9 +102,10 @@ where
         }
         controller::run_body(ctl, body).await;
         // The sequence's thread ends the process.
-        std::future::pending::<Infallible>().await
+        std::future::pending::<()>().await;
     };
-    match runtime.block_on(body_then_wait) {}
+    runtime.block_on(body_then_wait);
+    unreachable!("the body's future never completes: the sequence's thread exits the process")
 }
 
 /// What can be told before the body runs, and would otherwise only show at the shutdown:
