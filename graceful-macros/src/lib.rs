@@ -62,6 +62,7 @@ use proc_macro::TokenStream;
 /// | `flavor = "current_thread"` | `"multi_thread"` | the tokio runtime: `"multi_thread"` or `"current_thread"` |
 /// | `worker_threads = 4` | tokio's: one per CPU core | worker threads of the multi-thread runtime; at least 1 |
 /// | `tasks_order = 15` | `0` | where the built-in step runs among the teardown hooks' `order`s |
+/// | `on_task_panic = "continue"` | `"shutdown"` | what a panic in a task of `graceful::spawn` does: `"shutdown"` or `"continue"` |
 /// | `crate = "my_deps::graceful"` | `"::graceful"` | the path to the runtime crate in the generated code |
 ///
 /// - `deadline` is more than zero and at most a year.
@@ -75,8 +76,15 @@ use proc_macro::TokenStream;
 ///   at start with exit code 2.
 /// - The built-in step of `tasks_order` waits for the body and the tasks of `graceful::spawn`:
 ///   hooks with a lower `order` run before it, higher after.
+/// - `on_task_panic`: a panic in a task of `graceful::spawn` is logged at once with the
+///   task's name and counted in the report either way. With `"shutdown"` it starts the
+///   shutdown and the exit code is 101; with `"continue"` the program goes on without the
+///   task and the exit code does not change. See `graceful::TaskPanic`.
 /// - `crate` is for a renamed dependency or a re-export. A dependency renamed in `Cargo.toml`
 ///   without it fails with ``cannot find `graceful` in the crate root`` at the attribute.
+///
+/// The same settings can come from code, in a plain `fn main`: `graceful::Main`, which this
+/// attribute expands to (below).
 ///
 /// # The function
 ///
@@ -99,7 +107,7 @@ use proc_macro::TokenStream;
 /// #[graceful::main(dedline = "25s")]
 /// // error: unknown argument `dedline` in `#[graceful::main]`; did you mean `deadline`?
 /// //        expected one of `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`,
-/// //        `tasks_order`, `crate`
+/// //        `tasks_order`, `on_task_panic`, `crate`
 /// async fn main() {}
 /// ```
 ///
@@ -157,6 +165,8 @@ use proc_macro::TokenStream;
 /// | no signal, or one signal twice | unit tests |
 /// | an unknown `flavor` | `main_unknown_flavor.rs` |
 /// | `worker_threads` with `flavor = "current_thread"` | `main_worker_threads_with_current_thread.rs` |
+/// | an unknown `on_task_panic`, with the nearest valid one | `main_unknown_on_task_panic.rs` |
+/// | `on_task_panic` given twice | `main_duplicate_on_task_panic.rs` |
 /// | `worker_threads` under 1, `tasks_order` out of range for `i32` | unit tests |
 /// | a `crate` that is not a path | unit tests |
 ///
@@ -166,7 +176,8 @@ use proc_macro::TokenStream;
 ///
 /// # Expansion
 ///
-/// The attribute adds nothing but a call into the runtime: this
+/// The attribute adds nothing but a call to `graceful::Main`, the runtime's builder, one
+/// method per argument: this
 ///
 /// ```no_run
 /// #[graceful::main(deadline = "25s", drain_delay = "1500ms", signals = ["SIGTERM"])]
@@ -176,21 +187,22 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
-/// is the same as this hand-written code (`__private` is not public API):
+/// is the same as this hand-written code, which a program may write itself to set the
+/// values at run time (the expansion names the same items through `::graceful::__private`):
 ///
 /// ```no_run
+/// use std::time::Duration;
+///
 /// fn main() {
 ///     async fn main() -> std::io::Result<()> {
 ///         graceful::shutdown_requested().await;
 ///         Ok(())
 ///     }
-///     ::graceful::__private::run(
-///         ::graceful::__private::Config::new()
-///             .deadline(::core::time::Duration::new(25, 0))
-///             .drain_delay(::core::time::Duration::new(1, 500_000_000))
-///             .signals(&[::graceful::__private::Signal::Terminate]),
-///         main(),
-///     )
+///     graceful::Main::new()
+///         .deadline(Duration::from_secs(25))
+///         .drain_delay(Duration::from_millis(1500))
+///         .signals([graceful::Signal::Terminate])
+///         .run(main())
 /// }
 /// ```
 ///
@@ -273,7 +285,8 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   when the hook's time is up;
 /// - `graceful::State<T>` (derefs to `T`): a value the program registered with
 ///   `graceful::provide(value)`. If none was, the hook fails with a message naming the type
-///   and the hook; the other hooks still run.
+///   and the hook; the other hooks still run. `graceful::ready()` warns of it earlier, when
+///   the program says it is ready.
 ///
 /// It returns `()` or `Result<(), E>` where `E: Display`. An error, a panic or a timeout
 /// fails that hook only; it is logged with the hook's name and counted in the report.
@@ -395,14 +408,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///             )
 ///         })),
 ///     )
+///     .states(&[
+///         <graceful::Context as ::graceful::__private::Extract>::STATE,
+///         <graceful::State<Broker> as ::graceful::__private::Extract>::STATE,
+///     ])
 ///     .timeout(::core::time::Duration::new(5, 0))
 ///     .always()
 /// }
 /// # #[graceful::main] async fn main() { graceful::provide(Broker); }
 /// ```
 ///
-/// A plain `fn` is registered as `HookFn::Blocking(|ctx| { ...; into_hook_result(f(...)) })`
-/// instead. The generated names (`ctx`, `arg0`, ...) are hygienic: they cannot clash with
+/// `states` tells, parameter by parameter, what the hook takes from `graceful::provide`,
+/// so that `graceful::ready()` can warn of a `State<T>` nothing was provided for; a hook
+/// without parameters has none. A plain `fn` is registered as
+/// `HookFn::Blocking(|ctx| { ...; into_hook_result(f(...)) })` instead. The generated names (`ctx`, `arg0`, ...) are hygienic: they cannot clash with
 /// the function's own.
 #[proc_macro_attribute]
 pub fn teardown(args: TokenStream, item: TokenStream) -> TokenStream {

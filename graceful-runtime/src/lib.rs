@@ -163,14 +163,21 @@ pub use hook::{Context, State};
 pub use report::{Counts, Exit, HookReport, Outcome, Report, TASKS_STEP};
 pub use trigger::{Signal, Trigger};
 
+// Configuration from code, readiness, the last word.
+pub use api::{at_exit, drop_at_exit, ready};
+pub use config::{Flavor, TaskPanic};
+pub use entry::Main;
+pub use report::PanickedTask;
+
 /// Not public API. Used by generated code.
 #[doc(hidden)]
 pub mod __private {
     // Not public API. Used by generated code.
-    pub use crate::config::Config;
-    pub use crate::entry::run;
+    pub use crate::config::{Flavor, TaskPanic};
+    pub use crate::entry::Main;
     pub use crate::hook::{
-        BoxHookFuture, Context, Extract, Hook, HookError, HookFn, HookResult, IntoHookResult, State,
+        BoxHookFuture, Context, Extract, Hook, HookError, HookFn, HookResult, IntoHookResult,
+        State, StateParam,
     };
     pub use crate::trigger::body::MainOutput;
     pub use crate::trigger::Signal;

@@ -50,7 +50,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::config::Config;
+use crate::config::{Config, TaskPanic};
 use crate::controller::{self, Controller, EnterGuard};
 use crate::hook::{self, Action, Context, HookDef, IntoHookResult};
 use crate::report::Report;
@@ -103,7 +103,13 @@ impl Harness {
 
     /// Like `tasks_order = n`.
     pub fn tasks_order(mut self, order: i32) -> Self {
-        self.config = self.config.tasks_order(order);
+        self.config.tasks_order = order;
+        self
+    }
+
+    /// Like `on_task_panic = "..."`.
+    pub fn on_task_panic(mut self, then: TaskPanic) -> Self {
+        self.config.on_task_panic = then;
         self
     }
 
@@ -140,10 +146,16 @@ impl Harness {
         };
         hooks.extend(self.hooks);
         let ctl = controller::new_scoped();
-        ctl.set_drain_delay(self.config.drain_delay);
+        // No service manager: a test is not a service.
+        ctl.prepare(
+            self.config.drain_delay,
+            self.config.on_task_panic,
+            hook::needs(&hooks),
+            None,
+        );
         let sequence = tokio::spawn(controller::scope(
             ctl,
-            sequence::run(ctl, self.config, hooks, None),
+            sequence::run(ctl, self.config, hooks),
         ));
         let body = tokio::spawn(controller::scope(ctl, controller::run_body(ctl, body)));
         Running {
@@ -191,16 +203,21 @@ impl Running {
         self.ctl.is_shutting_down()
     }
 
-    /// Waits for the end of the sequence and returns its report.
+    /// Waits for the end of the sequence and returns its report, once the program's
+    /// [`at_exit`](crate::at_exit) work has run (here, on the test's thread).
     ///
     /// # Panics
     ///
-    /// If the sequence itself panicked (a hook's panic is an outcome, not a panic here).
+    /// If the sequence itself panicked (a hook's panic is an outcome, not a panic here),
+    /// or the `at_exit` work did.
     pub async fn report(mut self) -> Report {
-        match (&mut self.sequence).await {
+        let report = match (&mut self.sequence).await {
             Ok(report) => report,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
-        }
+        };
+        let panics = self.ctl.at_exit.run_all();
+        assert!(panics.is_empty(), "at-exit work panicked: {panics:?}");
+        report
     }
 }
 
@@ -277,6 +294,7 @@ impl HookBuilder {
             timeout: self.timeout,
             always: self.always,
             action,
+            states: Vec::new(),
         })
     }
 }

@@ -37,7 +37,7 @@ async fn a_hook_is_stopped_at_its_own_timeout_and_the_next_still_runs() {
     assert!(next_ran.load(Ordering::SeqCst));
     assert_eq!(
         report.hook("next").unwrap().started_after(),
-        Duration::from_secs(2)
+        Some(Duration::from_secs(2))
     );
     assert_eq!(report.exit(), Exit::Failed);
 }
@@ -79,13 +79,16 @@ async fn a_hook_never_gets_more_than_the_deadline_leaves() {
         }
     );
     assert_eq!(report.hook("late").unwrap().outcome(), &Outcome::Skipped);
+    // Skipped: it never started, and took no time.
+    assert_eq!(report.hook("late").unwrap().started_after(), None);
+    assert_eq!(report.hook("late").unwrap().duration(), Duration::ZERO);
     assert_eq!(
         report.hook("flush logs").unwrap().outcome(),
         &Outcome::Completed
     );
     assert_eq!(
         report.hook("flush logs").unwrap().started_after(),
-        Duration::from_secs(10)
+        Some(Duration::from_secs(10))
     );
     assert_eq!(report.duration(), Duration::from_millis(10_300));
     assert_eq!(report.exit(), Exit::DeadlineExceeded);

@@ -57,7 +57,8 @@ async fn every_step_its_outcome_and_the_exit_are_in_the_json() {
     assert_eq!(v["tasks_still_running"], json!([]));
     assert_eq!(
         v["counts"],
-        json!({"completed": 3, "failed": 2, "timed_out": 1, "skipped": 0, "interrupted": 0, "not_started": 0})
+        json!({"completed": 3, "failed": 1, "panicked": 1, "timed_out": 1, "cut_by_deadline": 0,
+               "skipped": 0, "interrupted": 0, "not_started": 0})
     );
     let hooks = v["hooks"].as_array().unwrap();
     let names: Vec<&str> = hooks.iter().map(|h| h["name"].as_str().unwrap()).collect();
@@ -89,6 +90,7 @@ async fn every_step_its_outcome_and_the_exit_are_in_the_json() {
     assert_eq!(hooks[4]["duration_ms"], 2_000);
     assert_eq!(hooks[5]["always"], true);
     assert_eq!(hooks[5]["order"], 40);
+    assert_counts_add_up(&v);
 }
 
 #[tokio::test(start_paused = true)]
@@ -154,9 +156,10 @@ async fn a_forced_exit_names_the_signal_and_what_was_still_running() {
         v["hooks"],
         json!([{"name": graceful::TASKS_STEP, "order": 0, "always": false, "started_after_ms": 0,
                 "duration_ms": 100, "outcome": "interrupted", "message": null},
-               {"name": "unplug", "order": 10, "always": false, "started_after_ms": 100,
+               {"name": "unplug", "order": 10, "always": false, "started_after_ms": null,
                 "duration_ms": 0, "outcome": "not_started", "message": null}])
     );
+    assert_counts_add_up(&v);
 }
 
 #[tokio::test(start_paused = true)]
@@ -180,4 +183,83 @@ async fn the_deadline_and_a_main_error_are_in_the_json() {
         .map(|h| h["outcome"].as_str().unwrap())
         .collect();
     assert_eq!(outcomes, ["completed", "cut_by_deadline", "skipped"]);
+    assert_counts_add_up(&v);
+}
+
+/// Every count is the number of steps with that outcome, under the outcome's own name,
+/// and the counts add up to the number of steps.
+#[track_caller]
+fn assert_counts_add_up(v: &Value) {
+    let hooks = v["hooks"].as_array().unwrap();
+    let counts = v["counts"].as_object().unwrap();
+    let mut sum = 0;
+    for (outcome, count) in counts {
+        let steps = hooks.iter().filter(|h| h["outcome"] == *outcome).count();
+        assert_eq!(count.as_u64(), Some(steps as u64), "{outcome} in {v}");
+        sum += steps;
+    }
+    assert_eq!(sum, hooks.len(), "an outcome without its count: {v}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn steps_cut_by_the_deadline_are_not_counted_as_timed_out() {
+    // Two steps cut by the deadline and one by its own timeout: a stalled run once read
+    // `timed_out: 3`.
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(10))
+        .hook(hook("ok", 5).run(|_| async {}))
+        .hook(hook("refuses", 5).run(|_| async { Err::<(), _>("no") }))
+        .hook(hook("explodes", 5).run(|_| async { fail("boom") }))
+        .hook(
+            hook("own timeout", 10)
+                .timeout(Duration::from_secs(1))
+                .run(|_| std::future::pending::<()>()),
+        )
+        .hook(hook("stalled", 20).run(|_| std::future::pending::<()>()))
+        .hook(hook("stalled too", 20).run(|_| std::future::pending::<()>()))
+        .hook(hook("passed by", 30).run(|_| async {}))
+        .hook(hook("flush", 40).always().run(|_| async {}))
+        .start(async { graceful::shutdown_requested().await });
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    let v = parse(&report);
+    assert_eq!(
+        v["counts"],
+        json!({"completed": 3, "failed": 1, "panicked": 1, "timed_out": 1, "cut_by_deadline": 2,
+               "skipped": 1, "interrupted": 0, "not_started": 0})
+    );
+    assert_counts_add_up(&v);
+    let counts = report.counts();
+    assert_eq!(counts.total(), report.hooks().len());
+    assert_eq!((counts.timed_out, counts.cut_by_deadline), (1, 2));
+    assert_eq!(v["exit"], "deadline_exceeded");
+    // The step passed by never started.
+    let passed_by = &v["hooks"].as_array().unwrap()[7];
+    assert_eq!(passed_by["name"], "passed by");
+    assert_eq!(passed_by["started_after_ms"], Value::Null);
+    assert_eq!(passed_by["duration_ms"], 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panicking_tracked_task_is_in_the_json() {
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async {
+            graceful::spawn_named("worker-3", async { fail("queue \"jobs\" is gone") });
+            graceful::shutdown_requested().await;
+        })
+        .await;
+    let v = parse(&report);
+    assert_eq!(
+        v["trigger"],
+        json!({"kind": "task_panicked", "task": "worker-3"})
+    );
+    assert_eq!(
+        v["tasks_panicked"],
+        json!([{"name": "worker-3", "message": "queue \"jobs\" is gone"}])
+    );
+    assert_eq!(v["exit_code"], 101);
+    assert_eq!(v["exit"], "panicked");
+    assert_counts_add_up(&v);
 }

@@ -33,6 +33,7 @@ pub(super) const SPEC: Spec = Spec {
         Key::value("flavor", "flavor = \"current_thread\""),
         Key::value("worker_threads", "worker_threads = 4"),
         Key::value("tasks_order", "tasks_order = 0"),
+        Key::value("on_task_panic", "on_task_panic = \"continue\""),
         Key::value("crate", "crate = \"::graceful\""),
     ],
     hints: &[
@@ -45,11 +46,17 @@ pub(super) const SPEC: Spec = Spec {
         ("threads", "worker_threads"),
         ("workers", "worker_threads"),
         ("order", "tasks_order"),
+        ("on_panic", "on_task_panic"),
+        ("panic", "on_task_panic"),
+        ("task_panic", "on_task_panic"),
     ],
     unnamed_integer: None,
 };
 
 const FLAVORS: &[&str] = &["multi_thread", "current_thread"];
+
+/// The values of `on_task_panic`, with the runtime's `TaskPanic` variant each stands for.
+const ON_TASK_PANIC: &[(&str, &str)] = &[("shutdown", "Shutdown"), ("continue", "Continue")];
 
 /// The validated arguments; `None` means "not given, the runtime's default".
 #[derive(Default)]
@@ -61,6 +68,8 @@ pub(super) struct Config {
     pub(super) current_thread: bool,
     pub(super) worker_threads: Option<usize>,
     pub(super) tasks_order: Option<i32>,
+    /// The `TaskPanic` variant's name.
+    pub(super) on_task_panic: Option<&'static str>,
     pub(super) crate_path: Option<syn::Path>,
 }
 
@@ -82,6 +91,9 @@ pub(super) fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
     let tasks_order = raw
         .get("tasks_order")
         .and_then(|arg| errors.ok(read::integer::<i32>(&SPEC, arg, "i32")));
+    let on_task_panic = raw
+        .get("on_task_panic")
+        .and_then(|arg| errors.ok(on_task_panic(arg)));
     let crate_path = raw
         .get("crate")
         .and_then(|arg| errors.ok(read::crate_path(&SPEC, arg)));
@@ -109,6 +121,7 @@ pub(super) fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
         current_thread: current_thread == Some(true),
         worker_threads,
         tasks_order,
+        on_task_panic,
         crate_path,
     }
 }
@@ -218,6 +231,31 @@ fn current_thread(arg: &RawArg) -> syn::Result<bool> {
             ))
         }
     }
+}
+
+/// `on_task_panic = "continue"` to the `TaskPanic` variant's name.
+fn on_task_panic(arg: &RawArg) -> syn::Result<&'static str> {
+    let lit = read::string(&SPEC, arg)?;
+    let written = lit.value();
+    if let Some((_, variant)) = ON_TASK_PANIC.iter().find(|(name, _)| *name == written) {
+        return Ok(variant);
+    }
+    let names: Vec<&str> = ON_TASK_PANIC.iter().map(|(name, _)| *name).collect();
+    // What other frameworks call the two behaviours.
+    let meant = match written.to_ascii_lowercase().as_str() {
+        "ignore" | "log" | "warn" | "keep_going" => Some("continue"),
+        "stop" | "stophost" | "stop_host" | "exit" | "abort" | "fail" => Some("shutdown"),
+        _ => suggest::nearest(&written, &names),
+    };
+    let did_you_mean = suggest::did_you_mean(meant.map(|name| format!("{name:?}")));
+    Err(syn::Error::new(
+        lit.span(),
+        format!(
+            "unknown value {written:?} for `on_task_panic` in `{ATTR}`{did_you_mean}expected \
+             \"shutdown\" (the default: a panicking task stops the program, exit code 101) or \
+             \"continue\" (the program goes on without the task)"
+        ),
+    ))
 }
 
 fn worker_threads(arg: &RawArg) -> syn::Result<usize> {

@@ -11,14 +11,14 @@ use super::check::Config;
 use crate::tokens;
 
 /// A synchronous `fn main()` in place of the user's, with their function nested inside it
-/// and handed to `__private::run` with the config.
+/// and handed to `__private::Main`, the runtime's builder, set as the arguments say.
 pub(super) fn generate(config: &Config, function: &ItemFn) -> TokenStream {
     let p = tokens::runtime_path(config.crate_path.as_ref());
     let name = &function.sig.ident;
     let output = &function.sig.output;
     let block = &function.block;
 
-    let mut builder = quote!(#p::__private::Config::new());
+    let mut builder = quote!(#p::__private::Main::new());
     if let Some(deadline) = config.deadline {
         let deadline = tokens::duration(deadline);
         builder.extend(quote!(.deadline(#deadline)));
@@ -31,10 +31,10 @@ pub(super) fn generate(config: &Config, function: &ItemFn) -> TokenStream {
         let variants = signals
             .iter()
             .map(|variant| syn::Ident::new(variant, Span::call_site()));
-        builder.extend(quote!(.signals(&[#(#p::__private::Signal::#variants),*])));
+        builder.extend(quote!(.signals([#(#p::__private::Signal::#variants),*])));
     }
     if config.current_thread {
-        builder.extend(quote!(.current_thread()));
+        builder.extend(quote!(.flavor(#p::__private::Flavor::CurrentThread)));
     }
     if let Some(worker_threads) = config.worker_threads {
         let worker_threads = tokens::int(worker_threads as u128);
@@ -43,6 +43,10 @@ pub(super) fn generate(config: &Config, function: &ItemFn) -> TokenStream {
     if let Some(tasks_order) = config.tasks_order {
         let tasks_order = tokens::i32(tasks_order);
         builder.extend(quote!(.tasks_order(#tasks_order)));
+    }
+    if let Some(variant) = config.on_task_panic {
+        let variant = syn::Ident::new(variant, Span::call_site());
+        builder.extend(quote!(.on_task_panic(#p::__private::TaskPanic::#variant)));
     }
 
     // `run` requires the body's output to be a `MainOutput`; locate the call at the return
@@ -60,7 +64,7 @@ pub(super) fn generate(config: &Config, function: &ItemFn) -> TokenStream {
     let body = quote! {
         #[allow(clippy::unused_async)]
         async fn #name() #output #block
-        #p::__private::run(#builder, #call)
+        #builder.run(#call)
     };
     tokens::sync_fn(&function.attrs, function, body)
 }

@@ -18,7 +18,7 @@ fn expands_defaults_to_a_bare_config() {
         fn main() {
             #[allow(clippy::unused_async)]
             async fn main() { body().await }
-            ::graceful::__private::run(::graceful::__private::Config::new(), main())
+            ::graceful::__private::Main::new().run(main())
         }
     };
     assert_eq!(text(&expanded), text(&expected));
@@ -27,8 +27,9 @@ fn expands_defaults_to_a_bare_config() {
 #[test]
 fn expands_every_argument_in_order() {
     let expanded = expand_str(
-        r#"tasks_order = -3, worker_threads = 4, signals = ["SIGTERM", "SIGHUP", "ctrl_c"],
-           drain_delay = "1500ms", deadline = "1m30s", crate = "my::graceful""#,
+        r#"on_task_panic = "continue", tasks_order = -3, worker_threads = 4,
+           signals = ["SIGTERM", "SIGHUP", "ctrl_c"], drain_delay = "1500ms", deadline = "1m30s",
+           crate = "my::graceful""#,
         "/// Docs.\n#[allow(unused)]\npub async fn main() -> Result<(), Error> { Ok(()) }",
     )
     .unwrap();
@@ -38,19 +39,18 @@ fn expands_every_argument_in_order() {
         pub fn main() {
             #[allow(clippy::unused_async)]
             async fn main() -> Result<(), Error> { Ok(()) }
-            my::graceful::__private::run(
-                my::graceful::__private::Config::new()
-                    .deadline(::core::time::Duration::new(90, 0))
-                    .drain_delay(::core::time::Duration::new(1, 500_000_000))
-                    .signals(&[
-                        my::graceful::__private::Signal::Terminate,
-                        my::graceful::__private::Signal::Hangup,
-                        my::graceful::__private::Signal::CtrlC
-                    ])
-                    .worker_threads(4)
-                    .tasks_order(-3),
-                main()
-            )
+            my::graceful::__private::Main::new()
+                .deadline(::core::time::Duration::new(90, 0))
+                .drain_delay(::core::time::Duration::new(1, 500_000_000))
+                .signals([
+                    my::graceful::__private::Signal::Terminate,
+                    my::graceful::__private::Signal::Hangup,
+                    my::graceful::__private::Signal::CtrlC
+                ])
+                .worker_threads(4)
+                .tasks_order(-3)
+                .on_task_panic(my::graceful::__private::TaskPanic::Continue)
+                .run(main())
         }
     };
     assert_eq!(text(&expanded), text(&expected));
@@ -59,9 +59,11 @@ fn expands_every_argument_in_order() {
 #[test]
 fn current_thread_and_multi_thread() {
     let expanded = expand_str(r#"flavor = "current_thread""#, "async fn main() {}").unwrap();
-    assert!(text(&expanded).contains(". current_thread ()"));
+    assert!(
+        text(&expanded).contains(". flavor (:: graceful :: __private :: Flavor :: CurrentThread)")
+    );
     let expanded = expand_str(r#"flavor = "multi_thread""#, "async fn main() {}").unwrap();
-    assert!(!text(&expanded).contains("current_thread"));
+    assert!(!text(&expanded).contains("flavor"));
 }
 
 #[test]
@@ -70,7 +72,7 @@ fn keeps_any_function_name() {
     let text = text(&expanded);
     assert!(text.starts_with("fn start ()"), "{text}");
     assert!(text.contains("async fn start ()"), "{text}");
-    assert!(text.ends_with(", start ()) }"), "{text}");
+    assert!(text.ends_with(". run (start ()) }"), "{text}");
 }
 
 #[test]
@@ -79,7 +81,8 @@ fn unknown_argument_suggests_the_nearest() {
         errors(expand_str(r#"dedline = "30s""#, "async fn main() {}")),
         [(
             "unknown argument `dedline` in `#[graceful::main]`; did you mean `deadline`? expected one of \
-             `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`, `tasks_order`, `crate`"
+             `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`, `tasks_order`, \
+             `on_task_panic`, `crate`"
                 .to_owned(),
             "dedline".to_owned()
         )]
@@ -87,7 +90,8 @@ fn unknown_argument_suggests_the_nearest() {
     assert_eq!(
         messages(expand_str("current_thread", "async fn main() {}")),
         ["unknown argument `current_thread` in `#[graceful::main]`; did you mean `flavor = \"current_thread\"`? \
-          expected one of `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`, `tasks_order`, `crate`"]
+          expected one of `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`, `tasks_order`, \
+          `on_task_panic`, `crate`"]
     );
 }
 
@@ -233,6 +237,62 @@ fn signals() {
     assert_eq!(
         messages(expand_str(r#"signals = "SIGTERM""#, "async fn main() {}")),
         ["expected a list of strings for `signals` in `#[graceful::main]`; write `signals = [\"SIGTERM\"]`"]
+    );
+}
+
+#[test]
+fn on_task_panic_takes_shutdown_or_continue() {
+    let expanded = expand_str(r#"on_task_panic = "shutdown""#, "async fn main() {}").unwrap();
+    assert!(text(&expanded)
+        .contains(". on_task_panic (:: graceful :: __private :: TaskPanic :: Shutdown)"));
+    let expected_values = "expected \"shutdown\" (the default: a panicking task stops the \
+         program, exit code 101) or \"continue\" (the program goes on without the task)";
+    assert_eq!(
+        errors(expand_str(
+            r#"on_task_panic = "ignore""#,
+            "async fn main() {}"
+        )),
+        [(
+            format!(
+                "unknown value \"ignore\" for `on_task_panic` in `#[graceful::main]`; did you mean \
+                 \"continue\"? {expected_values}"
+            ),
+            "\"ignore\"".to_owned()
+        )]
+    );
+    assert_eq!(
+        messages(expand_str(
+            r#"on_task_panic = "shutdwn""#,
+            "async fn main() {}"
+        )),
+        [format!(
+            "unknown value \"shutdwn\" for `on_task_panic` in `#[graceful::main]`; did you mean \
+             \"shutdown\"? {expected_values}"
+        )]
+    );
+    assert_eq!(
+        messages(expand_str(r#"on_task_panic = "quietly""#, "async fn main() {}")),
+        [format!(
+            "unknown value \"quietly\" for `on_task_panic` in `#[graceful::main]`; {expected_values}"
+        )]
+    );
+    assert_eq!(
+        errors(expand_str("on_task_panic = continue", "async fn main() {}")),
+        [(
+            "expected a string literal for `on_task_panic` in `#[graceful::main]`, like \
+             `on_task_panic = \"continue\"`"
+                .to_owned(),
+            "continue".to_owned()
+        )]
+    );
+    assert_eq!(
+        messages(expand_str(r#"on_panic = "continue""#, "async fn main() {}"))[0]
+            .split(';')
+            .nth(1),
+        Some(
+            " did you mean `on_task_panic`? expected one of `deadline`, `drain_delay`, `signals`, \
+               `flavor`, `worker_threads`, `tasks_order`, `on_task_panic`, `crate`"
+        )
     );
 }
 

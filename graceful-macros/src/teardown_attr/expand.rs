@@ -87,6 +87,16 @@ pub(super) fn generate(hook: &Hook, function: &ItemFn, parameters: &[Type]) -> T
             })
         }
     };
+    // What each parameter takes from `provide`, for `graceful::ready()` to check: asked
+    // of the parameter's type, so that an alias of `State<T>` counts too. Located at the
+    // type, like its extraction.
+    let states = (!parameters.is_empty()).then(|| {
+        let states = parameters.iter().map(|ty| {
+            let span = tokens::at(ty.span());
+            quote_spanned!(span=> <#ty as #p::__private::Extract>::STATE)
+        });
+        quote!(.states(&[#(#states),*]))
+    });
     let timeout = hook.timeout.map(|timeout| {
         let timeout = tokens::duration(timeout);
         quote!(.timeout(#timeout))
@@ -100,6 +110,7 @@ pub(super) fn generate(hook: &Hook, function: &ItemFn, parameters: &[Type]) -> T
         #function
         #p::__private::inventory::submit! {
             #p::__private::Hook::new(#name, #order, #run)
+            #states
             #timeout
             #always
         }

@@ -31,6 +31,10 @@ fn async_hook_with_extractors() {
                     <anyhow::Result<()> as ::graceful::__private::IntoHookResult>::into_hook_result(unplug(arg0, arg1).await)
                 }))
             )
+            .states(&[
+                <graceful::Context as ::graceful::__private::Extract>::STATE,
+                <graceful::State<Broker> as ::graceful::__private::Extract>::STATE
+            ])
             .timeout(::core::time::Duration::new(5, 0))
             .always()
         }
@@ -79,6 +83,7 @@ fn crate_path_and_raw_names() {
                     }
                 })
             )
+            .states(&[<Context as deps::graceful::__private::Extract>::STATE])
         }
     };
     assert_eq!(text(&expanded), text(&expected));

@@ -1,11 +1,16 @@
 //! What the program and its workers call: learn of the shutdown or request one, spawn
-//! tracked work, provide values for the hooks.
+//! tracked work, provide values for the hooks, say the program is ready, leave a last
+//! word for the exit.
 
+mod at_exit;
 mod provide;
+mod ready;
 mod spawn;
 mod stop;
 
+pub use at_exit::{at_exit, drop_at_exit};
 pub use provide::provide;
+pub use ready::ready;
 pub use spawn::{spawn, spawn_named};
 pub use stop::{
     hard_stop, is_shutting_down, shutdown, shutdown_requested, until_deadline, until_shutdown,

@@ -1,14 +1,17 @@
-//! What `#[graceful::main(...)]` configures, the environment overrides, and the checks
-//! made before the body runs.
+//! What `#[graceful::main(...)]` and [`Main`](crate::Main) configure, what the
+//! environment overrides, and the checks made before the body runs.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub(crate) mod env;
+mod options;
 
 use crate::shared::limits::{DEFAULT_DEADLINE, LONGEST};
 use crate::trigger::Signal;
 use env::{EnvDuration, Environment};
+pub use options::{Flavor, TaskPanic};
 
 /// The time an `always` hook without a `timeout` gets once the deadline has passed.
 pub(crate) const ALWAYS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
@@ -21,15 +24,17 @@ pub(crate) fn after(start: tokio::time::Instant, d: Duration) -> tokio::time::In
     start + d.min(LONGEST)
 }
 
-/// How the program and its shutdown are set up. Built by `#[graceful::main]`.
+/// How the program and its shutdown are set up: what [`Main`](crate::Main) (and so
+/// `#[graceful::main]`) sets, then what the environment overrides.
 #[derive(Clone, Debug)]
-pub struct Config {
+pub(crate) struct Config {
     pub(crate) deadline: Duration,
     pub(crate) drain_delay: Duration,
-    pub(crate) signals: &'static [Signal],
-    pub(crate) current_thread: bool,
+    pub(crate) signals: Cow<'static, [Signal]>,
+    pub(crate) flavor: Flavor,
     pub(crate) worker_threads: Option<usize>,
     pub(crate) tasks_order: i32,
+    pub(crate) on_task_panic: TaskPanic,
     /// The `GRACEFUL_DEADLINE` that overrode the attribute, for messages.
     pub(crate) deadline_from_env: Option<EnvDuration>,
     /// The `GRACEFUL_DRAIN_DELAY` that overrode the attribute, for messages.
@@ -48,15 +53,16 @@ impl Default for Config {
 
 impl Config {
     /// Deadline 30 s, no drain delay, the platform's default signals, a multi-thread
-    /// runtime, tracked tasks drained at order 0.
-    pub const fn new() -> Self {
+    /// runtime, tracked tasks drained at order 0, a panicking task stops the program.
+    pub(crate) const fn new() -> Self {
         Config {
             deadline: DEFAULT_DEADLINE,
             drain_delay: Duration::ZERO,
-            signals: Signal::DEFAULT,
-            current_thread: false,
+            signals: Cow::Borrowed(Signal::DEFAULT),
+            flavor: Flavor::MultiThread,
             worker_threads: None,
             tasks_order: 0,
+            on_task_panic: TaskPanic::Shutdown,
             deadline_from_env: None,
             drain_delay_from_env: None,
             grace_period: None,
@@ -65,38 +71,14 @@ impl Config {
     }
 
     /// The whole shutdown budget, from the first signal to process exit.
-    pub const fn deadline(mut self, deadline: Duration) -> Self {
+    pub(crate) fn deadline(mut self, deadline: Duration) -> Self {
         self.deadline = deadline;
         self
     }
 
     /// The time between the first signal and the start of teardown.
-    pub const fn drain_delay(mut self, delay: Duration) -> Self {
+    pub(crate) fn drain_delay(mut self, delay: Duration) -> Self {
         self.drain_delay = delay;
-        self
-    }
-
-    /// The signals that start a shutdown.
-    pub const fn signals(mut self, signals: &'static [Signal]) -> Self {
-        self.signals = signals;
-        self
-    }
-
-    /// Run on tokio's current-thread runtime.
-    pub const fn current_thread(mut self) -> Self {
-        self.current_thread = true;
-        self
-    }
-
-    /// The number of worker threads of the multi-thread runtime.
-    pub const fn worker_threads(mut self, threads: usize) -> Self {
-        self.worker_threads = Some(threads);
-        self
-    }
-
-    /// The order at which the built-in step waits for the body and the tracked tasks.
-    pub const fn tasks_order(mut self, order: i32) -> Self {
-        self.tasks_order = order;
         self
     }
 
@@ -130,7 +112,9 @@ impl Config {
             .saturating_add(WATCHDOG_SLACK)
     }
 
-    /// Checks what the attribute cannot check at compile time.
+    /// Checks what the attribute checks at compile time, for values set from code, and
+    /// what no one can check before run time: the values from the environment and what
+    /// they combine with.
     pub(crate) fn validate(&self) -> Result<(), String> {
         let deadline = shown(self.deadline, &self.deadline_from_env);
         if self.deadline.is_zero() {
@@ -155,8 +139,15 @@ impl Config {
         if let Some(s) = self.signals.iter().find(|s| !s.is_supported()) {
             return Err(format!("{s} is not available on this platform"));
         }
-        if self.worker_threads == Some(0) {
-            return Err("worker_threads must be at least 1".into());
+        match (self.worker_threads, self.flavor) {
+            (Some(0), _) => return Err("worker_threads must be at least 1".into()),
+            (Some(n), Flavor::CurrentThread) => {
+                return Err(format!(
+                    "worker_threads ({n}) cannot be used with the current-thread runtime, \
+                     which has exactly one thread; leave worker_threads out or use Flavor::MultiThread"
+                ))
+            }
+            _ => {}
         }
         Ok(())
     }

@@ -1,29 +1,35 @@
 //! One program's side of the shutdown: whether and why it started, the latches the
-//! workers wait on, the tracked tasks, the values provided for the hooks, how the body of
-//! `main` ended. One per program, found without passing anything around (see
-//! [`current`](self::current::current)); a test harness makes one of its own.
+//! workers wait on, the tracked tasks (and their panics), the values provided for the
+//! hooks and what the hooks need of them, how the body of `main` ended, whom to tell it
+//! is ready, and its last word. One per program, found without passing anything around
+//! (see [`current`](self::current::current)); a test harness makes one of its own.
 
+mod at_exit;
 mod current;
 mod provided;
 pub(crate) mod tasks;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::report::log;
+use crate::config::TaskPanic;
+use crate::report::{log, PanickedTask};
 use crate::sync::latch::Latch;
 use crate::sync::lock;
+use crate::systemd::Notifier;
 use crate::trigger::body::{BodyOutcome, MainOutput};
 use crate::trigger::panic::CatchUnwind;
 use crate::trigger::{Signal, Trigger};
 use provided::Provided;
 use tasks::Tasks;
 
+pub(crate) use at_exit::AtExit;
 pub(crate) use current::{current, enter, global, new_scoped, scope, EnterGuard};
+pub(crate) use provided::{Need, StateType};
 
 pub(crate) struct Controller {
     /// True from the first signal (or other trigger) on: the hot path of `is_shutting_down`.
@@ -52,10 +58,25 @@ pub(crate) struct Controller {
     pub(crate) body_done: Latch,
     body_outcome: Mutex<Option<BodyOutcome>>,
     trigger: Mutex<Option<Trigger>>,
+    /// The first signal, whatever it did, for the message of the second.
+    first_signal: Mutex<Option<Signal>>,
     forced_by: Mutex<Option<Signal>>,
     pub(crate) tasks: Tasks,
+    /// True when a tracked task's panic is only logged ([`TaskPanic::Continue`]).
+    tasks_may_panic: AtomicBool,
+    /// The tracked tasks that panicked, in order.
+    panicked: Mutex<Vec<PanickedTask>>,
     /// The values given to [`provide`](crate::provide).
     pub(crate) provided: Provided,
+    /// What the program's hooks take from [`provide`](crate::provide): set before the
+    /// body runs, checked by [`ready`](crate::ready).
+    needs: OnceLock<Vec<Need>>,
+    /// The service manager, when one listens: told of readiness and of the shutdown.
+    notifier: OnceLock<Notifier>,
+    /// Set by the first [`ready`](crate::ready).
+    ready: AtomicBool,
+    /// What runs after the report, before the exit.
+    pub(crate) at_exit: AtExit,
 }
 
 /// What a signal did.
@@ -88,10 +109,74 @@ impl Controller {
             body_done: Latch::default(),
             body_outcome: Mutex::new(None),
             trigger: Mutex::new(None),
+            first_signal: Mutex::new(None),
             forced_by: Mutex::new(None),
             tasks: Tasks::default(),
+            tasks_may_panic: AtomicBool::new(false),
+            panicked: Mutex::new(Vec::new()),
             provided: Provided::default(),
+            needs: OnceLock::new(),
+            notifier: OnceLock::new(),
+            ready: AtomicBool::new(false),
+            at_exit: AtExit::default(),
         }))
+    }
+
+    /// What the program is, set before it runs: its drain delay, what a tracked task's
+    /// panic does, what its hooks need, whom to tell it is ready and stopping.
+    pub(crate) fn prepare(
+        &self,
+        drain_delay: Duration,
+        on_task_panic: TaskPanic,
+        needs: Vec<Need>,
+        notifier: Option<Notifier>,
+    ) {
+        self.set_drain_delay(drain_delay);
+        self.tasks_may_panic
+            .store(on_task_panic == TaskPanic::Continue, Ordering::Relaxed);
+        let _ = self.needs.set(needs);
+        if let Some(notifier) = notifier {
+            let _ = self.notifier.set(notifier);
+        }
+    }
+
+    /// The service manager, if one listens.
+    pub(crate) fn notifier(&self) -> Option<&Notifier> {
+        self.notifier.get()
+    }
+
+    /// What the hooks take from [`provide`](crate::provide); empty before the program runs.
+    pub(crate) fn needs(&self) -> &[Need] {
+        self.needs.get().map_or(&[], Vec::as_slice)
+    }
+
+    /// Marks the program ready; true for the first call only.
+    pub(crate) fn mark_ready(&self) -> bool {
+        !self.ready.swap(true, Ordering::AcqRel)
+    }
+
+    /// A tracked task panicked: logged now, kept for the report, and, unless the program
+    /// goes on ([`TaskPanic::Continue`]), the shutdown starts.
+    pub(crate) fn task_panicked(&self, task: String, message: String) {
+        let stops = !self.tasks_may_panic.load(Ordering::Relaxed);
+        log::task_panicked(&task, &message, stops);
+        lock(&self.panicked).push(PanickedTask {
+            name: task.clone(),
+            message,
+        });
+        if stops {
+            self.initiate(Trigger::TaskPanicked { task });
+        }
+    }
+
+    /// The tracked tasks that panicked so far.
+    pub(crate) fn panicked_tasks(&self) -> Vec<PanickedTask> {
+        lock(&self.panicked).clone()
+    }
+
+    /// Whether the tracked tasks' panics decide the exit code (101).
+    pub(crate) fn task_panics_fail(&self) -> bool {
+        !self.tasks_may_panic.load(Ordering::Relaxed)
     }
 
     #[inline]
@@ -101,7 +186,7 @@ impl Controller {
 
     /// The drain delay that a signal or [`shutdown`](crate::shutdown) waits before the
     /// workers are told: set before the program runs.
-    pub(crate) fn set_drain_delay(&self, delay: Duration) {
+    fn set_drain_delay(&self, delay: Duration) {
         let ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);
         self.drain_delay_ns.store(ns, Ordering::Relaxed);
     }
@@ -156,6 +241,7 @@ impl Controller {
     pub(crate) fn on_signal(&self, signal: Signal) -> SignalEffect {
         let seen = self.signals.fetch_add(1, Ordering::AcqRel) + 1;
         if seen == 1 {
+            *lock(&self.first_signal) = Some(signal);
             if self.initiate(Trigger::Signal(signal)) {
                 SignalEffect::Started
             } else {
@@ -190,6 +276,11 @@ impl Controller {
 
     pub(crate) fn forced_by(&self) -> Option<Signal> {
         *lock(&self.forced_by)
+    }
+
+    /// The first signal that arrived, if one has.
+    pub(crate) fn first_signal(&self) -> Option<Signal> {
+        *lock(&self.first_signal)
     }
 }
 

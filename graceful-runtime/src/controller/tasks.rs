@@ -1,4 +1,5 @@
-//! Tracked tasks: the work the shutdown waits for, counted, with names for the report.
+//! Tracked tasks: the work the shutdown waits for, counted, with names for the report;
+//! a task's panic is caught on its way out, told to the controller, and passed on.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -10,6 +11,7 @@ use tokio::task::{AbortHandle, JoinHandle};
 
 use super::{scope, Controller};
 use crate::sync::sharded::{self, Key, Sharded};
+use crate::trigger::panic::{self, CatchUnwind};
 
 /// A task's name in the report: its own, or where it was spawned.
 #[derive(Clone)]
@@ -78,8 +80,18 @@ where
         .insert_with(shard, |key| (Some(Live { name, abort: None }), key));
     let guard = LiveGuard { tasks, key };
     let handle = tokio::spawn(scope(ctl, async move {
-        let _guard = guard;
-        fut.await
+        let guard = guard;
+        match CatchUnwind::new(fut).await {
+            Ok(output) => output,
+            Err(payload) => {
+                // Named from the set while the task is still in it: no copy of the name
+                // is made for the tasks that do not panic.
+                let name = tasks.live.with(guard.key, |live| live.name.render());
+                ctl.task_panicked(name.unwrap_or_default(), panic::message(&*payload));
+                // On to the `JoinHandle`, as from any tokio task.
+                std::panic::resume_unwind(payload)
+            }
+        }
     }));
     tasks
         .live

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::result::HookError;
-use super::state::{self, State};
+use super::state::{self, State, StateParam};
 use crate::controller::Controller;
 use crate::trigger::Trigger;
 
@@ -123,6 +123,10 @@ impl std::fmt::Debug for Context {
     note = "a `#[graceful::teardown]` function takes `graceful::Context` and `graceful::State<T>` parameters, in any order"
 )]
 pub trait Extract: Sized {
+    /// The value this parameter takes from [`provide`](crate::provide), if any: what
+    /// [`ready`](crate::ready) checks was given.
+    const STATE: Option<StateParam> = None;
+
     /// Resolves the parameter, or fails the hook with a message.
     fn extract(ctx: &Context) -> Result<Self, HookError>;
 }
@@ -134,6 +138,8 @@ impl Extract for Context {
 }
 
 impl<T: Send + Sync + 'static> Extract for State<T> {
+    const STATE: Option<StateParam> = Some(StateParam::of::<T>());
+
     fn extract(ctx: &Context) -> Result<Self, HookError> {
         ctx.state::<T>()
             .ok_or_else(|| HookError::new(state::missing::<T>()))

@@ -8,7 +8,7 @@ mod state;
 
 pub(crate) use context::ContextInner;
 pub use context::{Context, Extract};
-pub(crate) use registry::{always_budget, registered, shared_names, Action, HookDef};
+pub(crate) use registry::{always_budget, needs, registered, shared_names, Action, HookDef};
 pub use registry::{Hook, HookFn};
 pub use result::{BoxHookFuture, HookError, HookResult, IntoHookResult};
-pub use state::State;
+pub use state::{State, StateParam};

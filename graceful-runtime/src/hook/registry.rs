@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use super::context::Context;
 use super::result::{BoxHookFuture, HookResult};
+use super::state::StateParam;
 use crate::config::ALWAYS_DEFAULT_TIMEOUT;
+use crate::controller::{Need, StateType};
 use crate::report::TASKS_STEP;
 
 /// How a registered hook is called.
@@ -26,10 +28,12 @@ pub struct Hook {
     timeout: Option<Duration>,
     always: bool,
     run: HookFn,
+    /// What each parameter takes from `provide`: `None` for a `Context`.
+    states: &'static [Option<StateParam>],
 }
 
 impl Hook {
-    /// A hook with no timeout of its own, not `always`.
+    /// A hook with no timeout of its own, not `always`, that takes no `State`.
     pub const fn new(name: &'static str, order: i32, run: HookFn) -> Self {
         Hook {
             name,
@@ -37,7 +41,14 @@ impl Hook {
             timeout: None,
             always: false,
             run,
+            states: &[],
         }
+    }
+
+    /// What its parameters take from `provide`, one entry each.
+    pub const fn states(mut self, states: &'static [Option<StateParam>]) -> Self {
+        self.states = states;
+        self
     }
 
     /// Its own time limit.
@@ -63,6 +74,8 @@ pub(crate) struct HookDef {
     pub(crate) timeout: Option<Duration>,
     pub(crate) always: bool,
     pub(crate) action: Action,
+    /// The `State<T>` types it takes.
+    pub(crate) states: Vec<StateType>,
 }
 
 type AsyncAction = dyn Fn(Context) -> BoxHookFuture + Send + Sync;
@@ -85,8 +98,23 @@ impl From<&Hook> for HookDef {
                 HookFn::Async(f) => Action::Async(Arc::new(f)),
                 HookFn::Blocking(f) => Action::Blocking(Arc::new(f)),
             },
+            states: hook.states.iter().flatten().map(StateParam::ty).collect(),
         }
     }
+}
+
+/// Every `State<T>` that `hooks` take, with the hook's name: what `graceful::ready()`
+/// checks the program has provided.
+pub(crate) fn needs(hooks: &[HookDef]) -> Vec<Need> {
+    hooks
+        .iter()
+        .flat_map(|h| {
+            h.states.iter().map(|&state| Need {
+                hook: h.name.clone(),
+                state,
+            })
+        })
+        .collect()
 }
 
 /// Every hook linked into the program, sorted by `(order, name)`: inventory itself

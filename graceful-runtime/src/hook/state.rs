@@ -1,9 +1,11 @@
 //! [`State<T>`]: a hook's parameter for a value the program provided.
 
-use std::any::type_name;
+use std::any::{type_name, TypeId};
 use std::fmt;
 use std::ops::Deref;
 use std::sync::Arc;
+
+use crate::controller::StateType;
 
 /// A teardown hook's parameter: the value of type `T` given to [`provide`](crate::provide).
 ///
@@ -48,4 +50,23 @@ pub(crate) fn missing<T>() -> String {
         "no `graceful::State<{}>`: nothing of that type was given to `graceful::provide`",
         type_name::<T>()
     )
+}
+
+/// The type `T` of a hook's `State<T>` parameter, as a hook registered at link time
+/// carries it: what `graceful::ready()` checks was provided.
+#[derive(Clone, Copy, Debug)]
+pub struct StateParam(StateType);
+
+impl StateParam {
+    /// The parameter `State<T>`.
+    pub const fn of<T: 'static>() -> Self {
+        StateParam(StateType {
+            id: TypeId::of::<T>,
+            name: type_name::<T>,
+        })
+    }
+
+    pub(crate) fn ty(&self) -> StateType {
+        self.0
+    }
 }

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use std::time::Duration;
 
 use super::timestamp::Rfc3339;
-use super::{Exit, HookReport, Outcome, Report};
+use super::{millis, Exit, HookReport, Outcome, Report};
 use crate::trigger::Trigger;
 
 /// The schema's version: bumped only when a field changes meaning or goes away.
@@ -44,14 +44,27 @@ pub(super) fn render(report: &Report) -> String {
         }
         string(&mut out, task);
     }
+    out.push_str("],\"tasks_panicked\":[");
+    for (i, task) in report.tasks_panicked.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        string(&mut out, &task.name);
+        out.push_str(",\"message\":");
+        string(&mut out, &task.message);
+        out.push('}');
+    }
     let counts = report.counts();
     let _ = write!(
         out,
-        "],\"cut_at_hard_stop\":{},\"counts\":{{\"completed\":{},\"failed\":{},\"timed_out\":{},\"skipped\":{},\"interrupted\":{},\"not_started\":{}}},\"hooks\":[",
+        "],\"cut_at_hard_stop\":{},\"counts\":{{\"completed\":{},\"failed\":{},\"panicked\":{},\"timed_out\":{},\"cut_by_deadline\":{},\"skipped\":{},\"interrupted\":{},\"not_started\":{}}},\"hooks\":[",
         report.cut_at_hard_stop,
         counts.completed,
         counts.failed,
+        counts.panicked,
         counts.timed_out,
+        counts.cut_by_deadline,
         counts.skipped,
         counts.interrupted,
         counts.not_started
@@ -81,6 +94,11 @@ fn trigger(out: &mut String, trigger: &Trigger) {
         Trigger::BodyReturned => out.push_str("{\"kind\":\"main_returned\"}"),
         Trigger::BodyFailed => out.push_str("{\"kind\":\"main_failed\"}"),
         Trigger::BodyPanicked => out.push_str("{\"kind\":\"main_panicked\"}"),
+        Trigger::TaskPanicked { task } => {
+            out.push_str("{\"kind\":\"task_panicked\",\"task\":");
+            string(out, task);
+            out.push('}');
+        }
     }
 }
 
@@ -103,10 +121,18 @@ fn hook(out: &mut String, step: &HookReport) {
     };
     let _ = write!(
         out,
-        ",\"order\":{},\"always\":{},\"started_after_ms\":{},\"duration_ms\":{},\"outcome\":\"{outcome}\",\"message\":",
-        step.order,
-        step.always,
-        Millis(step.started_after),
+        ",\"order\":{},\"always\":{},\"started_after_ms\":",
+        step.order, step.always,
+    );
+    match step.started_after {
+        Some(after) => {
+            let _ = write!(out, "{}", Millis(after));
+        }
+        None => out.push_str("null"),
+    }
+    let _ = write!(
+        out,
+        ",\"duration_ms\":{},\"outcome\":\"{outcome}\",\"message\":",
         Millis(step.duration),
     );
     optional_string(out, message);
@@ -156,19 +182,15 @@ fn string(out: &mut String, value: &str) {
     out.push('"');
 }
 
-/// A duration as a JSON number of milliseconds, to the microsecond: `2000`, `0.25`.
+/// A duration as a JSON number of milliseconds, to the microsecond: `2000`, `0.25`; the
+/// same number the tracing events carry.
 struct Millis(Duration);
 
 impl std::fmt::Display for Millis {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let micros = self.0.as_micros();
-        let (whole, frac) = (micros / 1000, micros % 1000);
-        if frac == 0 {
-            write!(f, "{whole}")
-        } else {
-            let digits = format!("{frac:03}");
-            write!(f, "{whole}.{}", digits.trim_end_matches('0'))
-        }
+        // `Display` of an `f64` writes the shortest decimal that reads back the same, and
+        // never an exponent: `2000`, `0.25`, `1500.001`.
+        write!(f, "{}", millis(self.0))
     }
 }
 
@@ -207,5 +229,25 @@ mod tests {
         );
         assert_eq!(Millis(Duration::from_nanos(999)).to_string(), "0");
         assert_eq!(Millis(Duration::ZERO).to_string(), "0");
+        assert_eq!(Millis(Duration::from_micros(9_766)).to_string(), "9.766");
+        assert_eq!(
+            Millis(Duration::from_secs(365 * 86_400)).to_string(),
+            "31536000000"
+        );
+    }
+
+    #[test]
+    fn milliseconds_have_no_float_noise() {
+        // Every microsecond count of the first ten seconds reads as written.
+        for micros in (0..10_000_000u64).step_by(997) {
+            let text = Millis(Duration::from_micros(micros)).to_string();
+            let (whole, frac) = (micros / 1000, micros % 1000);
+            let expected = if frac == 0 {
+                whole.to_string()
+            } else {
+                format!("{whole}.{}", format!("{frac:03}").trim_end_matches('0'))
+            };
+            assert_eq!(text, expected);
+        }
     }
 }

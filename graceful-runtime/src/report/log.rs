@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{Exit, HookReport, Outcome, Report};
+use super::{millis, Exit, HookReport, Outcome, Report};
 use crate::sync::bounded;
 use crate::trigger::{Signal, Trigger};
 
@@ -88,7 +88,7 @@ pub(crate) fn signal_during_shutdown(signal: Signal) {
 pub(crate) fn step_finished(step: &HookReport) {
     let name = step.name();
     let order = step.order();
-    let duration_ms = step.duration().as_secs_f64() * 1000.0;
+    let duration_ms = millis(step.duration());
     let outcome = step.outcome();
     match outcome {
         Outcome::Completed => {
@@ -101,16 +101,37 @@ pub(crate) fn step_finished(step: &HookReport) {
             emit!(error, hook = name, order, duration_ms, outcome = %outcome, "teardown step finished");
         }
     }
-    stderr_line(format_args!(
-        "[order {order}] {name}: {outcome} ({})",
-        Millis(step.duration())
-    ));
+    if step.started_after().is_some() {
+        stderr_line(format_args!(
+            "[order {order}] {name}: {outcome} ({})",
+            Millis(step.duration())
+        ));
+    } else {
+        // It never started: it took no time.
+        stderr_line(format_args!("[order {order}] {name}: {outcome}"));
+    }
 }
 
-pub(crate) fn forced(signal: Signal, still_running: &[String], not_started: &[String]) {
-    emit!(error, signal = %signal, still_running = ?still_running, not_started = ?not_started, "second signal: exiting at once");
+/// `SIGTERM received again`, or `SIGTERM received after SIGINT`: what the second signal
+/// was, told truly.
+fn second_signal(first: Option<Signal>, second: Signal) -> String {
+    match first {
+        Some(first) if first != second => format!("{second} received after {first}"),
+        _ => format!("{second} received again"),
+    }
+}
+
+pub(crate) fn forced(
+    first: Option<Signal>,
+    signal: Signal,
+    still_running: &[String],
+    not_started: &[String],
+) {
+    let what = second_signal(first, signal);
+    emit!(error, signal = %signal, first_signal = first.map(Signal::name), still_running = ?still_running,
+        not_started = ?not_started, "second signal: exiting at once");
     stderr_line(format_args!(
-        "{signal} received again: exiting at once; still running: {}; not started: {}",
+        "{what}: exiting at once; still running: {}; not started: {}",
         list(still_running),
         list(not_started)
     ));
@@ -118,11 +139,29 @@ pub(crate) fn forced(signal: Signal, still_running: &[String], not_started: &[St
 
 /// A second signal, and the sequence did not report within `grace`: its thread is
 /// blocked. Always on stderr: no subscriber may get to run. The process exits next.
-pub(crate) fn forced_without_runtime(signal: Signal, grace: Duration, tasks: &[String]) {
+pub(crate) fn forced_without_runtime(
+    first: Option<Signal>,
+    signal: Signal,
+    grace: Duration,
+    tasks: &[String],
+) {
     last_words(format!(
-        "graceful: {signal} received again: exiting at once (the shutdown did not answer within {grace:?}: its thread is blocked); tasks still running: {}",
+        "graceful: {}: exiting at once (the shutdown did not answer within {grace:?}: its thread is blocked); tasks still running: {}",
+        second_signal(first, signal),
         list(tasks)
     ));
+}
+
+/// A tracked task panicked: said at once, with its name, whatever the shutdown makes of
+/// it (`stops`: it starts the shutdown, unless one is under way).
+pub(crate) fn task_panicked(task: &str, message: &str, stops: bool) {
+    emit!(error, task, panic = message, "a tracked task panicked");
+    let then = if stops {
+        "the program stops (on_task_panic = \"shutdown\")"
+    } else {
+        "the program goes on without it (on_task_panic = \"continue\")"
+    };
+    stderr_line(format_args!("task {task} panicked: {message}; {then}"));
 }
 
 /// The sequence itself failed: a bug in graceful.
@@ -134,24 +173,39 @@ pub(crate) fn sequence_failed(message: &str) {
 pub(crate) fn summary(report: &Report) {
     let counts = report.counts();
     let exit_code = report.exit_code();
-    let total_ms = report.duration().as_secs_f64() * 1000.0;
+    let total_ms = millis(report.duration());
     let trigger = report.trigger();
     let still_running = report.tasks_still_running();
+    let panicked: Vec<&str> = report.tasks_panicked().iter().map(|t| t.name()).collect();
+    let tasks_panicked = panicked.len();
     let cut_at_hard_stop = report.cut_at_hard_stop();
-    if report.exit() == Exit::Clean {
-        emit!(info, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
-            timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
-            not_started = counts.not_started, still_running = ?still_running, cut_at_hard_stop, exit_code,
-            "shutdown complete");
-    } else {
-        emit!(warn, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
-            timed_out = counts.timed_out, skipped = counts.skipped, interrupted = counts.interrupted,
-            not_started = counts.not_started, still_running = ?still_running, cut_at_hard_stop, exit_code,
-            "shutdown complete");
+    // A second signal ended it before its end: it did not complete.
+    let headline = match report.exit() {
+        Exit::Forced(_) => "shutdown interrupted",
+        _ => "shutdown complete",
+    };
+    macro_rules! summary_event {
+        ($level:ident) => {
+            emit!($level, trigger = %trigger, total_ms, completed = counts.completed, failed = counts.failed,
+                panicked = counts.panicked, timed_out = counts.timed_out,
+                cut_by_deadline = counts.cut_by_deadline, skipped = counts.skipped,
+                interrupted = counts.interrupted, not_started = counts.not_started,
+                still_running = ?still_running, tasks_panicked, cut_at_hard_stop, exit_code,
+                "{headline}");
+        };
     }
+    if report.exit() == Exit::Clean {
+        summary_event!(info);
+    } else {
+        summary_event!(warn);
+    }
+    let took = Millis(report.duration());
+    let took = match report.exit() {
+        Exit::Forced(_) => format!("after {took}"),
+        _ => format!("in {took}"),
+    };
     stderr_line(format_args!(
-        "shutdown complete in {}: trigger {trigger}; steps: {counts}; exit code {}",
-        Millis(report.duration()),
+        "{headline} {took}: trigger {trigger}; steps: {counts}; exit code {}",
         report.exit()
     ));
     if !still_running.is_empty() {
@@ -160,11 +214,56 @@ pub(crate) fn summary(report: &Report) {
             list(still_running)
         ));
     }
+    if !panicked.is_empty() {
+        stderr_line(format_args!("tasks that panicked: {}", panicked.join(", ")));
+    }
     if cut_at_hard_stop > 0 {
         stderr_line(format_args!(
             "work cut short at the hard stop: {cut_at_hard_stop} `until_deadline` call(s) gave up, a margin before the deadline"
         ));
     }
+}
+
+/// `graceful::ready()` found a hook that needs a `State` nobody provided: said now, so
+/// the hook does not fail unnoticed at the shutdown.
+pub(crate) fn missing_state(hook: &str, type_name: &str) {
+    emit!(
+        warn,
+        hook,
+        state = type_name,
+        "a teardown hook needs a state that was not provided"
+    );
+    stderr_line(format_args!(
+        "warning: hook `{hook}` takes `graceful::State<{type_name}>`, and nothing of that type was given to `graceful::provide`: it would fail at the shutdown"
+    ));
+}
+
+/// `graceful::ready()` did what it does; debug level only: a program says it once.
+pub(crate) fn ready(told: &str) {
+    emit!(debug, told, "ready");
+}
+
+/// `graceful::ready()` called again, or once the shutdown had started: nothing done.
+pub(crate) fn ready_ignored(why: &str) {
+    emit!(debug, "graceful::ready() {why}: nothing to do");
+}
+
+/// The program's own last word (`at_exit`) panicked: the rest of it still runs, and
+/// the exit code stands.
+pub(crate) fn at_exit_panicked(message: &str) {
+    emit!(error, panic = message, "an at-exit function panicked");
+    write_stderr(format_args!(
+        "graceful: an at-exit function panicked: {message}"
+    ));
+}
+
+/// The program's own last word did not end in its time: the process exits without it.
+/// On stderr whatever the subscriber: it may be what is stuck.
+pub(crate) fn at_exit_late(patience: Duration) {
+    last_words(format!(
+        "graceful: the at-exit work did not end within {}; exiting without it",
+        Millis(patience)
+    ));
 }
 
 /// A configuration error stops the program before its body runs: always on stderr.

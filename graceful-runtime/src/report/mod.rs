@@ -1,6 +1,6 @@
-//! What happened during a shutdown: the trigger, each step's outcome, the exit code; the
-//! log lines and tracing events that tell it as it goes; the same as JSON, written to a
-//! file.
+//! What happened during a shutdown: the trigger, each step's outcome, the tracked tasks
+//! that panicked, the exit code; the log lines and tracing events that tell it as it goes;
+//! the same as JSON, written to a file.
 
 mod exit;
 mod file;
@@ -18,6 +18,33 @@ pub use exit::Exit;
 pub(crate) use file::{check as check_path, save};
 pub use step::{HookReport, Outcome, TASKS_STEP};
 
+/// A duration in milliseconds to the microsecond, as the JSON and the tracing events
+/// give it: `0.25`, `1500.001`. One division of two whole numbers, rounded once, so it
+/// prints as written (`9.766`, not the `9.765999999999998` that `as_secs_f64() * 1000.0`
+/// gives).
+pub(crate) fn millis(d: Duration) -> f64 {
+    // Exact below 2^53 µs, some 285 years.
+    d.as_micros() as f64 / 1000.0
+}
+
+/// A task started with [`spawn`](crate::spawn) that panicked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PanickedTask {
+    pub(crate) name: String,
+    pub(crate) message: String,
+}
+
+impl PanickedTask {
+    /// Its name: given to [`spawn_named`](crate::spawn_named), or where it was spawned.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// What it panicked with.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 /// The whole shutdown, as it happened.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -28,6 +55,7 @@ pub struct Report {
     pub(crate) ended_at: SystemTime,
     pub(crate) hooks: Vec<HookReport>,
     pub(crate) tasks_still_running: Vec<String>,
+    pub(crate) tasks_panicked: Vec<PanickedTask>,
     pub(crate) cut_at_hard_stop: usize,
     pub(crate) body_still_running: bool,
     pub(crate) main_error: Option<String>,
@@ -75,6 +103,12 @@ impl Report {
     pub fn tasks_still_running(&self) -> &[String] {
         &self.tasks_still_running
     }
+    /// The tracked tasks that panicked in the program's life, the shutdown's included, in
+    /// the order they did. With [`TaskPanic::Shutdown`](crate::TaskPanic::Shutdown) (the
+    /// default), any makes the exit code 101.
+    pub fn tasks_panicked(&self) -> &[PanickedTask] {
+        &self.tasks_panicked
+    }
     /// How many [`until_deadline`](crate::until_deadline) futures the hard stop ended:
     /// work the deadline cut short, to be handed back. Above zero, the exit code is 124.
     pub fn cut_at_hard_stop(&self) -> usize {
@@ -115,8 +149,10 @@ impl Report {
     ///   "main_error": null,
     ///   "main_still_running": false,
     ///   "tasks_still_running": [],
+    ///   "tasks_panicked": [],
     ///   "cut_at_hard_stop": 0,
-    ///   "counts": {"completed": 2, "failed": 1, "timed_out": 0, "skipped": 0, "interrupted": 0, "not_started": 0},
+    ///   "counts": {"completed": 2, "failed": 1, "panicked": 0, "timed_out": 0, "cut_by_deadline": 0,
+    ///              "skipped": 0, "interrupted": 0, "not_started": 0},
     ///   "hooks": [
     ///     {"name": "graceful::tasks", "order": 0, "always": false, "started_after_ms": 1000,
     ///      "duration_ms": 1402.25, "outcome": "completed", "message": null},
@@ -129,55 +165,95 @@ impl Report {
     /// ```
     ///
     /// - `trigger.kind`: `signal` (with `signal`), `requested` (with `reason`, given to
-    ///   [`shutdown`](crate::shutdown)), `main_returned`, `main_failed`, `main_panicked`.
+    ///   [`shutdown`](crate::shutdown)), `main_returned`, `main_failed`, `main_panicked`,
+    ///   `task_panicked` (with `task`, its name). Other kinds may be added; each carries
+    ///   its own fields beside `kind`.
     /// - Timestamps are RFC 3339 in UTC, to the millisecond. Durations are milliseconds,
-    ///   to the microsecond; `started_after_ms` counts from the start of the shutdown.
+    ///   to the microsecond; `started_after_ms` counts from the start of the shutdown, and
+    ///   is `null` for a step that never started (`skipped`, `not_started`), whose
+    ///   `duration_ms` is 0.
     /// - `exit`: `clean`, `failed`, `panicked`, `deadline_exceeded`, `forced` (then
     ///   `forced_by` names the second signal), as in the exit-code table of [`Exit`]. A
     ///   configuration refused at startup (code 2) starts no shutdown and writes no report.
     /// - `hooks[].outcome`: `completed`, `failed`, `panicked` (with the `message`),
     ///   `timed_out` (its own timeout), `cut_by_deadline`, `skipped`, `interrupted`,
     ///   `not_started` (a second signal forced the exit first).
+    /// - `counts`: one count per outcome, under the outcome's name; they add up to the
+    ///   number of `hooks`.
+    /// - `tasks_panicked`: the tracked tasks that panicked, each
+    ///   `{"name": "worker-3", "message": "..."}`, in the order they did.
     /// - `cut_at_hard_stop`: how many `until_deadline` futures the hard stop ended.
     /// - `main_error`: what `main` returned as its error, or the message it panicked with.
     pub fn to_json(&self) -> String {
         json::render(self)
     }
-    /// How many steps ended with each kind of outcome.
+    /// How many steps ended with each kind of outcome: the counts add up to the number of
+    /// [`hooks`](Report::hooks).
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for h in &self.hooks {
-            match h.outcome {
-                Outcome::Completed => c.completed += 1,
-                Outcome::Failed(_) | Outcome::Panicked(_) => c.failed += 1,
-                Outcome::TimedOut { .. } => c.timed_out += 1,
-                Outcome::Skipped => c.skipped += 1,
-                Outcome::Interrupted => c.interrupted += 1,
-                Outcome::NotStarted => c.not_started += 1,
-            }
+            *c.of(&h.outcome) += 1;
         }
         c
     }
 }
 
-/// Step counts by outcome, for the summary.
+/// Step counts, one per kind of [`Outcome`]: they add up to the number of steps.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Counts {
-    /// Completed steps.
+    /// [`Outcome::Completed`].
     pub completed: usize,
-    /// Steps that returned an error, could not start, or panicked.
+    /// [`Outcome::Failed`]: returned an error, or could not start (a missing `State`).
     pub failed: usize,
-    /// Steps stopped by a timeout or the deadline.
+    /// [`Outcome::Panicked`].
+    pub panicked: usize,
+    /// [`Outcome::TimedOut`] by the step's own `timeout`.
     pub timed_out: usize,
-    /// Steps skipped because the deadline had passed.
+    /// [`Outcome::TimedOut`] by the shutdown's deadline.
+    pub cut_by_deadline: usize,
+    /// [`Outcome::Skipped`]: the deadline had passed.
     pub skipped: usize,
-    /// Steps running when a second signal forced the exit.
+    /// [`Outcome::Interrupted`]: running when a second signal forced the exit.
     pub interrupted: usize,
-    /// Steps a second signal kept from starting.
+    /// [`Outcome::NotStarted`]: a second signal forced the exit first.
     pub not_started: usize,
 }
 
+impl Counts {
+    /// The count an outcome adds to. Exhaustive: a new kind of outcome needs its count.
+    fn of(&mut self, outcome: &Outcome) -> &mut usize {
+        match outcome {
+            Outcome::Completed => &mut self.completed,
+            Outcome::Failed(_) => &mut self.failed,
+            Outcome::Panicked(_) => &mut self.panicked,
+            Outcome::TimedOut {
+                by_deadline: false, ..
+            } => &mut self.timed_out,
+            Outcome::TimedOut {
+                by_deadline: true, ..
+            } => &mut self.cut_by_deadline,
+            Outcome::Skipped => &mut self.skipped,
+            Outcome::Interrupted => &mut self.interrupted,
+            Outcome::NotStarted => &mut self.not_started,
+        }
+    }
+
+    /// The sum: the number of steps.
+    pub fn total(&self) -> usize {
+        self.completed
+            + self.failed
+            + self.panicked
+            + self.timed_out
+            + self.cut_by_deadline
+            + self.skipped
+            + self.interrupted
+            + self.not_started
+    }
+}
+
+/// `4 ok, 0 failed, 0 timed out, 0 skipped`, then each other kind that occurred:
+/// `, 1 panicked`, `, 2 cut by the deadline`, `, 1 interrupted`, `, 3 not started`.
 impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -185,11 +261,15 @@ impl fmt::Display for Counts {
             "{} ok, {} failed, {} timed out, {} skipped",
             self.completed, self.failed, self.timed_out, self.skipped
         )?;
-        if self.interrupted > 0 {
-            write!(f, ", {} interrupted", self.interrupted)?;
-        }
-        if self.not_started > 0 {
-            write!(f, ", {} not started", self.not_started)?;
+        for (count, what) in [
+            (self.panicked, "panicked"),
+            (self.cut_by_deadline, "cut by the deadline"),
+            (self.interrupted, "interrupted"),
+            (self.not_started, "not started"),
+        ] {
+            if count > 0 {
+                write!(f, ", {count} {what}")?;
+            }
         }
         Ok(())
     }

@@ -62,6 +62,8 @@ impl Outcome {
     }
 }
 
+/// What happened, without how long it took: the log line that shows an outcome shows the
+/// step's duration beside it, in one format.
 impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -69,13 +71,11 @@ impl fmt::Display for Outcome {
             Outcome::Failed(e) => write!(f, "failed: {e}"),
             Outcome::Panicked(m) => write!(f, "panicked: {m}"),
             Outcome::TimedOut {
-                after,
-                by_deadline: false,
-            } => write!(f, "timed out after {after:?}"),
+                by_deadline: false, ..
+            } => f.write_str("timed out"),
             Outcome::TimedOut {
-                after,
-                by_deadline: true,
-            } => write!(f, "cut by the deadline after {after:?}"),
+                by_deadline: true, ..
+            } => f.write_str("cut by the deadline"),
             Outcome::Skipped => f.write_str("skipped: the deadline had passed"),
             Outcome::Interrupted => f.write_str("interrupted by a second signal"),
             Outcome::NotStarted => f.write_str("not started: a second signal forced the exit"),
@@ -90,7 +90,7 @@ pub struct HookReport {
     pub(crate) name: Cow<'static, str>,
     pub(crate) order: i32,
     pub(crate) always: bool,
-    pub(crate) started_after: Duration,
+    pub(crate) started_after: Option<Duration>,
     pub(crate) duration: Duration,
     pub(crate) outcome: Outcome,
 }
@@ -111,11 +111,12 @@ impl HookReport {
     pub fn always(&self) -> bool {
         self.always
     }
-    /// When it started, counted from the start of the shutdown.
-    pub fn started_after(&self) -> Duration {
+    /// When it started, counted from the start of the shutdown; `None` for a step that
+    /// never started ([`Outcome::Skipped`], [`Outcome::NotStarted`]).
+    pub fn started_after(&self) -> Option<Duration> {
         self.started_after
     }
-    /// How long it ran (zero when skipped).
+    /// How long it ran (zero for a step that never started).
     pub fn duration(&self) -> Duration {
         self.duration
     }

@@ -30,20 +30,16 @@ use crate::trigger::{Signal, Trigger};
 
 use step::{run_step, AbortOnDrop};
 
-/// Waits for the shutdown to start, carries it out, and returns the report. With a
-/// `notifier`, the service manager hears of the start and of each step's end.
-pub(crate) async fn run(
-    ctl: &'static Controller,
-    config: Config,
-    hooks: Vec<HookDef>,
-    notifier: Option<Notifier>,
-) -> Report {
+/// Waits for the shutdown to start, carries it out, and returns the report. When the
+/// program has a service manager, it hears of the start and of each step's end.
+pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<HookDef>) -> Report {
     ctl.initiated.wait().await;
-    let end = sequence(ctl, &config, hooks, notifier.as_ref()).await;
+    let end = sequence(ctl, &config, hooks, ctl.notifier()).await;
 
     let body = ctl.body_outcome();
     let body_still_running = body.is_none();
     let cut_at_hard_stop = ctl.cut_at_hard_stop.load(Ordering::Relaxed);
+    let tasks_panicked = ctl.panicked_tasks();
     let exit = if let Some(signal) = end.forced {
         Exit::Forced(signal)
     } else if body_still_running
@@ -52,7 +48,9 @@ pub(crate) async fn run(
         || end.hooks.iter().any(|h| h.outcome.hit_deadline())
     {
         Exit::DeadlineExceeded
-    } else if matches!(body, Some(BodyOutcome::Panicked(_))) {
+    } else if matches!(body, Some(BodyOutcome::Panicked(_)))
+        || (!tasks_panicked.is_empty() && ctl.task_panics_fail())
+    {
         Exit::Panicked
     } else if matches!(body, Some(BodyOutcome::Err(_)))
         || end.hooks.iter().any(|h| h.outcome.is_failure())
@@ -69,6 +67,7 @@ pub(crate) async fn run(
         ended_at: std::time::SystemTime::now(),
         hooks: end.hooks,
         tasks_still_running: end.tasks_still_running,
+        tasks_panicked,
         cut_at_hard_stop,
         body_still_running,
         main_error: match body {
@@ -109,11 +108,12 @@ impl Step {
         matches!(self, Step::Hook(h) if h.always)
     }
 
-    /// The step's line in a report that ends before the step does.
+    /// The step's line in a report that ends before the step does: `started_after` is
+    /// `None` for a step that never started.
     fn report(
         &self,
         order: i32,
-        started_after: Duration,
+        started_after: Option<Duration>,
         duration: Duration,
         outcome: Outcome,
     ) -> HookReport {
@@ -297,7 +297,7 @@ fn interrupted(
         .map(|(step, _)| {
             step.report(
                 order,
-                group_start - frame.start,
+                Some(group_start - frame.start),
                 group_start.elapsed(),
                 Outcome::Interrupted,
             )
@@ -326,11 +326,16 @@ fn forced(
         .flat_map(|(order, group)| {
             group
                 .into_iter()
-                .map(move |step| step.report(order, now, Duration::ZERO, Outcome::NotStarted))
+                .map(move |step| step.report(order, None, Duration::ZERO, Outcome::NotStarted))
         })
         .collect();
     let not_started_names: Vec<String> = not_started.iter().map(|h| h.name.to_string()).collect();
-    log::forced(signal, &still_running, &not_started_names);
+    log::forced(
+        frame.ctl.first_signal(),
+        signal,
+        &still_running,
+        &not_started_names,
+    );
     end.hooks.extend(interrupted);
     end.hooks.extend(not_started);
     end.duration = now;

@@ -28,12 +28,18 @@ pub(super) async fn run_step(step: Step, frame: Frame) -> HookReport {
             (hook.name, hook.order, hook.always, outcome)
         }
     };
+    // A step passed by (the deadline had passed) never started, and took no time.
+    let ran = outcome != Outcome::Skipped;
     HookReport {
         name,
         order,
         always,
-        started_after: started - frame.start,
-        duration: started.elapsed(),
+        started_after: ran.then(|| started - frame.start),
+        duration: if ran {
+            started.elapsed()
+        } else {
+            Duration::ZERO
+        },
         outcome,
     }
 }

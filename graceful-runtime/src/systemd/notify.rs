@@ -1,6 +1,7 @@
-//! The notification protocol, spoken when `NOTIFY_SOCKET` is set: `STOPPING=1` when
-//! the shutdown starts, and `EXTEND_TIMEOUT_USEC=` so that `TimeoutStopSec=` does not
-//! cut a shutdown that keeps to its own deadline.
+//! The notification protocol, spoken when `NOTIFY_SOCKET` is set: `READY=1` when the
+//! program says it is ready (`graceful::ready()`, for `Type=notify`), `STOPPING=1` when
+//! the shutdown starts, and `EXTEND_TIMEOUT_USEC=` so that `TimeoutStopSec=` does not cut
+//! a shutdown that keeps to its own deadline.
 //!
 //! systemd counts an `EXTEND_TIMEOUT_USEC=` from the moment it receives it, and only
 //! ever moves its kill later. So each message carries what is left from now until the
@@ -52,6 +53,11 @@ impl Notifier {
                 None
             }
         }
+    }
+
+    /// The program is ready to serve: what `Type=notify` waits for.
+    pub(crate) fn ready(&self) {
+        self.send("READY=1");
     }
 
     /// The shutdown has started; the process is done within `left` from now.
@@ -190,8 +196,10 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let socket = UnixDatagram::bind(&path).unwrap();
         let notifier = Notifier::from_value(path.clone().into()).unwrap();
+        notifier.ready();
         notifier.stopping(Duration::from_millis(2500));
         notifier.extend(Duration::from_micros(1_234_567));
+        assert_eq!(received(&socket), "READY=1");
         assert_eq!(received(&socket), "STOPPING=1\nEXTEND_TIMEOUT_USEC=2500000");
         assert_eq!(received(&socket), "EXTEND_TIMEOUT_USEC=1234567");
         std::fs::remove_file(path).unwrap();

@@ -1,5 +1,6 @@
 //! The body of `main`: what it may return, and how it ended.
 
+use super::panic::{self, Payload};
 use super::Trigger;
 
 /// How the body of `main` ended.
@@ -12,14 +13,14 @@ pub(crate) enum BodyOutcome {
 }
 
 impl BodyOutcome {
-    /// How a body that returned `out` (or panicked, `Err` with the message) ended.
-    pub(crate) fn of<O: MainOutput>(out: Result<O, String>) -> BodyOutcome {
+    /// How a body that returned `out` (or panicked, `Err` with what it carried) ended.
+    pub(crate) fn of<O: MainOutput>(out: Result<O, Payload>) -> BodyOutcome {
         match out {
             Ok(value) => match value.into_result() {
                 Ok(()) => BodyOutcome::Ok,
                 Err(e) => BodyOutcome::Err(e),
             },
-            Err(panic) => BodyOutcome::Panicked(panic),
+            Err(payload) => BodyOutcome::Panicked(panic::message(&*payload)),
         }
     }
 

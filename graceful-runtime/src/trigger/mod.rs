@@ -1,5 +1,5 @@
-//! What starts a shutdown: a signal (and listening for it), a request from code, or the
-//! body of `main` ending (how it ended, a panic included).
+//! What starts a shutdown: a signal (and listening for it), a request from code, the
+//! body of `main` ending (how it ended, a panic included), or a tracked task's panic.
 
 pub(crate) mod body;
 pub(crate) mod panic;
@@ -24,13 +24,27 @@ pub enum Trigger {
     BodyFailed,
     /// The body of `main` panicked.
     BodyPanicked,
+    /// A task started with [`spawn`](crate::spawn) panicked, and
+    /// [`TaskPanic::Shutdown`](crate::TaskPanic::Shutdown) (the default) says that stops
+    /// the program.
+    TaskPanicked {
+        /// The task's name: given to [`spawn_named`](crate::spawn_named), or where it
+        /// was spawned.
+        task: String,
+    },
 }
 
 impl Trigger {
     /// Whether the drain delay applies: load balancers need it to move traffic away from
     /// an instance told to stop, not from one whose `main` has ended.
+    ///
+    /// A tracked task's panic drains too: the rest of the program still serves while the
+    /// instance is taken out of rotation.
     pub(crate) fn drains(&self) -> bool {
-        matches!(self, Trigger::Signal(_) | Trigger::Requested(_))
+        matches!(
+            self,
+            Trigger::Signal(_) | Trigger::Requested(_) | Trigger::TaskPanicked { .. }
+        )
     }
 }
 
@@ -42,6 +56,7 @@ impl fmt::Display for Trigger {
             Trigger::BodyReturned => f.write_str("main returned"),
             Trigger::BodyFailed => f.write_str("main returned an error"),
             Trigger::BodyPanicked => f.write_str("main panicked"),
+            Trigger::TaskPanicked { task } => write!(f, "task {task} panicked"),
         }
     }
 }

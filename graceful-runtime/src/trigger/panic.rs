@@ -19,8 +19,12 @@ pub(crate) fn message(payload: &(dyn Any + Send)) -> String {
     }
 }
 
+/// What a panic carries; [`message`] reads it.
+pub(crate) type Payload = Box<dyn Any + Send>;
+
 pin_project! {
-    /// Polls a future, turning a panic into `Err(message)`.
+    /// Polls a future, turning a panic into `Err(payload)`: [`message`] reads it, and
+    /// `std::panic::resume_unwind` passes it on.
     pub(crate) struct CatchUnwind<F> {
         #[pin]
         inner: F,
@@ -34,14 +38,14 @@ impl<F> CatchUnwind<F> {
 }
 
 impl<F: Future> Future for CatchUnwind<F> {
-    type Output = Result<F::Output, String>;
+    type Output = Result<F::Output, Payload>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let inner = self.project().inner;
         match catch_unwind(AssertUnwindSafe(|| inner.poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
-            Err(payload) => Poll::Ready(Err(message(&*payload))),
+            Err(payload) => Poll::Ready(Err(payload)),
         }
     }
 }

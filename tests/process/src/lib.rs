@@ -68,19 +68,31 @@ impl Exited {
 /// Starts the program at `bin` (a fixture's `CARGO_BIN_EXE_*`, or an [`example`]), with
 /// extra environment variables.
 pub fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, envs, Stderr::Read)
+    launch(bin, &[], envs, Stderr::Read, None)
+}
+
+/// Starts `bin` with `args` on its command line.
+pub fn start_with_args(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Service {
+    launch(bin, args, envs, Stderr::Read, None)
 }
 
 /// Starts `bin` with a stderr whose reader is gone at once, so that every write to it
 /// fails, as under `service 2>&1 | head -1` once `head` has exited.
 pub fn start_with_stderr_closed(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, envs, Stderr::Closed)
+    launch(bin, &[], envs, Stderr::Closed, None)
 }
 
 /// Starts `bin` with a stderr that stays open and that nobody reads: once the pipe is
 /// full, every write to it blocks, as with a stalled journald or a log shipper that hangs.
 pub fn start_with_stderr_unread(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, envs, Stderr::Unread)
+    launch(bin, &[], envs, Stderr::Unread, None)
+}
+
+/// Starts `bin` and closes its stdout once a line starting with `prefix` has been read:
+/// every write to stdout fails from then on, as under `service | tee log` once Ctrl-C has
+/// ended `tee` too.
+pub fn start_closing_stdout_after(bin: &str, envs: &[(&str, &str)], prefix: &str) -> Service {
+    launch(bin, &[], envs, Stderr::Read, Some(prefix.to_owned()))
 }
 
 /// What becomes of a child's stderr.
@@ -93,9 +105,16 @@ enum Stderr {
     Unread,
 }
 
-fn launch(bin: &str, envs: &[(&str, &str)], stderr_is: Stderr) -> Service {
+fn launch(
+    bin: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+    stderr_is: Stderr,
+    close_stdout_after: Option<String>,
+) -> Service {
     let mut cmd = Command::new(bin);
-    cmd.stdin(Stdio::null())
+    cmd.args(args)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env_remove("RUST_LOG")
@@ -113,7 +132,14 @@ fn launch(bin: &str, envs: &[(&str, &str)], stderr_is: Stderr) -> Service {
     let out_reader = thread::spawn(move || {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             seen.lock().unwrap().push(line.clone());
+            let last = close_stdout_after
+                .as_deref()
+                .is_some_and(|prefix| line.starts_with(prefix));
             let _ = tx.send(line);
+            if last {
+                // The reader goes, and the pipe's read end with it.
+                return;
+            }
         }
     });
     let stderr = Arc::new(Mutex::new(String::new()));

@@ -60,9 +60,10 @@ fn a_second_signal_is_reported_even_when_a_hook_blocks_the_only_runtime_thread()
         ],
     );
     assert_eq!(out.code, Some(143), "{out:#?}");
-    // The sequence has a thread of its own: it reports what the signal cut short.
+    // The sequence has a thread of its own: it reports what the signal cut short, and
+    // which signal came after which.
     out.assert_stderr(
-        "SIGTERM received again: exiting at once; still running: fixture_current_thread::block_the_runtime",
+        "SIGTERM received after SIGHUP: exiting at once; still running: fixture_current_thread::block_the_runtime",
     );
     out.assert_stderr("exit code 143 (forced by a second signal)");
 }

@@ -103,11 +103,12 @@ fn a_second_sigterm_exits_143_at_once() {
     );
 }
 
-/// The summary's tracing event, printed on stdout by the fixture's subscriber.
+/// The summary's tracing event, printed on stdout by the fixture's subscriber: the one
+/// event with the exit code.
 fn summary_event(out: &support::Exited) -> &str {
     out.stdout
         .iter()
-        .find(|l| l.contains("shutdown complete"))
+        .find(|l| l.contains(" exit_code="))
         .unwrap_or_else(|| panic!("{out:#?}"))
 }
 
@@ -135,6 +136,44 @@ fn with_a_subscriber_the_summary_of_a_forced_exit_counts_the_steps_not_started()
         summary.contains("interrupted=1") && summary.contains("not_started=2"),
         "{summary}"
     );
+    // It did not complete, and does not say it did.
+    assert!(
+        summary.contains("shutdown interrupted") && !summary.contains("shutdown complete"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_forced_exit_does_not_say_shutdown_complete() {
+    let out = scripted(
+        SERVICE,
+        &[("FIXTURE_HOOK", "slow")],
+        &[
+            Step::Signal("TERM"),
+            Step::Line("hook slow started"),
+            Step::Signal("TERM"),
+        ],
+    );
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    out.assert_stderr("graceful: shutdown interrupted after ");
+    assert!(!out.stderr.contains("shutdown complete"), "{}", out.stderr);
+}
+
+#[test]
+fn sigint_then_sigterm_says_which_came_after_which() {
+    let out = scripted(
+        SERVICE,
+        &[("FIXTURE_HOOK", "slow")],
+        &[
+            Step::Signal("INT"),
+            Step::Line("hook slow started"),
+            Step::Signal("TERM"),
+        ],
+    );
+    // The second signal decides the code: 128 + 15.
+    assert_eq!(out.code, Some(143), "{out:#?}");
+    out.assert_stderr("graceful: SIGTERM received after SIGINT: exiting at once; still running: ");
+    assert!(!out.stderr.contains("received again"), "{}", out.stderr);
 }
 
 #[test]
@@ -256,7 +295,7 @@ fn a_hook_past_its_own_timeout_is_stopped_and_the_next_ones_run() {
     assert_eq!(out.code, Some(1), "{out:#?}");
     out.line("hook slow started");
     assert!(!out.has_line("hook slow done"), "{out:#?}");
-    out.assert_stderr("[order 30] fixture_service::slow: timed out after 1s");
+    out.assert_stderr("[order 30] fixture_service::slow: timed out (10");
     out.line("hook remove_scratch always");
 }
 
@@ -303,7 +342,9 @@ fn a_slow_logger_does_not_pass_for_a_blocked_runtime_on_the_second_signal() {
         "{out:#?}"
     );
     assert!(
-        out.stdout.iter().any(|l| l.contains("shutdown complete")),
+        out.stdout
+            .iter()
+            .any(|l| l.contains("shutdown interrupted")),
         "{out:#?}"
     );
     // ...and the signal thread did not cut it short.
@@ -337,4 +378,127 @@ fn a_stderr_that_blocks_does_not_swallow_the_second_signal() {
     std::thread::sleep(Duration::from_millis(500));
     svc.signal("TERM");
     assert_eq!(svc.exit_within(Duration::from_secs(15)), Some(143));
+}
+
+/// Every line of a shutdown's readable report, on stderr, for a run cut by the deadline.
+fn lines_of_a_deadline_cut() -> Vec<String> {
+    let out = stopped_by(SERVICE, "TERM", &[("FIXTURE_HOOK", "hang")]);
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    out.stderr.lines().map(str::to_owned).collect()
+}
+
+/// The durations written in `line`: each run of digits (with a point) followed by a unit.
+fn durations(line: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let starts = bytes[i].is_ascii_digit() && (i == 0 || !bytes[i - 1].is_ascii_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < bytes.len() && (bytes[j].is_ascii_digit() || bytes[j] == b'.') {
+            j += 1;
+        }
+        let unit: String = line[j..]
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .collect();
+        if ["ns", "µs", "us", "ms", "s", "m", "h"].contains(&unit.as_str()) {
+            found.push(format!("{}{unit}", &line[i..j]));
+        }
+        i = j + unit.len().max(1);
+    }
+    found
+}
+
+#[test]
+fn each_line_writes_its_durations_in_one_format() {
+    for line in lines_of_a_deadline_cut() {
+        if !line.starts_with("graceful: [order") {
+            continue;
+        }
+        // `[order 35] fixture_service::stuck: cut by the deadline (1699.8ms)`: one
+        // duration, with one decimal; the line once read `cut by the deadline after
+        // 1.699812345s (1699.8ms)`.
+        let found = durations(&line);
+        assert!(found.len() <= 1, "{line}: {found:?}");
+        for d in found {
+            let decimals = d
+                .split('.')
+                .nth(1)
+                .map_or(0, |f| f.trim_end_matches(char::is_alphabetic).len());
+            assert!(decimals <= 2, "{line}: {d}");
+        }
+    }
+}
+
+#[test]
+fn tracing_fields_carry_no_float_noise() {
+    let out = stopped_by(
+        SERVICE,
+        "TERM",
+        &[("FIXTURE_TRACING", "1"), ("FIXTURE_HOOK", "hang")],
+    );
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    let mut seen = 0;
+    for line in &out.stdout {
+        for field in ["duration_ms=", "total_ms="] {
+            let Some(at) = line.find(field) else { continue };
+            let value: String = line[at + field.len()..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let decimals = value.split('.').nth(1).map_or(0, str::len);
+            // Milliseconds to the microsecond: `0.009766`, never `0.009765999999999999`.
+            assert!(decimals <= 3, "{line}");
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "{out:#?}");
+}
+
+#[test]
+fn a_panicking_tracked_task_is_logged_at_once_and_stops_the_program_with_101() {
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let path = dir.join("task-panic-report.json");
+    let _ = std::fs::remove_file(&path);
+    let mut svc = support::start(
+        SERVICE,
+        &[
+            ("FIXTURE_TASK", "panic"),
+            ("GRACEFUL_REPORT", path.to_str().unwrap()),
+        ],
+    );
+    svc.wait_for("ready");
+    // No signal: the panic starts the shutdown.
+    let out = svc.exited();
+    assert_eq!(out.code, Some(101), "{out:#?}");
+    let said = out
+        .stderr
+        .find("graceful: task doomed panicked: the queue went away; the program stops")
+        .unwrap_or_else(|| panic!("{}", out.stderr));
+    let started = out
+        .stderr
+        .find("task doomed panicked: shutting down")
+        .unwrap();
+    assert!(said < started, "{}", out.stderr);
+    out.assert_stderr("tasks that panicked: doomed");
+    out.assert_stderr("exit code 101 (panicked)");
+    // Every hook still ran.
+    out.line("hook remove_scratch always");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(
+        report["trigger"],
+        serde_json::json!({"kind": "task_panicked", "task": "doomed"})
+    );
+    assert_eq!(
+        report["tasks_panicked"],
+        serde_json::json!([{"name": "doomed", "message": "the queue went away"}])
+    );
+    assert_eq!(report["exit"], "panicked");
 }

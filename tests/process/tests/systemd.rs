@@ -36,8 +36,11 @@ fn extension(message: &str) -> u64 {
     value.parse().unwrap()
 }
 
-/// `STOPPING=1` first, then one extension per step, each counted to the same end.
+/// `READY=1` (the fixture calls `graceful::ready()`), `STOPPING=1`, then one extension per
+/// step, each counted to the same end.
 fn check(messages: &[String]) {
+    assert_eq!(messages[0], "READY=1", "{messages:?}");
+    let messages = &messages[1..];
     assert!(
         messages[0].starts_with("STOPPING=1\nEXTEND_TIMEOUT_USEC="),
         "{messages:?}"
@@ -104,8 +107,9 @@ fn a_deadline_cut_stops_the_extensions() {
     let got = messages(&socket);
     // The steps before the hanging one extend; it is cut by the deadline, after which
     // nothing more is promised (the first message already covers the `always` hook).
-    assert!(got[0].starts_with("STOPPING=1\n"), "{got:?}");
-    assert_eq!(got.len(), 1 + 5, "{got:?}");
+    assert_eq!(got[0], "READY=1", "{got:?}");
+    assert!(got[1].starts_with("STOPPING=1\n"), "{got:?}");
+    assert_eq!(got.len(), 2 + 5, "{got:?}");
     std::fs::remove_file(path).unwrap();
 }
 

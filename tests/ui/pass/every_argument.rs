@@ -23,6 +23,12 @@ fn sync_state_first(_db: State<Db>, mut ctx: Context) -> Result<(), String> {
 #[graceful::teardown(order = 2_147_483_647, timeout = "250ms")]
 pub fn public_and_last(_: Context) {}
 
+/// A `State` under another name: `graceful::ready()` still checks it was provided.
+type Database = State<Db>;
+
+#[graceful::teardown(order = 20)]
+async fn state_through_an_alias(_db: Database) {}
+
 #[graceful::main(
     deadline = "25s",
     drain_delay = "1500ms",
@@ -30,6 +36,7 @@ pub fn public_and_last(_: Context) {}
     flavor = "multi_thread",
     worker_threads = 2,
     tasks_order = 5,
+    on_task_panic = "continue",
     crate = "::graceful",
 )]
 async fn main() -> Result<(), std::io::Error> {

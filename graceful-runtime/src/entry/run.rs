@@ -1,19 +1,21 @@
-//! What `#[graceful::main]` runs: the environment, the runtime, the signals, the
-//! sequence, the report, the exit.
+//! What [`Main::run`](crate::Main::run), and so `#[graceful::main]`, runs: the
+//! environment, the runtime, the signals, the sequence, the report, the last word, the
+//! exit.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use super::last_word;
 use crate::config::env::Environment;
-use crate::config::Config;
+use crate::config::{Config, Flavor};
 use crate::controller::{self, Controller, SignalEffect};
 use crate::hook::{self, HookDef};
 use crate::report::{self, log, Exit};
 use crate::sequence;
 use crate::systemd::Notifier;
 use crate::trigger::body::MainOutput;
-use crate::trigger::panic::CatchUnwind;
+use crate::trigger::panic::{self, CatchUnwind};
 use crate::trigger::{self, Signal};
 
 /// How long a second signal waits for the sequence to report and exit before the signal
@@ -22,43 +24,51 @@ const FORCE_GRACE: Duration = Duration::from_millis(200);
 
 /// Runs the program and its shutdown, then exits the process with the report's code.
 ///
-/// The environment is read first: it overrides the attribute, and a bad value stops the
+/// The environment is read first: it overrides what was set, and a bad value stops the
 /// program with code 2 before anything runs. The body runs on this thread; the sequence
 /// runs on a thread of its own and ends the process when it is done, whatever the body is
 /// doing. The process exits with [`std::process::exit`] rather than by dropping the
 /// runtime: a blocking thread that never returns would keep a dropped runtime waiting
 /// forever.
-pub fn run<F>(config: Config, body: F) -> !
+pub(super) fn run<F>(config: Config, body: F) -> !
 where
     F: Future,
     F::Output: MainOutput,
 {
+    let ctl = controller::global();
+    if tokio::runtime::Handle::try_current().is_ok() {
+        refuse(
+            ctl,
+            "graceful builds its own tokio runtime and cannot run inside another: call \
+             `graceful::Main::run` from a plain `fn main`, or use `#[graceful::main]` instead of \
+             `#[tokio::main]`",
+        );
+    }
     let config = match Environment::read() {
         Ok(env) => config.with_env(env),
         Err(errors) => {
-            for message in &errors {
+            for message in &errors[..errors.len() - 1] {
                 log::config_error(message);
             }
-            exit_process(Exit::Config.code());
+            refuse(ctl, &errors[errors.len() - 1]);
         }
     };
     if let Err(message) = config.validate() {
-        log::config_error(&message);
-        exit_process(Exit::Config.code());
+        refuse(ctl, &message);
     }
     let runtime = match build_runtime(&config) {
         Ok(rt) => rt,
-        Err(e) => {
-            log::config_error(&format!("cannot start the tokio runtime: {e}"));
-            exit_process(Exit::Config.code());
-        }
+        Err(e) => refuse(ctl, &format!("cannot start the tokio runtime: {e}")),
     };
-    let ctl = controller::global();
-    ctl.set_drain_delay(config.drain_delay);
     let hooks = hook::registered();
+    ctl.prepare(
+        config.drain_delay,
+        config.on_task_panic,
+        hook::needs(&hooks),
+        Notifier::from_env(),
+    );
     warn_before_start(&config, &hooks);
     let exit_limit = config.exit_limit(hook::always_budget(&hooks));
-    let notifier = Notifier::from_env();
     let report_path = config.report_path.clone();
     // Armed before the body runs, on a thread of its own: it counts from the moment the
     // shutdown starts even if every runtime thread is blocked then.
@@ -67,38 +77,40 @@ where
     // trigger wakes it as a parked thread, in a few microseconds, where a runtime worker
     // asleep in its I/O driver takes several times as long to reach; and it reports and
     // exits from there, with no hop to another thread in between.
-    let signals = config.signals;
+    let signals = config.signals.clone();
     let handle = runtime.handle().clone();
     let spawned = std::thread::Builder::new()
         .name("graceful-sequence".into())
         .spawn(move || {
-            let sequence = CatchUnwind::new(sequence::run(ctl, config, hooks, notifier));
+            let sequence = CatchUnwind::new(sequence::run(ctl, config, hooks));
             match handle.block_on(sequence) {
                 Ok(report) => {
                     // A logger that panics on the summary loses the line, not the report
                     // file: the log never passes a subscriber's panic on.
                     log::summary(&report);
+                    let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
                     if let Some(path) = &report_path {
-                        let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
                         report::save(path, &report, watchdog_at);
                     }
+                    let forced = matches!(report.exit(), Exit::Forced(_));
+                    let patience = last_word::patience(watchdog_at, forced);
+                    last_word::run(ctl, Some(handle), patience);
                     exit_process(report.exit_code());
                 }
-                Err(message) => {
-                    log::sequence_failed(&message);
+                Err(payload) => {
+                    log::sequence_failed(&panic::message(&*payload));
+                    last_word::run(ctl, Some(handle), last_word::BRIEF);
                     exit_process(Exit::Panicked.code());
                 }
             }
         });
     if let Err(e) = spawned {
-        log::config_error(&format!("cannot start the shutdown's thread: {e}"));
-        exit_process(Exit::Config.code());
+        refuse(ctl, &format!("cannot start the shutdown's thread: {e}"));
     }
     let body_then_wait = async move {
         // Before the body runs, so that no signal finds the default action in place.
-        if let Err(message) = trigger::listen(signals, move |s| on_signal(ctl, s)) {
-            log::config_error(&message);
-            exit_process(Exit::Config.code());
+        if let Err(message) = trigger::listen(&signals, move |s| on_signal(ctl, s)) {
+            refuse(ctl, &message);
         }
         controller::run_body(ctl, body).await;
         // The sequence's thread ends the process.
@@ -106,6 +118,14 @@ where
     };
     runtime.block_on(body_then_wait);
     unreachable!("the body's future never completes: the sequence's thread exits the process")
+}
+
+/// A configuration that cannot run: said on stderr, then the program's last word (a log
+/// writer handed to `drop_at_exit` flushes the message too), then exit code 2.
+fn refuse(ctl: &'static Controller, message: &str) -> ! {
+    log::config_error(message);
+    last_word::run(ctl, None, last_word::BRIEF);
+    exit_process(Exit::Config.code())
 }
 
 /// What can be told before the body runs, and would otherwise only show at the shutdown:
@@ -139,7 +159,12 @@ fn on_signal(ctl: &'static Controller, signal: Signal) {
         }
         std::thread::sleep(Duration::from_millis(5));
     }
-    log::forced_without_runtime(signal, FORCE_GRACE, &ctl.tasks.live_names());
+    log::forced_without_runtime(
+        ctl.first_signal(),
+        signal,
+        FORCE_GRACE,
+        &ctl.tasks.live_names(),
+    );
     exit_process(signal.forced_exit_code());
 }
 
@@ -156,10 +181,9 @@ fn exit_process(code: i32) -> ! {
 }
 
 fn build_runtime(config: &Config) -> std::io::Result<tokio::runtime::Runtime> {
-    let mut builder = if config.current_thread {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
+    let mut builder = match config.flavor {
+        Flavor::CurrentThread => tokio::runtime::Builder::new_current_thread(),
+        Flavor::MultiThread => tokio::runtime::Builder::new_multi_thread(),
     };
     if let Some(n) = config.worker_threads {
         builder.worker_threads(n);

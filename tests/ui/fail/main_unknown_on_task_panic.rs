@@ -1,0 +1,2 @@
+#[graceful::main(on_task_panic = "ignore")]
+async fn main() {}
