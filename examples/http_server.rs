@@ -31,6 +31,9 @@ use axum::Router;
 use clap::Parser;
 use futures_util::{Stream, StreamExt};
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
 #[path = "common/serve.rs"]
 mod serve;
 
@@ -63,12 +66,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(cli.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cli.listen))?;
-    println!("ready: listening on http://{}", listener.local_addr()?);
+    outln!("ready: listening on http://{}", listener.local_addr()?);
 
     // Serves through the drain delay, then stops accepting and waits for every
     // response under way: the body of `main` ends when the last one is sent.
     serve::serve(listener, app, HEADER_TIMEOUT).await;
-    println!("server stopped: every request answered");
+    outln!("server stopped: every request answered");
     Ok(())
 }
 

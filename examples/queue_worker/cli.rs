@@ -40,11 +40,11 @@ pub(crate) struct Cli {
     #[arg(long, env = "QUEUE_WORKER_DB", default_value_os_t = default_db())]
     pub(crate) db: PathBuf,
 
-    /// The shutdown budget, from the signal to the exit [default: 10s]: match it to the
-    /// orchestrator's grace period. Handed to graceful as GRACEFUL_DEADLINE, in its
-    /// grammar: 25s, 1500ms, 1m30s.
-    #[arg(long, env = "GRACEFUL_DEADLINE")]
-    pub(crate) deadline: Option<String>,
+    /// The shutdown budget, from the signal to the exit (e.g. 25s, 1500ms): match it to
+    /// the orchestrator's grace period. GRACEFUL_DEADLINE, when set, wins over it, as it
+    /// wins over any deadline a program sets.
+    #[arg(long, default_value = "10s", value_parser = duration)]
+    pub(crate) deadline: Duration,
 
     /// How long a taken message stays reserved for this instance without a heartbeat
     /// (at least 1s); a killed instance's messages return to pending after it.
@@ -66,14 +66,6 @@ pub(crate) struct Cli {
 impl Cli {
     pub(crate) fn consumer(&self) -> String {
         self.consumer.clone().unwrap_or_else(default_consumer)
-    }
-
-    /// The deadline belongs to graceful, which reads `GRACEFUL_DEADLINE` (and refuses a
-    /// value it cannot parse) when it starts: set it before `#[graceful::main]` runs.
-    pub(crate) fn hand_deadline_to_graceful(&self) {
-        if let Some(deadline) = &self.deadline {
-            std::env::set_var("GRACEFUL_DEADLINE", deadline);
-        }
     }
 }
 

@@ -20,10 +20,17 @@
 //! 5. order 20, `scratch files` (`always`, so even past the deadline): the work's scratch
 //!    files are removed.
 //!
+//! Its output cannot fail the shutdown: with stdout closed (`| tee log` ended by the same
+//! Ctrl-C), the lines are lost and the consumer still unplugs.
+//!
 //! The modules beside this file: `cli` (the flags), `store` (the queue on SQLite, with
 //! leases), `work` (producer, workers, heartbeat), `health` (the HTTP endpoint) and
 //! `progress` (the line printed each second); `serve`, shared with the HTTP example,
-//! serves the endpoint through the shutdown.
+//! serves the endpoint through the shutdown, and `out` prints without failing.
+
+#[macro_use]
+#[path = "../common/out.rs"]
+mod out;
 
 mod cli;
 mod health;
@@ -35,7 +42,8 @@ mod work;
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::Parser;
@@ -46,19 +54,21 @@ use health::Health;
 use store::{Store, StoreError};
 use work::{Crew, Stats};
 
-static CLI: OnceLock<Cli> = OnceLock::new();
+/// The time between the signal and the end of intake, for a load balancer to move
+/// traffic away: the health endpoint answers 503 meanwhile.
+const DRAIN_DELAY: Duration = Duration::from_secs(1);
 
+/// The command line first, then graceful, configured from it: `--deadline` is the
+/// shutdown's deadline (`GRACEFUL_DEADLINE` still overrides it, as operators expect).
 fn main() {
     let cli = Cli::parse();
-    // Before `serve` starts graceful, which reads its deadline from the environment.
-    cli.hand_deadline_to_graceful();
-    CLI.get_or_init(|| cli);
-    serve();
+    graceful::Main::new()
+        .deadline(cli.deadline)
+        .drain_delay(DRAIN_DELAY)
+        .run(serve(cli))
 }
 
-#[graceful::main(deadline = "10s", drain_delay = "1s")]
-async fn serve() -> anyhow::Result<()> {
-    let cli = CLI.get().expect("main parses the command line first");
+async fn serve(cli: Cli) -> anyhow::Result<()> {
     let consumer = cli.consumer();
     // Provided first: whatever fails later, the `always` hook still finds it.
     let scratch = std::env::temp_dir().join(format!("{consumer}.scratch"));
@@ -71,7 +81,7 @@ async fn serve() -> anyhow::Result<()> {
     let store = Arc::new(store);
     let reclaimed = store.register(&consumer)?;
     if reclaimed > 0 {
-        println!("{consumer} was killed last time: {reclaimed} messages it held are pending again");
+        outln!("{consumer} was killed last time: {reclaimed} messages it held are pending again");
     }
 
     let stats = Arc::new(Stats::default());
@@ -107,13 +117,16 @@ async fn serve() -> anyhow::Result<()> {
     tokio::spawn(work::heartbeat(store.clone(), consumer.clone(), cli.lease));
     tokio::spawn(progress::show(store, stats));
 
-    println!(
+    outln!(
         "ready: {consumer}: {} messages/s, {} workers, {:?} each; health on http://{health_addr}/healthz; queue in {}; Ctrl-C to stop",
         cli.rate,
         cli.workers,
         cli.op_time,
         cli.db.display()
     );
+    // Under systemd with `Type=notify`, this is when the service counts as started; and
+    // every hook's state has been provided by now.
+    graceful::ready();
     graceful::shutdown_requested().await;
     Ok(())
 }
@@ -136,7 +149,7 @@ async fn stop_health(ctx: graceful::Context) -> Result<(), String> {
         return Ok(());
     };
     health.stopped().await?;
-    println!("health endpoint closed");
+    outln!("health endpoint closed");
     Ok(())
 }
 
@@ -151,7 +164,7 @@ async fn unplug(ctx: graceful::Context) -> Result<(), StoreError> {
     let left = crew.store.hand_back_all(&crew.consumer)?;
     let counts = crew.store.counts()?;
     let stats = &crew.stats;
-    println!(
+    outln!(
         "final: here done {}, handed back {}; queue enqueued {}, done {}, pending {}, in flight {}",
         stats.done.load(Ordering::Relaxed),
         stats.handed_back.load(Ordering::Relaxed) + left as u64,
@@ -162,14 +175,14 @@ async fn unplug(ctx: graceful::Context) -> Result<(), StoreError> {
     );
     crew.store.go_offline(&crew.consumer)?;
     crew.store.close()?;
-    println!("unplugged {} from {}", crew.consumer, unplug.db.display());
+    outln!("unplugged {} from {}", crew.consumer, unplug.db.display());
     Ok(())
 }
 
 #[graceful::teardown(order = 20, name = "scratch files", always)]
 fn remove_scratch(scratch: graceful::State<Scratch>) -> std::io::Result<()> {
     match std::fs::remove_dir_all(&scratch.0) {
-        Ok(()) => println!("removed {}", scratch.0.display()),
+        Ok(()) => outln!("removed {}", scratch.0.display()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e),
     }

@@ -23,7 +23,7 @@ pub(crate) async fn show(store: Arc<Store>, stats: Arc<Stats>) {
             // Once, when intake stops: what the drain waits for.
             () = graceful::shutdown_requested(), if !announced => {
                 announced = true;
-                println!(
+                outln!(
                     "intake stopped: draining {} messages in flight here",
                     stats.in_flight.load(Ordering::Relaxed)
                 );
@@ -35,7 +35,7 @@ pub(crate) async fn show(store: Arc<Store>, stats: Arc<Stats>) {
             Ok(counts) => counts,
             Err(StoreError::Closed) => return,
             Err(e) => {
-                eprintln!("progress: {e}");
+                errln!("progress: {e}");
                 continue;
             }
         };
@@ -44,7 +44,7 @@ pub(crate) async fn show(store: Arc<Store>, stats: Arc<Stats>) {
         } else {
             "running "
         };
-        println!(
+        outln!(
             "{phase} | enqueued {:>6} | in flight {:>3} (here {:>3}) | done {:>6} | pending {:>6}",
             counts.enqueued,
             counts.in_flight,

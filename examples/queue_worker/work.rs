@@ -48,7 +48,7 @@ pub(crate) async fn produce(crew: Arc<Crew>, rate: u32) {
             .enqueue(&format!("message {sent} from {}", crew.consumer))
         {
             Ok(_) => crew.enqueued.notify_one(),
-            Err(e) => eprintln!("producer: cannot enqueue: {e}"),
+            Err(e) => errln!("producer: cannot enqueue: {e}"),
         }
     }
 }
@@ -62,7 +62,7 @@ pub(crate) async fn work(crew: Arc<Crew>, worker: u16) {
         let finished = match graceful::until_deadline(process(&scratch, crew.op_time)).await {
             Some(Ok(())) => acknowledge(&crew, &msg),
             Some(Err(e)) => {
-                eprintln!(
+                errln!(
                     "worker {worker}: message {} failed: {e}; handing it back",
                     msg.id
                 );
@@ -79,7 +79,7 @@ pub(crate) async fn work(crew: Arc<Crew>, worker: u16) {
                 }
                 // Still held under this consumer's name: the unplug step or the lease
                 // returns it.
-                Err(e) => eprintln!("worker {worker}: cannot hand message {} back: {e}", msg.id),
+                Err(e) => errln!("worker {worker}: cannot hand message {} back: {e}", msg.id),
             }
         }
         // Whatever happened to the work, its scratch file is no longer needed.
@@ -95,7 +95,7 @@ async fn next_message(crew: &Crew, worker: u16) -> Message {
         match crew.store.take(&crew.consumer) {
             Ok(Some(msg)) => return msg,
             Ok(None) => {}
-            Err(e) => eprintln!("worker {worker}: cannot take a message: {e}"),
+            Err(e) => errln!("worker {worker}: cannot take a message: {e}"),
         }
         tokio::select! {
             () = crew.enqueued.notified() => {}
@@ -115,7 +115,7 @@ fn acknowledge(crew: &Crew, msg: &Message) -> bool {
     match crew.store.ack(&crew.consumer, msg.id) {
         Ok(held) => {
             if !held {
-                eprintln!(
+                errln!(
                     "message {} was processed after its lease ran out: another consumer may process it again",
                     msg.id
                 );
@@ -124,7 +124,7 @@ fn acknowledge(crew: &Crew, msg: &Message) -> bool {
             true
         }
         Err(e) => {
-            eprintln!("cannot acknowledge message {}: {e}", msg.id);
+            errln!("cannot acknowledge message {}: {e}", msg.id);
             false
         }
     }
@@ -139,9 +139,9 @@ pub(crate) async fn heartbeat(store: Arc<Store>, consumer: String, lease: Durati
         tick.tick().await;
         match store.renew(&consumer) {
             Ok(0) => {}
-            Ok(n) => println!("reclaimed {n} messages whose lease ran out"),
+            Ok(n) => outln!("reclaimed {n} messages whose lease ran out"),
             Err(StoreError::Closed) => return,
-            Err(e) => eprintln!("heartbeat: {e}"),
+            Err(e) => errln!("heartbeat: {e}"),
         }
     }
 }

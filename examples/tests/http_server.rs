@@ -125,6 +125,22 @@ fn an_endless_stream_is_closed_at_the_deadline_instead_of_holding_the_process() 
 }
 
 #[test]
+fn a_closed_stdout_loses_the_lines_not_the_shutdown() {
+    // `| tee log` ended by the same Ctrl-C: the line printed once the server has stopped
+    // meets a closed pipe.
+    let mut svc = support::start_closing_stdout_after(
+        &example("http_server"),
+        &[("HTTP_SERVER_LISTEN", "127.0.0.1:0")],
+        "ready",
+    );
+    svc.wait_for("ready");
+    svc.signal("INT");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
+
+#[test]
 fn an_address_in_use_fails_the_start_with_the_address() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();

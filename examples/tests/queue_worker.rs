@@ -451,7 +451,7 @@ fn a_lease_too_short_for_the_heartbeat_is_refused() {
 }
 
 #[test]
-fn the_deadline_flag_is_handed_to_graceful_which_checks_it() {
+fn the_deadline_flag_is_given_to_graceful_which_checks_it() {
     let out = Command::new(example("queue_worker"))
         .args(["--deadline", "1s"])
         .env_remove("GRACEFUL_DEADLINE")
@@ -461,11 +461,93 @@ fn the_deadline_flag_is_handed_to_graceful_which_checks_it() {
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains(
-            "the drain delay (1s) must be shorter than the deadline (GRACEFUL_DEADLINE=\"1s\")"
+            "graceful: configuration error: the drain delay (1s) must be shorter than the deadline (1s)"
         ),
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "the service started");
+}
+
+/// The deadline the example shut down with, from its first shutdown line.
+fn deadline_used(db: &Db, consumer: &str, args: &[&str], envs: &[(&str, &str)]) -> String {
+    let mut all = vec![
+        ("QUEUE_WORKER_DB", db.path()),
+        ("QUEUE_WORKER_CONSUMER", consumer),
+        ("QUEUE_WORKER_RATE", "0"),
+    ];
+    all.extend_from_slice(envs);
+    let mut svc = support::start_with_args(&example("queue_worker"), args, &all);
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("shutting down (deadline "))
+        .unwrap_or_else(|| panic!("{out:#?}"));
+    line.split("(deadline ")
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn the_deadline_flag_sets_the_deadline_and_graceful_deadline_wins_over_it() {
+    let db = Db::new("deadline-flag");
+    assert_eq!(deadline_used(&db, "flag", &[], &[]), "10s", "the default");
+    assert_eq!(deadline_used(&db, "flag", &["--deadline", "7s"], &[]), "7s");
+    assert_eq!(
+        deadline_used(
+            &db,
+            "flag",
+            &["--deadline", "7s"],
+            &[("GRACEFUL_DEADLINE", "9s")]
+        ),
+        "9s"
+    );
+}
+
+#[test]
+fn a_closed_stdout_loses_the_lines_not_the_shutdown() {
+    // `cargo run --example queue_worker | tee log`, then Ctrl-C, which ends `tee` too:
+    // every line printed from then on meets a closed pipe.
+    let db = Db::new("stdout-closed");
+    let consumer = "stdout-closed";
+    let mut svc = support::start_closing_stdout_after(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_DB", db.path()),
+            ("QUEUE_WORKER_CONSUMER", consumer),
+            ("QUEUE_WORKER_RATE", "40"),
+            ("QUEUE_WORKER_OP_TIME", "500ms"),
+        ],
+        "ready",
+    );
+    svc.wait_for("ready");
+    // Work in flight, and the progress line printed each second into the closed pipe.
+    eventually("messages are in flight", || db.count("in_progress") > 0);
+    std::thread::sleep(Duration::from_millis(1200));
+    svc.signal("INT");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("steps: 4 ok, 0 failed, 0 timed out, 0 skipped; exit code 0 (clean)");
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    // The consumer unplugged: marked offline, nothing left in progress or lost.
+    let online: bool = db
+        .open()
+        .query_row(
+            "SELECT online FROM consumers WHERE name = ?1",
+            [consumer],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!online, "the consumer is still marked online");
+    db.assert_nothing_lost();
+    assert!(!scratch_dir(consumer).exists(), "scratch files left behind");
 }
 
 #[test]
