@@ -43,8 +43,8 @@
 //!
 //! # The sequence
 //!
-//! 1. The first `SIGINT`/`SIGTERM` (or [`shutdown`], or `main` returning or panicking)
-//!    starts the shutdown: [`is_shutting_down`] is true from now on.
+//! 1. The first `SIGINT`/`SIGTERM` (or [`shutdown`], `main` returning or panicking, or a
+//!    tracked task's panic) starts the shutdown: [`is_shutting_down`] is true from now on.
 //! 2. The drain delay passes (`drain_delay`, default 0; only after a signal or
 //!    [`shutdown`]): servers keep serving while readiness probes answer 503.
 //! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`.
@@ -58,7 +58,8 @@
 //!    in-flight work is handed back (counted, and exit code 124), and [`hard_stop`]
 //!    completes so long-lived streams end. At the deadline, running steps are cut, later
 //!    ones skipped except `always` hooks, and the process exits with code 124.
-//! 6. The report is logged and the process exits with the code of [`Exit`].
+//! 6. The report is logged, the program's last word runs ([`at_exit`]), and the process
+//!    exits with the code of [`Exit`].
 //!
 //! A second signal at any point exits at once (130 for `SIGINT`, 143 for `SIGTERM`), even
 //! when every runtime thread is blocked. The report names the steps it caught running
@@ -77,15 +78,15 @@
 //! | 0 | clean: a signal or `main` returning `Ok`, every step completed |
 //! | 1 | `main` returned `Err` (printed like Rust's own `main`), or a hook failed |
 //! | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a drain delay not shorter than the deadline, a signal the platform lacks), found before the body ran |
-//! | 101 | `main` panicked |
+//! | 101 | `main` panicked, or a tracked task did (unless `on_task_panic = "continue"`) |
 //! | 124 | the deadline was exceeded: a step cut or skipped, tasks still running, or work handed back by `until_deadline` |
 //! | 130 / 143 | a second `SIGINT` / `SIGTERM` forced the exit (128 + the signal number) |
 //!
 //! # Configuration at run time
 //!
 //! Operators tune the shutdown without a rebuild. **The environment wins over the
-//! attribute, which wins over the default.** Durations use the attribute's grammar
-//! (`25s`, `1500ms`, `1m`, `1m30s`).
+//! attribute (or [`Main`]), which wins over the default.** Durations use the attribute's
+//! grammar (`25s`, `1500ms`, `1m`, `1m30s`).
 //!
 //! | variable | what it does |
 //! |---|---|
@@ -100,6 +101,54 @@
 //! stops the program there with exit code 2 and a message naming the variable and its
 //! value. A variable set but empty (or blank) counts as unset, as a shell or a manifest
 //! produce for a value left out.
+//!
+//! # Configuration from code
+//!
+//! Everything the attribute sets, a plain `fn main` can set with [`Main`], after parsing
+//! its command line; `#[graceful::main(deadline = "25s")]` expands to
+//! `graceful::Main::new().deadline(..).run(main())`. The environment still wins. A value
+//! the attribute would refuse at compile time stops the program in [`Main::run`], before
+//! the body runs, with exit code 2.
+//!
+//! ```no_run
+//! # async fn serve() {}
+//! fn main() {
+//!     let deadline = std::time::Duration::from_secs(25); // from `--deadline 25s`, say
+//!     graceful::Main::new().deadline(deadline).run(serve())
+//! }
+//! ```
+//!
+//! # Ready
+//!
+//! [`ready`] says the program can serve: under systemd (`Type=notify`) it sends
+//! `READY=1`, and it warns, naming the hook and the type, of any hook whose
+//! [`State<T>`](State) was never [`provide`]d, instead of letting that hook fail at the
+//! shutdown.
+//!
+//! # Tracked tasks
+//!
+//! The shutdown waits for the tasks of [`spawn`] and [`spawn_named`], not for those of
+//! `tokio::spawn`: a job running in a plain tokio task dies with the process, half done,
+//! and the exit code still says 0. A tracked task that panics is logged at once with its
+//! name and message and listed in the report; by default the panic starts the shutdown
+//! and the exit code is 101 ([`TaskPanic`]).
+//!
+//! # The last word
+//!
+//! The process ends with [`std::process::exit`], which drops nothing: a buffered log
+//! writer, `tracing-appender`'s non-blocking writer or an OpenTelemetry batch exporter
+//! would lose the lines still queued, the summary among them. Hand their guard to
+//! [`drop_at_exit`], or their flush to [`at_exit`]: it runs after the report is logged,
+//! before the exit, within the deadline.
+//!
+//! ```no_run
+//! fn main() {
+//!     let (writer, guard) = tracing_appender::non_blocking(std::io::stderr());
+//!     tracing_subscriber::fmt().with_writer(writer).init();
+//!     graceful::drop_at_exit(guard); // the summary reaches stderr too
+//!     graceful::Main::new().run(async { graceful::shutdown_requested().await })
+//! }
+//! ```
 //!
 //! # The report
 //!
@@ -119,7 +168,8 @@
 //! # Platforms
 //!
 //! - **systemd**: when `NOTIFY_SOCKET` is set (a path, or `@name` for an abstract
-//!   socket), graceful sends `STOPPING=1` when the shutdown starts, and
+//!   socket), graceful sends `READY=1` at [`ready`] (for `Type=notify`), `STOPPING=1`
+//!   when the shutdown starts, and
 //!   `EXTEND_TIMEOUT_USEC=` then and after each step that ends before the deadline. systemd
 //!   counts an extension from when it receives it, so each carries only what is left
 //!   until the process is sure to have exited: a shutdown within its deadline is not cut
@@ -136,6 +186,9 @@
 
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
+// The docs show a plain `fn main` on purpose: it is where `Main` and a log writer's guard
+// are set up.
+#![allow(clippy::needless_doctest_main)]
 
 // The layers, from the bottom up: each imports only from those above it in this list
 // (ARCHITECTURE.md draws the map; `tests/layers.rs` checks it).

@@ -5,6 +5,15 @@
 //! without seeing each other's shutdown. It needs tokio's current-thread runtime, the
 //! default of `#[tokio::test]` and the one `start_paused` works with.
 //!
+//! `#[tokio::test(start_paused = true)]` needs tokio's `test-util` feature, which
+//! graceful does not turn on for you; without it, tokio's macro fails with "no method
+//! named `start_paused`". Add it for tests only:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! tokio = { version = "1", features = ["macros", "rt", "test-util"] }
+//! ```
+//!
 //! The runtime API ([`is_shutting_down`](crate::is_shutting_down),
 //! [`spawn`](crate::spawn), [`shutdown`](crate::shutdown), ...) finds the harness it
 //! belongs to from the harness's body, its hooks (async and sync), the tasks started with

@@ -66,8 +66,6 @@ pub fn at_exit(work: impl FnOnce() + Send + 'static) {
 ///     })
 /// }
 /// ```
-// The example is a `fn main` on purpose: the guard is made before the runtime.
-#[allow(clippy::needless_doctest_main)]
 pub fn drop_at_exit(guard: impl Send + 'static) {
     at_exit(move || drop(guard));
 }

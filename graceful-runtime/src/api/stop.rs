@@ -16,7 +16,18 @@ use crate::trigger::Trigger;
 ///
 /// A single atomic load: cheap enough for every loop iteration. Readiness probes answer
 /// 503 from this moment, so load balancers stop sending traffic while the service still
-/// serves what arrives.
+/// serves what arrives:
+///
+/// ```no_run
+/// // A readiness handler (axum, hyper, ...): 503 from the first signal on.
+/// fn readiness() -> (u16, &'static str) {
+///     if graceful::is_shutting_down() {
+///         (503, "shutting down")
+///     } else {
+///         (200, "ok")
+///     }
+/// }
+/// ```
 #[inline]
 pub fn is_shutting_down() -> bool {
     controller::current().is_shutting_down()
@@ -32,8 +43,32 @@ pub fn shutdown(reason: impl Into<String>) {
 
 /// Completes when the shutdown starts: after the first signal and the drain delay.
 ///
-/// Fits `axum::serve(..).with_graceful_shutdown(graceful::shutdown_requested())`.
-/// Completes at once if the shutdown has already started.
+/// Completes at once if the shutdown has already started. It fits a server's graceful
+/// stop, and a loop that must stop taking work:
+///
+/// ```ignore
+/// // axum: serves through the drain delay, then stops accepting and answers what is
+/// // under way.
+/// axum::serve(listener, app)
+///     .with_graceful_shutdown(graceful::shutdown_requested())
+///     .await?;
+/// ```
+///
+/// ```no_run
+/// # async fn poll_feed() {}
+/// # async fn doc() {
+/// let stop = graceful::shutdown_requested();
+/// tokio::pin!(stop);
+/// let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+/// loop {
+///     tokio::select! {
+///         biased; // the shutdown wins a tie
+///         () = &mut stop => break,
+///         _ = tick.tick() => poll_feed().await,
+///     }
+/// }
+/// # }
+/// ```
 pub fn shutdown_requested() -> ShutdownRequested {
     ShutdownRequested {
         inner: controller::current().requested.wait(),
