@@ -87,15 +87,7 @@ fn sigint_is_a_clean_stop_too_after_the_drain_delay() {
 
 #[test]
 fn a_second_sigterm_exits_143_at_once() {
-    let out = scripted(
-        SERVICE,
-        &[("FIXTURE_HOOK", "slow")],
-        &[
-            Step::Signal("TERM"),
-            Step::Line("hook slow started"),
-            Step::Signal("TERM"),
-        ],
-    );
+    let out = signals_during_the_slow_hook("TERM", "TERM", &[]);
     assert_eq!(out.code, Some(143), "{out:#?}");
     assert!(!out.has_line("hook slow done"), "{out:#?}");
     out.assert_stderr(
@@ -112,18 +104,30 @@ fn summary_event(out: &support::Exited) -> &str {
         .unwrap_or_else(|| panic!("{out:#?}"))
 }
 
+/// `first` starts the shutdown, `second` comes while the slow hook runs; `envs` beside
+/// the slow hook's.
+fn signals_during_the_slow_hook(
+    first: &str,
+    second: &str,
+    envs: &[(&str, &str)],
+) -> support::Exited {
+    let mut all = vec![("FIXTURE_HOOK", "slow")];
+    all.extend_from_slice(envs);
+    scripted(
+        SERVICE,
+        &all,
+        &[
+            Step::Signal(first),
+            Step::Line("hook slow started"),
+            Step::Signal(second),
+        ],
+    )
+}
+
 /// A second `SIGTERM` while the slow hook runs, with the subscriber `FIXTURE_TRACING`
 /// names.
 fn forced_during_the_slow_hook(tracing: &str) -> support::Exited {
-    scripted(
-        SERVICE,
-        &[("FIXTURE_HOOK", "slow"), ("FIXTURE_TRACING", tracing)],
-        &[
-            Step::Signal("TERM"),
-            Step::Line("hook slow started"),
-            Step::Signal("TERM"),
-        ],
-    )
+    signals_during_the_slow_hook("TERM", "TERM", &[("FIXTURE_TRACING", tracing)])
 }
 
 #[test]
@@ -145,15 +149,7 @@ fn with_a_subscriber_the_summary_of_a_forced_exit_counts_the_steps_not_started()
 
 #[test]
 fn a_forced_exit_does_not_say_shutdown_complete() {
-    let out = scripted(
-        SERVICE,
-        &[("FIXTURE_HOOK", "slow")],
-        &[
-            Step::Signal("TERM"),
-            Step::Line("hook slow started"),
-            Step::Signal("TERM"),
-        ],
-    );
+    let out = signals_during_the_slow_hook("TERM", "TERM", &[]);
     assert_eq!(out.code, Some(143), "{out:#?}");
     out.assert_stderr("graceful: shutdown interrupted after ");
     assert!(!out.stderr.contains("shutdown complete"), "{}", out.stderr);
@@ -161,15 +157,7 @@ fn a_forced_exit_does_not_say_shutdown_complete() {
 
 #[test]
 fn sigint_then_sigterm_says_which_came_after_which() {
-    let out = scripted(
-        SERVICE,
-        &[("FIXTURE_HOOK", "slow")],
-        &[
-            Step::Signal("INT"),
-            Step::Line("hook slow started"),
-            Step::Signal("TERM"),
-        ],
-    );
+    let out = signals_during_the_slow_hook("INT", "TERM", &[]);
     // The second signal decides the code: 128 + 15.
     assert_eq!(out.code, Some(143), "{out:#?}");
     out.assert_stderr("graceful: SIGTERM received after SIGINT: exiting at once; still running: ");
@@ -178,15 +166,7 @@ fn sigint_then_sigterm_says_which_came_after_which() {
 
 #[test]
 fn a_second_sigint_exits_130() {
-    let out = scripted(
-        SERVICE,
-        &[("FIXTURE_HOOK", "slow")],
-        &[
-            Step::Signal("INT"),
-            Step::Line("hook slow started"),
-            Step::Signal("INT"),
-        ],
-    );
+    let out = signals_during_the_slow_hook("INT", "INT", &[]);
     assert_eq!(out.code, Some(130), "{out:#?}");
 }
 
