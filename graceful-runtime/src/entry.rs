@@ -46,6 +46,9 @@ where
         log::config_error(&message);
         exit_process(Exit::Config.code());
     }
+    // The sockets passed to the process, and the variables that announce them, are taken
+    // while this is its only thread: see `serve/inherited.rs`.
+    crate::serve::inherited::take_all();
     let runtime = match build_runtime(&config) {
         Ok(rt) => rt,
         Err(e) => {

@@ -146,6 +146,8 @@ mod entry;
 mod hook;
 mod report;
 mod sequence;
+// Serving: listeners, readiness, and (features `axum`, `tonic`) the HTTP and gRPC servers.
+mod serve;
 mod shared;
 mod sync;
 mod systemd;
@@ -162,6 +164,16 @@ pub use api::{
 pub use hook::{Context, State};
 pub use report::{Counts, Exit, HookReport, Outcome, Report, TASKS_STEP};
 pub use trigger::{Signal, Trigger};
+
+// Serving.
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use serve::http;
+pub use serve::listener::listener;
+#[cfg(unix)]
+pub use serve::listener::unix_listener;
+pub use serve::ready::not_ready;
+pub use serve::registry::{listeners, ListenerInfo, Origin};
 
 /// Not public API. Used by generated code.
 #[doc(hidden)]
