@@ -21,15 +21,13 @@
 //!    files are removed.
 //!
 //! The modules beside this file: `cli` (the flags), `store` (the queue on SQLite, with
-//! leases), `work` (producer, workers, heartbeat), `health` (the HTTP endpoint) and
-//! `progress` (the line printed each second); `serve`, shared with the HTTP example,
-//! serves the endpoint through the shutdown.
+//! leases), `work` (producer, workers, heartbeat), `health` (the HTTP endpoint, served
+//! through the shutdown by `graceful::http::serve`) and `progress` (the line printed each
+//! second).
 
 mod cli;
 mod health;
 mod progress;
-#[path = "../common/serve.rs"]
-mod serve;
 mod store;
 mod work;
 
