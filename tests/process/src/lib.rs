@@ -94,7 +94,17 @@ enum Stderr {
 }
 
 fn launch(bin: &str, envs: &[(&str, &str)], stderr_is: Stderr) -> Service {
-    let mut cmd = Command::new(bin);
+    launch_command(Command::new(bin), envs, stderr_is)
+}
+
+/// Starts `cmd` (made ready by the caller: arguments, what happens before the program
+/// runs) as [`start`] does, its stdout and stderr read.
+pub fn start_command(cmd: Command, envs: &[(&str, &str)]) -> Service {
+    launch_command(cmd, envs, Stderr::Read)
+}
+
+fn launch_command(mut cmd: Command, envs: &[(&str, &str)], stderr_is: Stderr) -> Service {
+    let bin = cmd.get_program().to_string_lossy().into_owned();
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -144,6 +154,11 @@ fn launch(bin: &str, envs: &[(&str, &str)], stderr_is: Stderr) -> Service {
 }
 
 impl Service {
+    /// The process id of the child.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for a stdout line starting with `prefix`.
     pub fn wait_for(&mut self, prefix: &str) {
         let until = Instant::now() + PATIENCE;
@@ -251,6 +266,8 @@ pub fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
     scripted(bin, envs, &[Step::Signal(signal)])
 }
 
+#[cfg(unix)]
+pub mod activation;
 mod cleanup;
 mod examples;
 pub mod http;
