@@ -233,7 +233,10 @@ fn http2_clients_get_goaway_and_the_stream_in_flight_completes() {
         let (status, body) = in_flight.await.unwrap();
         (status, body, goaway)
     });
-    assert!(goaway.is_go_away() && goaway.is_remote(), "not a GOAWAY: {goaway:?}");
+    assert!(
+        goaway.is_go_away() && goaway.is_remote(),
+        "not a GOAWAY: {goaway:?}"
+    );
     assert_eq!(status, 200);
     assert_eq!(body, "done after 3s\n");
     let out = svc.exited();

@@ -166,6 +166,9 @@ pub use report::{Counts, Exit, HookReport, Outcome, Report, TASKS_STEP};
 pub use trigger::{Signal, Trigger};
 
 // Serving.
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub use serve::grpc;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use serve::http;

@@ -10,6 +10,8 @@
 //! - `http.rs` (feature `axum`): the HTTP server; `grpc.rs` (feature `tonic`): the same
 //!   for tonic, with the standard health service.
 
+#[cfg(feature = "tonic")]
+pub mod grpc;
 #[cfg(feature = "axum")]
 pub mod http;
 pub(crate) mod inherited;
