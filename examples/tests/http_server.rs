@@ -243,3 +243,17 @@ fn http2_clients_get_goaway_and_the_stream_in_flight_completes() {
     assert_eq!(out.code, Some(0), "{out:#?}");
     out.assert_stderr("exit code 0 (clean)");
 }
+
+#[test]
+fn a_request_the_deadline_cuts_is_named_in_the_report_by_its_connection() {
+    let (mut svc, addr) = start(&[("HTTP_SERVER_SLOW", "30s"), ("GRACEFUL_DEADLINE", "3s")]);
+    let in_flight = http::send_get(addr, "/slow").unwrap();
+    let client = in_flight.local_addr().unwrap();
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    out.assert_stderr(&format!(
+        "tasks still running at exit: http connection from {client}"
+    ));
+    drop(in_flight);
+}

@@ -29,32 +29,26 @@ use std::convert::Infallible;
 use std::fmt::Debug;
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::connect_info::ConnectInfo;
-use axum::http::header::{HeaderValue, CONNECTION};
-use axum::http::{Request, Response, StatusCode, Version};
+use axum::http::{Request, Response, StatusCode};
 use axum::serve::Listener;
 use hyper::body::{Body, Incoming};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
-use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
-use pin_project_lite::pin_project;
-use tokio::sync::Notify;
 
+use crate::controller;
 use crate::controller::tasks::{spawn_in, TaskName};
-use crate::controller::{self, scope, Controller};
+use crate::serve::conn::{self, ConnService, Exec};
 use crate::serve::ready;
 
 /// How long a client may take to send a request head, unless
 /// [`Serve::header_read_timeout`] says otherwise.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
-type BoxError = Box<dyn std::error::Error + Send + Sync>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `app` on `listener` until the shutdown, and completes once every request under
 /// way has been answered (see [the module](self) for what happens when).
@@ -217,158 +211,15 @@ where
             // Errors (a full file table) are logged and retried by the listener.
             accepted = listener.accept() => accepted,
         };
-        let state = Arc::new(ConnState {
-            ctl,
-            handlers: AtomicUsize::new(0),
-            idle: Notify::new(),
-        });
-        let service = ConnService {
-            app: TowerToHyperService::new(app.clone()),
-            peer: peer.clone(),
-            state: state.clone(),
-        };
+        let service = ConnService::new(app.clone(), peer.clone(), ctl);
         let watcher = connections.watcher();
         let builder = builder.clone();
         let task = TaskName::Named(format!("{name} connection from {peer:?}").into());
-        spawn_in(ctl, task, async move {
-            let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-            let conn = watcher.watch(conn);
-            tokio::pin!(conn);
-            // A connection's errors (a client gone, a malformed request) are its own.
-            tokio::select! {
-                biased;
-                _ = &mut conn => return,
-                () = ctl.hard_stop.wait() => {}
-            }
-            // The hard stop: streams end; a handler still computing its answer finishes,
-            // or is cut at the deadline with the task.
-            tokio::select! {
-                biased;
-                _ = &mut conn => {}
-                () = state.no_handler_running() => {}
-            }
-        });
+        spawn_in(ctl, task, conn::serve(ctl, builder, io, service, watcher));
     }
     // New connections are refused from here.
     drop(listener);
     connections.shutdown().await;
-}
-
-/// One connection's count of handlers that have not answered yet.
-struct ConnState {
-    ctl: &'static Controller,
-    handlers: AtomicUsize,
-    /// Woken, once the hard stop has come, when the last handler answers.
-    idle: Notify,
-}
-
-impl ConnState {
-    async fn no_handler_running(&self) {
-        loop {
-            let idle = self.idle.notified();
-            tokio::pin!(idle);
-            // Registered before the look, so that an answer in between wakes it.
-            idle.as_mut().enable();
-            if self.handlers.load(Ordering::Acquire) == 0 {
-                return;
-            }
-            idle.await;
-        }
-    }
-}
-
-/// Counts a handler as running until it answers (or is dropped).
-struct Running(Arc<ConnState>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let state = &self.0;
-        if state.handlers.fetch_sub(1, Ordering::AcqRel) == 1 && state.ctl.hard_stop.is_set() {
-            state.idle.notify_waiters();
-        }
-    }
-}
-
-/// The app as one connection's hyper service: it gives each request the peer's address,
-/// counts the handlers running, and says `Connection: close` on HTTP/1 once the
-/// shutdown has begun.
-struct ConnService<S, A> {
-    app: TowerToHyperService<S>,
-    peer: A,
-    state: Arc<ConnState>,
-}
-
-impl<S, A, B> hyper::service::Service<Request<Incoming>> for ConnService<S, A>
-where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone,
-    A: Clone + Send + Sync + 'static,
-{
-    type Response = Response<B>;
-    type Error = Infallible;
-    type Future = Answer<S>;
-
-    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(self.peer.clone()));
-        let http1 = request.version() < Version::HTTP_2;
-        self.state.handlers.fetch_add(1, Ordering::AcqRel);
-        Answer {
-            inner: self.app.call(request),
-            http1,
-            running: Some(Running(self.state.clone())),
-        }
-    }
-}
-
-pin_project! {
-    /// A handler's answer, on its way.
-    struct Answer<S>
-    where
-        S: tower_service::Service<Request<Incoming>>,
-    {
-        #[pin]
-        inner: TowerToHyperServiceFuture<S, Request<Incoming>>,
-        http1: bool,
-        running: Option<Running>,
-    }
-}
-
-impl<S, B> Future for Answer<S>
-where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
-{
-    type Output = Result<Response<B>, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
-        // The handler has answered: what follows is the body, which may stream.
-        let running = this.running.take();
-        let closing = *this.http1 && running.as_ref().is_some_and(|r| r.0.ctl.is_shutting_down());
-        drop(running);
-        if closing {
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        Poll::Ready(Ok(response))
-    }
-}
-
-/// Runs hyper's HTTP/2 streams as tasks of the program that serves them.
-#[derive(Clone, Copy, Debug)]
-struct Exec;
-
-impl<F> hyper::rt::Executor<F> for Exec
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    fn execute(&self, fut: F) {
-        tokio::spawn(scope(controller::current(), fut));
-    }
 }
 
 /// An axum handler for a readiness probe: `200 ready` until the first signal, `503` from

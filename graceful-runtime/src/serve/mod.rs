@@ -7,9 +7,12 @@
 //!   comes from (`inherited.rs`: sources, first match wins), and what was taken
 //!   (`registry.rs`: by name, with a copy of each socket).
 //! - `ready.rs`: the readiness answer, 200 until the first signal and 503 from it on.
-//! - `http.rs` (feature `axum`): the HTTP server; `grpc.rs` (feature `tonic`): the same
-//!   for tonic, with the standard health service.
+//! - `http.rs` (feature `axum`): the HTTP server, and `conn.rs`, one connection of it
+//!   (its service, its handlers, what the hard stop does to it); `grpc.rs` (feature
+//!   `tonic`): the same for tonic, with the standard health service.
 
+#[cfg(feature = "axum")]
+mod conn;
 #[cfg(feature = "tonic")]
 pub mod grpc;
 #[cfg(feature = "axum")]

@@ -5,12 +5,19 @@
 //! - `FIXTURE_UNIX`: a path: a Unix-socket listener there instead;
 //! - `FIXTURE_TWICE=1`: asks for the name `http` a second time once it has it.
 //!
-//! It prints `ready: listening on <address> (<origin>); LISTEN_FDS <value or unset>`, and
-//! answers `GET /` with its process id. An error taking the listener is printed as
+//! It prints `ready: listening on <address> (<origin>); LISTEN_FDS <value or unset>`,
+//! answers `GET /` with its process id, and `GET /echo` with `Upgrade: echo` by switching
+//! the connection to an echo of every byte, in a task of its own, as a websocket handler
+//! does. An error taking the listener is printed as
 //! `error: <message>` and ends `main` with it (exit code 1).
 
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[graceful::main]
 async fn main() -> std::io::Result<()> {
@@ -18,10 +25,12 @@ async fn main() -> std::io::Result<()> {
 }
 
 async fn serve() -> std::io::Result<()> {
-    let app = Router::new().route(
-        "/",
-        get(|| async { format!("pid {}\n", std::process::id()) }),
-    );
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async { format!("pid {}\n", std::process::id()) }),
+        )
+        .route("/echo", get(echo));
     let unix = std::env::var_os("FIXTURE_UNIX");
     #[cfg(unix)]
     if let Some(path) = unix {
@@ -53,4 +62,26 @@ fn say_ready() {
         info.address(),
         info.origin()
     );
+}
+
+/// Switches the connection to an echo, served by a task of its own (as axum's websockets
+/// are) until the client or the server ends it.
+async fn echo(mut request: Request) -> Response {
+    let upgrade = hyper::upgrade::on(&mut request);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else { return };
+        let mut io = TokioIo::new(upgraded);
+        let mut buf = [0u8; 1024];
+        while let Ok(n @ 1..) = io.read(&mut buf).await {
+            if io.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        println!("echo ended");
+    });
+    (
+        StatusCode::SWITCHING_PROTOCOLS,
+        [(header::CONNECTION, "upgrade"), (header::UPGRADE, "echo")],
+    )
+        .into_response()
 }
