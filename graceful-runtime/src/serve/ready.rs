@@ -7,7 +7,7 @@ use crate::controller;
 /// [`shutdown`](crate::shutdown) call, or `main` ending) on, the reason, such as
 /// `shutting down: SIGTERM`.
 ///
-/// One atomic load while the program runs. [`http::readiness`](crate::http::readiness)
+/// One atomic load while the program runs. `graceful::http::readiness` (feature `axum`)
 /// answers with it.
 pub fn not_ready() -> Option<String> {
     let ctl = controller::current();
