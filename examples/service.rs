@@ -61,7 +61,10 @@ async fn work(queue: Queue) {
 /// After the workers (`graceful::tasks` runs at order 0): what nobody took.
 #[graceful::teardown(order = 10, timeout = "5s")]
 async fn count_jobs_left(queue: graceful::State<Queue>) {
-    println!("{} jobs left for the next instance", queue.lock().await.len());
+    println!(
+        "{} jobs left for the next instance",
+        queue.lock().await.len()
+    );
 }
 
 /// Last, even past the deadline.

@@ -225,8 +225,10 @@ pub(crate) fn listening(name: &str, kind: &str, address: &str, origin: &str, inh
     }
 }
 
-/// Sockets passed to the process were meant for another one, and are left alone.
-pub(crate) fn inherited_ignored(message: &str) {
+/// What a listener did that is worth knowing: sockets passed to the process for another
+/// one were left alone, a stale socket file was replaced.
+#[cfg(unix)]
+pub(crate) fn listener_note(message: &str) {
     emit!(info, "{message}");
     stderr_line(format_args!("{message}"));
 }

@@ -14,7 +14,6 @@
 use std::io;
 use std::sync::{Mutex, OnceLock};
 
-use crate::report::log;
 use crate::sync::lock;
 
 use super::registry::{Kind, Origin};
@@ -45,24 +44,41 @@ pub(crate) fn take_all() {
 
 fn read_sources() -> Sources {
     let mut sources = Sources::default();
-    // (1) The upgrade's handover goes here, before systemd's.
-    #[cfg(unix)]
-    {
-        use crate::systemd::activation::{self, Announced};
-        match activation::take_from_env() {
-            Ok((Announced::ForAnotherProcess(pid), _)) => log::inherited_ignored(&format!(
-                "LISTEN_PID={pid} is not this process ({}): the sockets it announces are not for this one, and are left alone",
-                std::process::id()
-            )),
-            Ok((_, passed)) => sources.sockets.extend(passed.into_iter().map(|p| Inherited {
-                origin: Origin::Systemd,
-                name: p.name,
-                socket: Some(socket2::Socket::from(p.fd)),
-            })),
-            Err(message) => sources.error = Some(message),
-        }
+    // (1) The sockets the previous process hands over go here, before systemd's.
+    // (2) systemd's.
+    match systemd() {
+        Ok(passed) => sources.sockets.extend(passed),
+        Err(message) => sources.error = Some(message),
     }
     sources
+}
+
+/// The sockets systemd passed to this process.
+#[cfg(unix)]
+fn systemd() -> Result<Vec<Inherited>, String> {
+    use crate::report::log;
+    use crate::systemd::activation::{self, Announced};
+    let (announced, passed) = activation::take_from_env()?;
+    if let Announced::ForAnotherProcess(pid) = announced {
+        log::listener_note(&format!(
+            "LISTEN_PID={pid} is not this process ({}): the sockets it announces are not for this one, and are left alone",
+            std::process::id()
+        ));
+    }
+    Ok(passed
+        .into_iter()
+        .map(|p| Inherited {
+            origin: Origin::Systemd,
+            name: p.name,
+            socket: Some(socket2::Socket::from(p.fd)),
+        })
+        .collect())
+}
+
+/// No service manager passes sockets here.
+#[cfg(not(unix))]
+fn systemd() -> Result<Vec<Inherited>, String> {
+    Ok(Vec::new())
 }
 
 /// The inherited socket for the listener `name` of `kind`, if there is one; taken, so

@@ -283,7 +283,7 @@ mod unix {
         match UnixListener::bind(path) {
             Err(e) if e.kind() == io::ErrorKind::AddrInUse && is_stale(path) => {
                 std::fs::remove_file(path)?;
-                log::inherited_ignored(&format!(
+                log::listener_note(&format!(
                     "removed the socket file {} that nobody listened on any more",
                     path.display()
                 ));
