@@ -39,15 +39,7 @@ struct Tick {
 fn start(envs: &[(&str, &str)]) -> (Service, SocketAddr) {
     let mut all = vec![("GRPC_SERVER_LISTEN", "127.0.0.1:0")];
     all.extend_from_slice(envs);
-    let mut svc = support::start(&example("grpc_server"), &all);
-    svc.wait_for("ready");
-    let ready = svc.printed("ready").unwrap();
-    let addr = ready
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {ready:?}"));
-    (svc, addr)
+    support::start_server(&example("grpc_server"), &all)
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -156,17 +148,5 @@ fn an_endless_server_stream_is_ended_at_the_hard_stop_and_the_exit_is_clean() {
     });
     // Ticks went on through the drain delay and the teardown, then the stream was ended
     // a margin (500 ms) before the deadline.
-    assert!(ticks >= 3, "the stream stopped early: {ticks} ticks");
-    assert!(
-        closed_after >= deadline - Duration::from_secs(1) && closed_after < deadline,
-        "ended after {closed_after:?}"
-    );
-    let out = svc.exited();
-    assert_eq!(out.code, Some(0), "{out:#?}");
-    out.assert_stderr("exit code 0 (clean)");
-    assert!(
-        out.elapsed < deadline + Duration::from_secs(1),
-        "took {:?}",
-        out.elapsed
-    );
+    support::assert_ended_at_the_hard_stop(svc, deadline, ticks, closed_after);
 }

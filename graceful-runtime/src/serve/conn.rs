@@ -180,6 +180,26 @@ impl<I> Io<I> {
     }
 }
 
+impl<I: AsyncWrite> Io<I> {
+    /// Writes with `write`, unless the hard stop has ended the connection.
+    fn write_unless_ended(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        write: impl FnOnce(Pin<&mut I>, &mut Context<'_>) -> Poll<io::Result<usize>>,
+    ) -> Poll<io::Result<usize>> {
+        let this = self.project();
+        if this.stop.latch().is_set() && this.open.0.ended_by_hard_stop() {
+            return Poll::Ready(Err(ended()));
+        }
+        match write(this.inner, cx) {
+            Poll::Pending if Io::<I>::poll_ended(this.stop, this.open, cx) => {
+                Poll::Ready(Err(ended()))
+            }
+            other => other,
+        }
+    }
+}
+
 fn ended() -> io::Error {
     io::Error::new(
         io::ErrorKind::BrokenPipe,
@@ -211,16 +231,7 @@ impl<I: AsyncWrite> AsyncWrite for Io<I> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = self.project();
-        if this.stop.latch().is_set() && this.open.0.ended_by_hard_stop() {
-            return Poll::Ready(Err(ended()));
-        }
-        match this.inner.poll_write(cx, buf) {
-            Poll::Pending if Io::<I>::poll_ended(this.stop, this.open, cx) => {
-                Poll::Ready(Err(ended()))
-            }
-            other => other,
-        }
+        self.write_unless_ended(cx, |inner, cx| inner.poll_write(cx, buf))
     }
 
     fn poll_write_vectored(
@@ -228,16 +239,7 @@ impl<I: AsyncWrite> AsyncWrite for Io<I> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let this = self.project();
-        if this.stop.latch().is_set() && this.open.0.ended_by_hard_stop() {
-            return Poll::Ready(Err(ended()));
-        }
-        match this.inner.poll_write_vectored(cx, bufs) {
-            Poll::Pending if Io::<I>::poll_ended(this.stop, this.open, cx) => {
-                Poll::Ready(Err(ended()))
-            }
-            other => other,
-        }
+        self.write_unless_ended(cx, |inner, cx| inner.poll_write_vectored(cx, bufs))
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -173,53 +173,38 @@ where
     type Output = ();
     type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
 
+    /// Accepts until the shutdown is requested, then waits for the connections.
     fn into_future(self) -> Self::IntoFuture {
-        Box::pin(run(self))
+        Box::pin(async move {
+            let ctl = controller::current();
+            let Serve {
+                mut listener,
+                app,
+                builder,
+                name,
+            } = self;
+            let builder = Arc::new(builder);
+            let connections = GracefulShutdown::new();
+            let requested = ctl.requested.wait();
+            tokio::pin!(requested);
+            loop {
+                let (io, peer) = tokio::select! {
+                    biased;
+                    () = &mut requested => break,
+                    // Errors (a full file table) are logged and retried by the listener.
+                    accepted = listener.accept() => accepted,
+                };
+                let service = ConnService::new(app.clone(), peer.clone(), ctl);
+                let watcher = connections.watcher();
+                let builder = builder.clone();
+                let task = TaskName::Named(format!("{name} connection from {peer:?}").into());
+                spawn_in(ctl, task, conn::serve(ctl, builder, io, service, watcher));
+            }
+            // New connections are refused from here.
+            drop(listener);
+            connections.shutdown().await;
+        })
     }
-}
-
-/// Accepts until the shutdown is requested, then waits for the connections.
-async fn run<L, S, B>(serve: Serve<L, S>)
-where
-    L: Listener,
-    L::Addr: Clone + Debug + Sync + 'static,
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone
-        + Send
-        + Sync
-        + 'static,
-    S::Future: Send + 'static,
-    B: Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<BoxError>,
-{
-    let ctl = controller::current();
-    let Serve {
-        mut listener,
-        app,
-        builder,
-        name,
-    } = serve;
-    let builder = Arc::new(builder);
-    let connections = GracefulShutdown::new();
-    let requested = ctl.requested.wait();
-    tokio::pin!(requested);
-    loop {
-        let (io, peer) = tokio::select! {
-            biased;
-            () = &mut requested => break,
-            // Errors (a full file table) are logged and retried by the listener.
-            accepted = listener.accept() => accepted,
-        };
-        let service = ConnService::new(app.clone(), peer.clone(), ctl);
-        let watcher = connections.watcher();
-        let builder = builder.clone();
-        let task = TaskName::Named(format!("{name} connection from {peer:?}").into());
-        spawn_in(ctl, task, conn::serve(ctl, builder, io, service, watcher));
-    }
-    // New connections are refused from here.
-    drop(listener);
-    connections.shutdown().await;
 }
 
 /// An axum handler for a readiness probe: `200 ready` until the first signal, `503` from

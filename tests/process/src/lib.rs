@@ -240,6 +240,32 @@ impl Service {
     }
 }
 
+/// Asserts that a stream (`ticks` messages after the signal, ended `ended_after` it) was
+/// served through the drain delay and the teardown and ended at the hard stop, a margin
+/// before `deadline`; then that `svc` exits cleanly, in time. Returns how it exited.
+#[track_caller]
+pub fn assert_ended_at_the_hard_stop(
+    svc: Service,
+    deadline: Duration,
+    ticks: usize,
+    ended_after: Duration,
+) -> Exited {
+    assert!(ticks >= 3, "the stream stopped early: {ticks} ticks");
+    assert!(
+        ended_after >= deadline - Duration::from_secs(1) && ended_after < deadline,
+        "ended after {ended_after:?}, not a margin before the deadline ({deadline:?})"
+    );
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("exit code 0 (clean)");
+    assert!(
+        out.elapsed < deadline + Duration::from_secs(1),
+        "took {:?}",
+        out.elapsed
+    );
+    out
+}
+
 /// One move of a test against a running service.
 pub enum Step<'a> {
     /// Wait for a stdout line starting with this.
@@ -272,4 +298,4 @@ mod cleanup;
 mod examples;
 pub mod http;
 mod poll;
-pub use {examples::example, poll::eventually};
+pub use {examples::example, examples::start_server, poll::eventually};
