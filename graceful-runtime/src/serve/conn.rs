@@ -35,8 +35,11 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 
 use crate::controller::{self, scope, Controller};
-use crate::serve::http::BoxError;
+
 use crate::sync::latch::Wait;
+
+/// An error of the app's response body, as hyper takes it.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves one connection until it ends, or until the hard stop has come and no handler
 /// of it is computing an answer.

@@ -41,14 +41,12 @@ use hyper_util::server::graceful::GracefulShutdown;
 
 use crate::controller;
 use crate::controller::tasks::{spawn_in, TaskName};
-use crate::serve::conn::{self, ConnService, Exec};
+use crate::serve::conn::{self, BoxError, ConnService, Exec};
 use crate::serve::ready;
 
 /// How long a client may take to send a request head, unless
 /// [`Serve::header_read_timeout`] says otherwise.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Serves `app` on `listener` until the shutdown, and completes once every request under
 /// way has been answered (see [the module](self) for what happens when).
