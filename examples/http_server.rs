@@ -1,9 +1,10 @@
 //! An HTTP service that a deploy does not cut off: requests in flight finish, the load
 //! balancer is told to go away first, and a stream that never ends does not hold the
-//! process past its deadline.
+//! process past its deadline. All of it is `graceful::http::serve`'s doing.
 //!
 //! ```text
 //! cargo run --example http_server
+//! curl localhost:3000/                # answers with the serving process's id
 //! curl localhost:3000/slow &          # takes 3 s
 //! curl -N localhost:3000/events &     # a server-sent event each second, for ever
 //! # then Ctrl-C the server
@@ -11,31 +12,34 @@
 //!
 //! On `SIGTERM` or Ctrl-C:
 //!
-//! 1. `/healthz` answers 503 at once, while the server still accepts connections for
-//!    the two-second drain delay: the load balancer notices and stops sending traffic.
-//! 2. The server stops accepting (new connections are refused) and waits for the
-//!    requests in flight: `/slow` completes with 200. A client that stalls halfway
-//!    through sending its request is cut off 3 s after it began.
-//! 3. `/events` streams go on until a margin before the deadline (`hard_stop`), then
-//!    end, so a client that never hangs up cannot hold the process.
+//! 1. `/healthz` (graceful's readiness handler) answers 503 at once, while the server
+//!    still accepts connections for the two-second drain delay: the load balancer
+//!    notices and stops sending traffic. Responses on kept-alive connections say
+//!    `Connection: close`, so those clients reconnect through it too.
+//! 2. The server stops accepting (new connections are refused), closes idle connections
+//!    and waits for the requests in flight: `/slow` completes with 200. A client that
+//!    stalls halfway through sending its request is cut off 3 s after it began.
+//! 3. `/events` streams go on until a margin before the deadline (`hard_stop`), then the
+//!    server closes them, so a client that never hangs up cannot hold the process.
 //! 4. The process exits 0, well inside its 10 s deadline when no stream is open.
+//!
+//! Under systemd, a socket unit can hold the port (`ListenStream=3000`,
+//! `FileDescriptorName=http`): `graceful::listener("http", ..)` takes that socket instead
+//! of binding one.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use axum::Router;
 use clap::Parser;
-use futures_util::{Stream, StreamExt};
+use futures_util::Stream;
 
 #[macro_use]
 #[path = "common/out.rs"]
 mod out;
-#[path = "common/serve.rs"]
-mod serve;
 
 /// How long a client may take to send a request head: a client that stalls halfway
 /// cannot hold the shutdown past it.
@@ -60,28 +64,27 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let slow = cli.slow;
     let app = Router::new()
-        .route("/healthz", get(healthz))
+        .route("/", get(whoami))
+        .route("/healthz", get(graceful::http::readiness))
         .route("/slow", get(move || slow_answer(slow)))
         .route("/events", get(events));
-    let listener = tokio::net::TcpListener::bind(cli.listen)
+    let listener = graceful::listener("http", cli.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cli.listen))?;
     outln!("ready: listening on http://{}", listener.local_addr()?);
 
     // Serves through the drain delay, then stops accepting and waits for every
     // response under way: the body of `main` ends when the last one is sent.
-    serve::serve(listener, app, HEADER_TIMEOUT).await;
+    graceful::http::serve(listener, app)
+        .header_read_timeout(HEADER_TIMEOUT)
+        .await;
     outln!("server stopped: every request answered");
     Ok(())
 }
 
-/// 503 from the first signal on: the instance is going away, send traffic elsewhere.
-async fn healthz() -> (StatusCode, &'static str) {
-    if graceful::is_shutting_down() {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
-    } else {
-        (StatusCode::OK, "ok\n")
-    }
+/// Which process answers: during an in-place upgrade, the old one or the new one.
+async fn whoami() -> String {
+    format!("pid {}\n", std::process::id())
 }
 
 async fn slow_answer(took: Duration) -> String {
@@ -89,8 +92,8 @@ async fn slow_answer(took: Duration) -> String {
     format!("done after {took:?}\n")
 }
 
-/// A tick a second until the deadline comes near; then the stream ends and the
-/// connection closes, so the client can reconnect to another instance.
+/// A tick a second, for ever: the server closes the stream at the hard stop, a margin
+/// before the deadline, so the client reconnects to another instance.
 async fn events() -> Sse<impl Stream<Item = Result<Event, std::convert::Infallible>>> {
     let ticks = futures_util::stream::unfold(0u64, |n| async move {
         if n > 0 {
@@ -98,6 +101,5 @@ async fn events() -> Sse<impl Stream<Item = Result<Event, std::convert::Infallib
         }
         Some((Ok(Event::default().data(format!("tick {n}"))), n + 1))
     });
-    // A stream is not work to finish: ending it at the hard stop is the plan, not a cut.
-    Sse::new(ticks.take_until(graceful::hard_stop())).keep_alive(KeepAlive::default())
+    Sse::new(ticks).keep_alive(KeepAlive::default())
 }

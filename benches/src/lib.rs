@@ -9,12 +9,14 @@
 //!   idle subjects use none of it: the `cost` benchmark compiles each as a hello world of
 //!   its own.
 //! - Both: one clock they can compare ([`clock`]).
+//! - The `serve` benchmark: HTTP load from threads of this process ([`load`]).
 //!
 //! The measures signal their subjects with `kill(2)` and read the clock that all
 //! processes share: they run on Unix. Elsewhere the package builds, and what needs Unix
 //! stops with a message and exit code 2.
 
 pub mod clock;
+pub mod load;
 pub mod service;
 pub mod stats;
 pub mod subject;

@@ -1,5 +1,6 @@
 //! The health and metrics endpoint that an orchestrator or a load balancer polls.
 
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,6 @@ use axum::routing::get;
 use axum::Router;
 use tokio::task::JoinHandle;
 
-use crate::serve::serve as serve_http;
 use crate::store::Store;
 use crate::work::Stats;
 
@@ -31,21 +31,27 @@ struct Shared {
     stats: Arc<Stats>,
 }
 
-/// Binds `addr` and serves `/healthz` and `/metrics` until the shutdown starts.
+/// Binds `addr` and serves `/healthz` (graceful's readiness: 503 from the first signal
+/// on, so that the load balancer moves traffic away while the instance still works) and
+/// `/metrics` until the shutdown starts.
 pub(crate) async fn serve(
     addr: SocketAddr,
     store: Arc<Store>,
     stats: Arc<Stats>,
 ) -> std::io::Result<Health> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let listener = graceful::listener("health", addr).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(graceful::http::readiness))
         .route("/metrics", get(metrics))
         .with_state(Shared { store, stats });
     // Serves through the drain delay, when /healthz already says 503, then stops
     // accepting and finishes the requests it has.
-    let server = tokio::spawn(serve_http(listener, app, HEADER_TIMEOUT));
+    let server = tokio::spawn(
+        graceful::http::serve(listener, app)
+            .header_read_timeout(HEADER_TIMEOUT)
+            .into_future(),
+    );
     Ok(Health {
         addr,
         server: Mutex::new(Some(server)),
@@ -62,16 +68,6 @@ impl Health {
                 .map_err(|e| format!("the health endpoint's task ended badly: {e}")),
             None => Ok(()),
         }
-    }
-}
-
-/// 503 from the first signal on, so that the load balancer moves traffic away while the
-/// instance still works.
-async fn healthz() -> (StatusCode, &'static str) {
-    if graceful::is_shutting_down() {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
-    } else {
-        (StatusCode::OK, "ok\n")
     }
 }
 

@@ -24,9 +24,9 @@
 //! Ctrl-C), the lines are lost and the consumer still unplugs.
 //!
 //! The modules beside this file: `cli` (the flags), `store` (the queue on SQLite, with
-//! leases), `work` (producer, workers, heartbeat), `health` (the HTTP endpoint) and
-//! `progress` (the line printed each second); `serve`, shared with the HTTP example,
-//! serves the endpoint through the shutdown, and `out` prints without failing.
+//! leases), `work` (producer, workers, heartbeat), `health` (the HTTP endpoint, served
+//! through the shutdown by `graceful::http::serve`) and `progress` (the line printed each
+//! second); `out`, shared with the HTTP example, prints without failing.
 
 #[macro_use]
 #[path = "../common/out.rs"]
@@ -35,8 +35,6 @@ mod out;
 mod cli;
 mod health;
 mod progress;
-#[path = "../common/serve.rs"]
-mod serve;
 mod store;
 mod work;
 

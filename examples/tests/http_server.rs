@@ -9,6 +9,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use support::http::KeptAlive;
 use support::{eventually, example, http, Service};
 
 /// The example's drain delay and deadline (`#[graceful::main]` in examples/http_server.rs).
@@ -18,15 +19,7 @@ const DEADLINE: Duration = Duration::from_secs(10);
 fn start(envs: &[(&str, &str)]) -> (Service, SocketAddr) {
     let mut all = vec![("HTTP_SERVER_LISTEN", "127.0.0.1:0")];
     all.extend_from_slice(envs);
-    let mut svc = support::start(&example("http_server"), &all);
-    svc.wait_for("ready");
-    let ready = svc.printed("ready").unwrap();
-    let addr = ready
-        .rsplit("http://")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {ready:?}"));
-    (svc, addr)
+    support::start_server(&example("http_server"), &all)
 }
 
 #[test]
@@ -109,19 +102,7 @@ fn an_endless_stream_is_closed_at_the_deadline_instead_of_holding_the_process() 
     let closed_after = signalled.elapsed();
     // Ticks went on through the drain delay and the teardown, then the stream was
     // closed a margin (500 ms) before the deadline.
-    assert!(ticks >= 3, "the stream stopped early: {ticks} ticks");
-    assert!(
-        closed_after >= deadline - Duration::from_secs(1) && closed_after < deadline,
-        "closed after {closed_after:?}"
-    );
-    let out = svc.exited();
-    assert_eq!(out.code, Some(0), "{out:#?}");
-    out.assert_stderr("exit code 0 (clean)");
-    assert!(
-        out.elapsed < deadline + Duration::from_secs(1),
-        "took {:?}",
-        out.elapsed
-    );
+    support::assert_ended_at_the_hard_stop(svc, deadline, ticks, closed_after);
 }
 
 #[test]
@@ -162,4 +143,113 @@ fn help_says_what_the_service_is_and_lists_its_flags() {
         help.contains("--listen") && help.contains("--slow"),
         "{help}"
     );
+}
+
+#[test]
+fn the_root_answers_with_the_serving_process_id() {
+    let (svc, addr) = start(&[]);
+    let response = http::get(addr, "/").unwrap();
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, format!("pid {}\n", svc.id()));
+}
+
+#[test]
+fn a_kept_alive_client_is_told_to_close_during_the_drain_and_is_not_reset() {
+    let (mut svc, addr) = start(&[]);
+    let mut conn = KeptAlive::open(addr).unwrap();
+    let before = conn.get("/").unwrap();
+    assert_eq!(before.status, 200);
+    assert_eq!(before.header("connection"), None, "{before:?}");
+
+    svc.signal("TERM");
+    eventually("/healthz answers 503 during the drain delay", || {
+        http::get(addr, "/healthz").expect("still accepting").status == 503
+    });
+    // The same connection, during the drain delay: answered, and told to reconnect.
+    let during = conn.get("/").unwrap();
+    assert_eq!(during.status, 200, "{during:?}");
+    assert_eq!(during.header("connection"), Some("close"), "{during:?}");
+    conn.closed_by_server()
+        .expect("closed cleanly after its answer, not reset");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+}
+
+#[test]
+fn http2_clients_get_goaway_and_the_stream_in_flight_completes() {
+    let (mut svc, addr) = start(&[("HTTP_SERVER_SLOW", "3s")]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, body, goaway) = runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+        tokio::spawn(connection);
+        let get = |path: &str| {
+            axum::http::Request::get(format!("http://{addr}{path}"))
+                .body(())
+                .unwrap()
+        };
+        let mut client = client.ready().await.unwrap();
+        let (in_flight, _) = client.send_request(get("/slow"), true).unwrap();
+        let in_flight = tokio::spawn(async move {
+            let response = in_flight.await.unwrap();
+            let status = response.status();
+            let mut body = response.into_body();
+            let mut text = Vec::new();
+            while let Some(chunk) = body.data().await {
+                let chunk = chunk.unwrap();
+                let _ = body.flow_control().release_capacity(chunk.len());
+                text.extend_from_slice(&chunk);
+            }
+            (status, String::from_utf8(text).unwrap())
+        });
+        svc.signal("TERM");
+        // New streams are answered through the drain delay, then refused by the GOAWAY.
+        let until = Instant::now() + support::PATIENCE;
+        let goaway = loop {
+            assert!(Instant::now() < until, "no GOAWAY came");
+            let refused = match client.clone().ready().await {
+                Err(e) => e,
+                Ok(mut ready) => match ready.send_request(get("/"), true) {
+                    Err(e) => e,
+                    Ok((response, _)) => match response.await {
+                        Err(e) => e,
+                        Ok(response) => {
+                            assert_eq!(response.status(), 200);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                },
+            };
+            break refused;
+        };
+        let (status, body) = in_flight.await.unwrap();
+        (status, body, goaway)
+    });
+    assert!(
+        goaway.is_go_away() && goaway.is_remote(),
+        "not a GOAWAY: {goaway:?}"
+    );
+    assert_eq!(status, 200);
+    assert_eq!(body, "done after 3s\n");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("exit code 0 (clean)");
+}
+
+#[test]
+fn a_request_the_deadline_cuts_is_named_in_the_report_by_its_connection() {
+    let (mut svc, addr) = start(&[("HTTP_SERVER_SLOW", "30s"), ("GRACEFUL_DEADLINE", "3s")]);
+    let in_flight = http::send_get(addr, "/slow").unwrap();
+    let client = in_flight.local_addr().unwrap();
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    out.assert_stderr(&format!(
+        "tasks still running at exit: http connection from {client}"
+    ));
+    drop(in_flight);
 }

@@ -71,6 +71,43 @@
 //! A hook that errors, panics, times out or lacks its [`State`] fails alone: it is
 //! logged with its name and the reason, and the next hooks still run.
 //!
+//! # Serving
+//!
+//! A service needs no glue code to shut its servers down well:
+//!
+//! - [`listener`]`(name, addr)` gives a `tokio::net::TcpListener` ([`unix_listener`] a
+//!   Unix one): the socket systemd passed under that name (socket activation), or a fresh
+//!   bind; non-blocking, close-on-exec, listed by [`listeners`] with its [`Origin`].
+//! - `graceful::http::serve(listener, app)` (cargo feature `axum`) serves an axum
+//!   `Router` over HTTP/1 and HTTP/2: through the drain delay (HTTP/1 responses say
+//!   `Connection: close` from the first signal on), then it stops accepting, closes idle
+//!   connections, sends HTTP/2 `GOAWAY`, and returns once every request under way is
+//!   answered; a header-read timeout keeps a stalled client from holding the exit;
+//!   streams and websockets end at the hard stop; connections are tracked tasks, named in
+//!   the report when the deadline cuts them. `graceful::http::readiness` answers a
+//!   readiness probe: 200 until the first signal, 503 with the reason from it on.
+//! - `graceful::grpc::serve(listener, routes)` (cargo feature `tonic`, Rust 1.88) does the
+//!   same for tonic services, and `graceful::grpc::health()` gives the standard health
+//!   service, `NOT_SERVING` from the first signal on.
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")]
+//! # mod service {
+//! use axum::{routing::get, Router};
+//!
+//! #[graceful::main(deadline = "25s", drain_delay = "5s")]
+//! async fn main() -> std::io::Result<()> {
+//!     let app = Router::new()
+//!         .route("/", get(|| async { "hello\n" }))
+//!         .route("/readyz", get(graceful::http::readiness));
+//!     let listener = graceful::listener("http", "0.0.0.0:3000").await?;
+//!     graceful::http::serve(listener, app).await;
+//!     Ok(())
+//! }
+//! # }
+//! # fn main() {}
+//! ```
+//!
 //! # Exit codes
 //!
 //! | code | meaning |
@@ -174,16 +211,19 @@
 //!   counts an extension from when it receives it, so each carries only what is left
 //!   until the process is sure to have exited: a shutdown within its deadline is not cut
 //!   by a shorter `TimeoutStopSec=`. Failures to notify are logged once, never fatal.
+//!   Socket activation: [`listener`] takes the socket systemd passed under its name
+//!   (`FileDescriptorName=`), and `LISTEN_*` leave the environment before the body runs.
 //! - **Kubernetes**: `terminationGracePeriodSeconds` (less any `preStop` time) must hold
 //!   the deadline and the `always` hooks' timeouts; state it in `GRACEFUL_GRACE_PERIOD`
 //!   and graceful checks it. Readiness answers 503 from [`is_shutting_down`] during the
-//!   drain delay. `GRACEFUL_REPORT=/dev/termination-log` puts the report in the pod's
+//!   drain delay (`graceful::http::readiness` does it for you). `GRACEFUL_REPORT=/dev/termination-log` puts the report in the pod's
 //!   status. The repository's `docs/kubernetes.md` and `deploy/kubernetes.yaml` go
 //!   through it.
 //! - **Windows**: the default signals are the console events ctrl-c, ctrl-break,
 //!   ctrl-close and ctrl-shutdown; a second one forces the exit with code 130. Windows
 //!   ends a process a few seconds after a close or shutdown event whatever it is doing.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![warn(rust_2018_idioms, unreachable_pub)]
 // The docs show a plain `fn main` on purpose: it is where `Main` and a log writer's guard
@@ -199,6 +239,8 @@ mod entry;
 mod hook;
 mod report;
 mod sequence;
+// Serving: listeners, readiness, and (features `axum`, `tonic`) the HTTP and gRPC servers.
+mod serve;
 mod shared;
 mod sync;
 mod systemd;
@@ -221,6 +263,19 @@ pub use api::{at_exit, drop_at_exit, ready};
 pub use config::{Flavor, TaskPanic};
 pub use entry::Main;
 pub use report::PanickedTask;
+
+// Serving.
+#[cfg(feature = "tonic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tonic")))]
+pub use serve::grpc;
+#[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+pub use serve::http;
+pub use serve::listener::listener;
+#[cfg(unix)]
+pub use serve::listener::unix_listener;
+pub use serve::ready::not_ready;
+pub use serve::registry::{listeners, ListenerInfo, Origin};
 
 /// Not public API. Used by generated code.
 #[doc(hidden)]

@@ -21,6 +21,7 @@ const LAYERS: &[&str] = &[
     "controller",
     "hook",
     "api",
+    "serve",
     "sequence",
     "entry",
     "testing",

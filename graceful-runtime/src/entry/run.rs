@@ -56,6 +56,9 @@ where
     if let Err(message) = config.validate() {
         refuse(ctl, &message);
     }
+    // The sockets passed to the process, and the variables that announce them, are taken
+    // while this is its only thread: see `serve/inherited.rs`.
+    crate::serve::inherited::take_all();
     let runtime = match build_runtime(&config) {
         Ok(rt) => rt,
         Err(e) => refuse(ctl, &format!("cannot start the tokio runtime: {e}")),

@@ -311,6 +311,27 @@ pub(crate) fn notify_failed(message: &str) {
     stderr_line(format_args!("cannot notify the service manager: {message}"));
 }
 
+// Serving: where each listener came from, and what the sockets passed to the process
+// were not used for.
+
+/// A listener was taken: bound afresh, or inherited (which is worth a line on stderr too).
+pub(crate) fn listening(name: &str, kind: &str, address: &str, origin: &str, inherited: bool) {
+    emit!(info, listener = name, kind, address, origin, "listening");
+    if inherited {
+        stderr_line(format_args!(
+            "listener {name:?}: {kind} {address}, {origin}"
+        ));
+    }
+}
+
+/// What a listener did that is worth knowing: sockets passed to the process for another
+/// one were left alone, a stale socket file was replaced.
+#[cfg(unix)]
+pub(crate) fn listener_note(message: &str) {
+    emit!(info, "{message}");
+    stderr_line(format_args!("{message}"));
+}
+
 /// `main` returned an error: printed like Rust's own `main` does, whatever the subscriber.
 pub(crate) fn body_error(error: &str) {
     emit!(error, error, "main returned an error");

@@ -1,5 +1,10 @@
-//! What graceful says to systemd (or any service manager that speaks its protocols).
+//! What graceful says to systemd (or any service manager that speaks its protocols), and
+//! what it takes from it.
 
+#[cfg(unix)]
+pub(crate) mod activation;
+#[cfg(unix)]
+pub(crate) mod fds;
 mod notify;
 
 pub(crate) use notify::Notifier;

@@ -1,6 +1,7 @@
 //! The built examples of the package under test (`graceful-examples`), started like the
 //! fixtures.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use super::Service;
@@ -39,4 +40,18 @@ impl Service {
             .find(|line| line.starts_with(prefix))
             .cloned()
     }
+}
+
+/// Starts the server at `bin` with `envs`, waits for its `ready` line, and returns it with
+/// the address that line ends with (`ready: listening on http://127.0.0.1:41234`).
+pub fn start_server(bin: &str, envs: &[(&str, &str)]) -> (Service, SocketAddr) {
+    let mut svc = super::start(bin, envs);
+    svc.wait_for("ready");
+    let ready = svc.printed("ready").unwrap();
+    let addr = ready
+        .rsplit("http://")
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {ready:?}"));
+    (svc, addr)
 }

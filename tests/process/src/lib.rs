@@ -113,8 +113,24 @@ fn launch(
     close_stdout_after: Option<String>,
 ) -> Service {
     let mut cmd = Command::new(bin);
-    cmd.args(args)
-        .stdin(Stdio::null())
+    cmd.args(args);
+    launch_command(cmd, envs, stderr_is, close_stdout_after)
+}
+
+/// Starts `cmd` (made ready by the caller: arguments, what happens before the program
+/// runs) as [`start`] does, its stdout and stderr read.
+pub fn start_command(cmd: Command, envs: &[(&str, &str)]) -> Service {
+    launch_command(cmd, envs, Stderr::Read, None)
+}
+
+fn launch_command(
+    mut cmd: Command,
+    envs: &[(&str, &str)],
+    stderr_is: Stderr,
+    close_stdout_after: Option<String>,
+) -> Service {
+    let bin = cmd.get_program().to_string_lossy().into_owned();
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .env_remove("RUST_LOG")
@@ -170,6 +186,11 @@ fn launch(
 }
 
 impl Service {
+    /// The process id of the child.
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Waits for a stdout line starting with `prefix`.
     pub fn wait_for(&mut self, prefix: &str) {
         let until = Instant::now() + PATIENCE;
@@ -251,6 +272,32 @@ impl Service {
     }
 }
 
+/// Asserts that a stream (`ticks` messages after the signal, ended `ended_after` it) was
+/// served through the drain delay and the teardown and ended at the hard stop, a margin
+/// before `deadline`; then that `svc` exits cleanly, in time. Returns how it exited.
+#[track_caller]
+pub fn assert_ended_at_the_hard_stop(
+    svc: Service,
+    deadline: Duration,
+    ticks: usize,
+    ended_after: Duration,
+) -> Exited {
+    assert!(ticks >= 3, "the stream stopped early: {ticks} ticks");
+    assert!(
+        ended_after >= deadline - Duration::from_secs(1) && ended_after < deadline,
+        "ended after {ended_after:?}, not a margin before the deadline ({deadline:?})"
+    );
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("exit code 0 (clean)");
+    assert!(
+        out.elapsed < deadline + Duration::from_secs(1),
+        "took {:?}",
+        out.elapsed
+    );
+    out
+}
+
 /// One move of a test against a running service.
 pub enum Step<'a> {
     /// Wait for a stdout line starting with this.
@@ -277,8 +324,10 @@ pub fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
     scripted(bin, envs, &[Step::Signal(signal)])
 }
 
+#[cfg(unix)]
+pub mod activation;
 mod cleanup;
 mod examples;
 pub mod http;
 mod poll;
-pub use {examples::example, poll::eventually};
+pub use {examples::example, examples::start_server, poll::eventually};

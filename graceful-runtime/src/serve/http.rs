@@ -1,0 +1,221 @@
+//! An HTTP server that stops the way a shutdown needs (cargo feature `axum`).
+//!
+//! [`serve`] runs an axum `Router` (or any tower service of its shape) on a listener,
+//! HTTP/1 and HTTP/2 (prior knowledge, as gRPC and h2c clients speak it), and:
+//!
+//! - serves through the drain delay. From the first signal on, every HTTP/1 response
+//!   says `Connection: close`, so clients kept alive reconnect (through the load
+//!   balancer, to another instance) instead of reusing this one;
+//! - at [`shutdown_requested`](crate::shutdown_requested) stops accepting (the listener
+//!   is closed: new connections are refused), closes idle connections, sends HTTP/2
+//!   `GOAWAY`, and completes once every request under way has been answered;
+//! - closes a connection whose client has not sent a whole request head within the
+//!   header-read timeout (10 s unless set), so a client that stalls cannot hold the exit;
+//! - at [`hard_stop`](crate::hard_stop) closes the connections whose handler has
+//!   answered but whose body still streams (server-sent events, a long download), so
+//!   they end in time for the exit. A handler still computing its answer is left to
+//!   finish until the deadline;
+//! - runs each connection as a tracked task named `http connection from <peer>`: the
+//!   [`TASKS_STEP`](crate::TASKS_STEP) step waits for them, and the report names those
+//!   the deadline cut.
+//!
+//! Upgraded connections (websockets) leave the server once upgraded, in a task of the
+//! handler's: end them with [`hard_stop`](crate::hard_stop), as the crate docs show.
+//!
+//! The peer's address is in each request as axum's `ConnectInfo<L::Addr>`, so the
+//! `ConnectInfo` extractor works without `into_make_service_with_connect_info`.
+
+use std::convert::Infallible;
+use std::fmt::Debug;
+use std::future::{Future, IntoFuture};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Request, Response, StatusCode};
+use axum::serve::Listener;
+use hyper::body::{Body, Incoming};
+use hyper_util::rt::TokioTimer;
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+
+use crate::controller;
+use crate::controller::tasks::{spawn_in, TaskName};
+use crate::serve::conn::{self, BoxError, ConnService, Exec};
+use crate::serve::ready;
+
+/// How long a client may take to send a request head, unless
+/// [`Serve::header_read_timeout`] says otherwise.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves `app` on `listener` until the shutdown, and completes once every request under
+/// way has been answered (see [the module](self) for what happens when).
+///
+/// `listener` is a [`tokio::net::TcpListener`] (such as [`graceful::listener`](crate::listener)
+/// gives), a `tokio::net::UnixListener`, or any [`axum::serve::Listener`]. `app` is an
+/// `axum::Router`, or any tower service of that shape. The returned [`Serve`] sets the
+/// options; `.await` it to serve.
+///
+/// ```no_run
+/// use axum::{routing::get, Router};
+///
+/// #[graceful::main(drain_delay = "5s")]
+/// async fn main() -> std::io::Result<()> {
+///     let app = Router::new()
+///         .route("/", get(|| async { "hello\n" }))
+///         .route("/readyz", get(graceful::http::readiness));
+///     let listener = graceful::listener("http", "0.0.0.0:3000").await?;
+///     graceful::http::serve(listener, app).await;
+///     Ok(())
+/// }
+/// ```
+pub fn serve<L, S>(listener: L, app: S) -> Serve<L, S> {
+    let mut builder = auto::Builder::new(Exec);
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(DEFAULT_HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    Serve {
+        listener,
+        app,
+        builder,
+        name: "http",
+    }
+}
+
+/// The server [`serve`] returns: set its options, then `.await` it.
+#[must_use = "a server does nothing until awaited"]
+pub struct Serve<L, S> {
+    listener: L,
+    app: S,
+    builder: auto::Builder<Exec>,
+    name: &'static str,
+}
+
+impl<L, S> Debug for Serve<L, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Serve")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<L, S> Serve<L, S> {
+    /// How long a client may take to send a request head (HTTP/1), from its first byte or
+    /// from the end of its previous request; the connection is closed past it. Default
+    /// [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s). It bounds how long a client that stalls
+    /// halfway through a request can hold the shutdown.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.builder.http1().header_read_timeout(timeout);
+        self
+    }
+
+    /// Whether HTTP/1 connections are kept alive between requests (default true).
+    pub fn http1_keep_alive(mut self, keep_alive: bool) -> Self {
+        self.builder.http1().keep_alive(keep_alive);
+        self
+    }
+
+    /// Serves HTTP/1 only: a client that opens with the HTTP/2 preface is refused.
+    pub fn http1_only(mut self) -> Self {
+        self.builder = self.builder.http1_only();
+        self
+    }
+
+    /// Serves HTTP/2 only (prior knowledge, as gRPC clients speak it).
+    pub fn http2_only(mut self) -> Self {
+        self.builder = self.builder.http2_only();
+        self
+    }
+
+    /// Sends an HTTP/2 ping this often on a connection with nothing to do, and closes the
+    /// connection if the answer takes longer than `timeout`: clients that vanished do not
+    /// keep their connections. Off by default.
+    pub fn http2_keep_alive(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.builder
+            .http2()
+            .keep_alive_interval(interval)
+            .keep_alive_timeout(timeout);
+        self
+    }
+
+    /// At most this many requests at once on one HTTP/2 connection (default 200).
+    pub fn http2_max_concurrent_streams(mut self, max: u32) -> Self {
+        self.builder.http2().max_concurrent_streams(max);
+        self
+    }
+
+    /// What the connections are called in logs and the report: `<name> connection from
+    /// <peer>`. Default `http`.
+    pub fn name(mut self, name: &'static str) -> Self {
+        self.name = name;
+        self
+    }
+}
+
+impl<L, S, B> IntoFuture for Serve<L, S>
+where
+    L: Listener,
+    L::Addr: Clone + Debug + Sync + 'static,
+    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    S::Future: Send + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    type Output = ();
+    type IntoFuture = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+    /// Accepts until the shutdown is requested, then waits for the connections.
+    fn into_future(self) -> Self::IntoFuture {
+        Box::pin(async move {
+            let ctl = controller::current();
+            let Serve {
+                mut listener,
+                app,
+                builder,
+                name,
+            } = self;
+            let builder = Arc::new(builder);
+            let connections = GracefulShutdown::new();
+            let requested = ctl.requested.wait();
+            tokio::pin!(requested);
+            loop {
+                let (io, peer) = tokio::select! {
+                    biased;
+                    () = &mut requested => break,
+                    // Errors (a full file table) are logged and retried by the listener.
+                    accepted = listener.accept() => accepted,
+                };
+                let service = ConnService::new(app.clone(), peer.clone(), ctl);
+                let watcher = connections.watcher();
+                let builder = builder.clone();
+                let task = TaskName::Named(format!("{name} connection from {peer:?}").into());
+                spawn_in(ctl, task, conn::serve(ctl, builder, io, service, watcher));
+            }
+            // New connections are refused from here.
+            drop(listener);
+            connections.shutdown().await;
+        })
+    }
+}
+
+/// An axum handler for a readiness probe: `200 ready` until the first signal, `503` from
+/// it on with the reason (`shutting down: SIGTERM`), through the drain delay, so that the
+/// load balancer moves traffic away while the service still serves it.
+///
+/// ```no_run
+/// # let app: axum::Router = axum::Router::new();
+/// let app = app.route("/readyz", axum::routing::get(graceful::http::readiness));
+/// ```
+pub async fn readiness() -> (StatusCode, String) {
+    match ready::not_ready() {
+        None => (StatusCode::OK, "ready\n".to_owned()),
+        Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
+    }
+}

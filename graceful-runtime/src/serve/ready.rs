@@ -1,0 +1,21 @@
+//! Readiness: ready until the first signal, not ready from it on, with the reason. What
+//! a readiness probe, a load balancer's health check and gRPC's health service report.
+
+use crate::controller;
+
+/// Why the program is not ready: `None` while it is. From the first signal (or
+/// [`shutdown`](crate::shutdown) call, or `main` ending) on, the reason, such as
+/// `shutting down: SIGTERM`.
+///
+/// One atomic load while the program runs. `graceful::http::readiness` (feature `axum`)
+/// answers with it.
+pub fn not_ready() -> Option<String> {
+    let ctl = controller::current();
+    if !ctl.is_shutting_down() {
+        return None;
+    }
+    Some(match ctl.trigger() {
+        Some(trigger) => format!("shutting down: {trigger}"),
+        None => "shutting down".to_owned(),
+    })
+}

@@ -1,0 +1,246 @@
+//! Every listener the program has taken, by name: its kind, its origin, and a
+//! close-on-exec copy of its socket, from which its address is read.
+//!
+//! A name is reserved before its socket is looked for or bound, so that a name asked for
+//! twice (even by two calls at once) is refused, and released if that fails. The copies
+//! are what an in-place upgrade hands to the next process, by name: each is owned here,
+//! once, and never closed by number.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io;
+use std::sync::Mutex;
+
+use crate::sync::lock;
+
+/// What kind of socket a listener is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Tcp,
+    Unix,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Tcp => "TCP",
+            Kind::Unix => "Unix",
+        })
+    }
+}
+
+/// Where a listener's socket came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Origin {
+    /// Bound by this process.
+    Bound,
+    /// Passed by systemd (socket activation: `LISTEN_FDS`).
+    Systemd,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Origin::Bound => "bound by this process",
+            Origin::Systemd => "passed by systemd (socket activation)",
+        })
+    }
+}
+
+/// A listener the program has taken, as [`listeners`] lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenerInfo {
+    name: String,
+    address: String,
+    origin: Origin,
+    unix: bool,
+}
+
+impl ListenerInfo {
+    /// The name it was asked for by.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its local address: `127.0.0.1:3000`, or a Unix socket's path.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// Where its socket came from.
+    pub fn origin(&self) -> Origin {
+        self.origin
+    }
+
+    /// Whether it is a Unix socket rather than a TCP one.
+    pub fn is_unix(&self) -> bool {
+        self.unix
+    }
+}
+
+/// One entry: reserved while its socket is found, then taken.
+enum Entry {
+    Reserved,
+    Taken {
+        kind: Kind,
+        origin: Origin,
+        socket: socket2::Socket,
+    },
+}
+
+static REGISTRY: Mutex<BTreeMap<String, Entry>> = Mutex::new(BTreeMap::new());
+
+/// The listeners the program has taken so far, by name: for a status page or a log line.
+///
+/// ```no_run
+/// # async fn doc() -> std::io::Result<()> {
+/// let http = graceful::listener("http", "0.0.0.0:3000").await?;
+/// for l in graceful::listeners() {
+///     println!("{}: {} ({})", l.name(), l.address(), l.origin());
+/// }
+/// # Ok(()) }
+/// ```
+pub fn listeners() -> Vec<ListenerInfo> {
+    lock(&REGISTRY)
+        .iter()
+        .filter_map(|(name, entry)| match entry {
+            Entry::Reserved => None,
+            Entry::Taken {
+                kind,
+                origin,
+                socket,
+            } => Some(ListenerInfo {
+                name: name.clone(),
+                address: address_of(socket),
+                origin: *origin,
+                unix: *kind == Kind::Unix,
+            }),
+        })
+        .collect()
+}
+
+/// A socket's local address as people write it.
+pub(crate) fn address_of(socket: &socket2::Socket) -> String {
+    match socket.local_addr() {
+        Ok(addr) => {
+            if let Some(inet) = addr.as_socket() {
+                return inet.to_string();
+            }
+            #[cfg(unix)]
+            if let Some(path) = addr.as_pathname() {
+                return path.display().to_string();
+            }
+            "(unnamed)".to_owned()
+        }
+        Err(e) => format!("(address unknown: {e})"),
+    }
+}
+
+/// A name reserved for a listener; released on drop unless [`Reservation::take`] filled it.
+pub(crate) struct Reservation {
+    name: Option<String>,
+}
+
+/// Reserves `name`, or fails if a listener has it already.
+pub(crate) fn reserve(name: &str) -> io::Result<Reservation> {
+    let mut registry = lock(&REGISTRY);
+    if registry.contains_key(name) {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("the name {name:?} was asked for twice: each listener needs a name of its own"),
+        ));
+    }
+    registry.insert(name.to_owned(), Entry::Reserved);
+    Ok(Reservation {
+        name: Some(name.to_owned()),
+    })
+}
+
+impl Reservation {
+    /// Records the listener under its name, with a close-on-exec copy of `socket`.
+    pub(crate) fn take(
+        mut self,
+        kind: Kind,
+        origin: Origin,
+        socket: socket2::SockRef<'_>,
+    ) -> io::Result<()> {
+        let copy = socket.try_clone()?;
+        let name = self.name.take().expect("taken once");
+        lock(&REGISTRY).insert(
+            name,
+            Entry::Taken {
+                kind,
+                origin,
+                socket: copy,
+            },
+        );
+        Ok(())
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(name) = self.name.take() {
+            lock(&REGISTRY).remove(&name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_is_refused_while_reserved_or_taken_and_free_again_if_released() {
+        let first = reserve("registry-test-a").unwrap();
+        let err = reserve("registry-test-a").err().unwrap();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(
+            err.to_string(),
+            "the name \"registry-test-a\" was asked for twice: each listener needs a name of its own"
+        );
+        drop(first);
+        let again = reserve("registry-test-a").expect("released when its socket was not found");
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        again
+            .take(Kind::Tcp, Origin::Bound, socket2::SockRef::from(&socket))
+            .unwrap();
+        assert!(reserve("registry-test-a").is_err());
+        let listed = listeners()
+            .into_iter()
+            .find(|l| l.name() == "registry-test-a")
+            .unwrap();
+        assert_eq!(listed.address(), addr.to_string());
+        assert_eq!(listed.origin(), Origin::Bound);
+        assert!(!listed.is_unix());
+        // The registry's copy is its own: closing the program's leaves it open.
+        drop(socket);
+        assert_eq!(
+            listeners()
+                .iter()
+                .find(|l| l.name() == "registry-test-a")
+                .unwrap()
+                .address(),
+            addr.to_string()
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_copies_are_close_on_exec() {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        reserve("registry-test-b")
+            .unwrap()
+            .take(Kind::Tcp, Origin::Bound, socket2::SockRef::from(&socket))
+            .unwrap();
+        let registry = lock(&REGISTRY);
+        let Some(Entry::Taken { socket: copy, .. }) = registry.get("registry-test-b") else {
+            panic!("not taken");
+        };
+        assert!(!crate::systemd::fds::leaks_into_a_child(
+            std::os::fd::AsRawFd::as_raw_fd(copy)
+        ));
+    }
+}
