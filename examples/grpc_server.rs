@@ -55,6 +55,10 @@ use tonic::server::{Grpc, NamedService, ServerStreamingService, UnaryService};
 use tonic::{Request, Response, Status};
 use tonic_prost::ProstCodec;
 
+#[macro_use]
+#[path = "common/out.rs"]
+mod out;
+
 /// A gRPC service with a slow call, an endless stream and the standard health service,
 /// that shuts down gracefully: press Ctrl-C while a call runs.
 #[derive(Debug, Parser)]
@@ -78,12 +82,12 @@ async fn main() -> anyhow::Result<()> {
     let listener = graceful::listener("grpc", cli.listen)
         .await
         .with_context(|| format!("cannot listen on {}", cli.listen))?;
-    println!("ready: listening on http://{}", listener.local_addr()?);
+    outln!("ready: listening on http://{}", listener.local_addr()?);
 
     // Serves through the drain delay, then sends GOAWAY and waits for every call under
     // way: the body of `main` ends when the last one is answered.
     graceful::grpc::serve(listener, routes).await;
-    println!("server stopped: every call answered");
+    outln!("server stopped: every call answered");
     Ok(())
 }
 

@@ -21,6 +21,9 @@ type Queue = Arc<Mutex<mpsc::Receiver<String>>>;
 
 #[graceful::main(deadline = "25s", drain_delay = "5s")]
 async fn main() -> anyhow::Result<()> {
+    // graceful's lines go through it too; it loses a line, never the program, when the
+    // output is closed.
+    tracing_subscriber::fmt().init();
     let (submit, queue) = mpsc::channel::<String>(1000);
     let queue: Queue = Arc::new(Mutex::new(queue));
     graceful::provide(queue.clone());
@@ -33,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         .with_state(submit);
     // systemd's socket named `http` when socket-activated; else bound here.
     let listener = graceful::listener("http", "127.0.0.1:3000").await?;
-    println!("ready: listening on http://{}", listener.local_addr()?);
+    tracing::info!("listening on http://{}", listener.local_addr()?);
     // Serves through the drain delay (`/readyz` says 503 from the signal on), then stops
     // accepting, and returns once every request under way has been answered.
     graceful::http::serve(listener, app).await;
@@ -52,8 +55,8 @@ async fn work(queue: Queue) {
     let next = || async { queue.lock().await.recv().await };
     while let Some(Some(job)) = graceful::until_shutdown(next()).await {
         match graceful::until_deadline(tokio::time::sleep(Duration::from_secs(3))).await {
-            Some(()) => println!("done: {job}"),
-            None => println!("handed back: {job}"), // requeue it on the broker
+            Some(()) => tracing::info!("done: {job}"),
+            None => tracing::warn!("handed back: {job}"), // requeue it on the broker
         }
     }
 }
@@ -61,10 +64,8 @@ async fn work(queue: Queue) {
 /// After the workers (`graceful::tasks` runs at order 0): what nobody took.
 #[graceful::teardown(order = 10, timeout = "5s")]
 async fn count_jobs_left(queue: graceful::State<Queue>) {
-    println!(
-        "{} jobs left for the next instance",
-        queue.lock().await.len()
-    );
+    let left = queue.lock().await.len();
+    tracing::info!("{left} jobs left for the next instance");
 }
 
 /// Last, even past the deadline.

@@ -43,7 +43,7 @@ pub(crate) struct Cli {
     /// The shutdown budget, from the signal to the exit (e.g. 25s, 1500ms): match it to
     /// the orchestrator's grace period. GRACEFUL_DEADLINE, when set, wins over it, as it
     /// wins over any deadline a program sets.
-    #[arg(long, default_value = "10s", value_parser = duration)]
+    #[arg(long, default_value = "10s", value_parser = deadline)]
     pub(crate) deadline: Duration,
 
     /// How long a taken message stays reserved for this instance without a heartbeat
@@ -104,6 +104,21 @@ fn lease(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(lease)
+}
+
+/// Longer than the drain delay, which it holds, and than a year no orchestrator waits.
+fn deadline(text: &str) -> Result<Duration, String> {
+    let deadline = duration(text)?;
+    if deadline <= crate::DRAIN_DELAY {
+        return Err(format!(
+            "the deadline must be longer than the {} drain delay it holds",
+            humantime::format_duration(crate::DRAIN_DELAY)
+        ));
+    }
+    if deadline > Duration::from_secs(365 * 24 * 3600) {
+        return Err("a deadline longer than a year: no orchestrator waits that long".into());
+    }
+    Ok(deadline)
 }
 
 fn duration(text: &str) -> Result<Duration, String> {

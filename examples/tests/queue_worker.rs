@@ -451,7 +451,7 @@ fn a_lease_too_short_for_the_heartbeat_is_refused() {
 }
 
 #[test]
-fn the_deadline_flag_is_given_to_graceful_which_checks_it() {
+fn a_deadline_that_cannot_hold_the_drain_delay_is_refused_naming_the_flag() {
     let out = Command::new(example("queue_worker"))
         .args(["--deadline", "1s"])
         .env_remove("GRACEFUL_DEADLINE")
@@ -460,8 +460,22 @@ fn the_deadline_flag_is_given_to_graceful_which_checks_it() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
+        stderr.contains("invalid value '1s' for '--deadline <DEADLINE>'")
+            && stderr.contains("the deadline must be longer than the 1s drain delay it holds"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "the service started");
+
+    // The operator's variable wins over the flag, and graceful checks it.
+    let out = Command::new(example("queue_worker"))
+        .env("GRACEFUL_DEADLINE", "1s")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
         stderr.contains(
-            "graceful: configuration error: the drain delay (1s) must be shorter than the deadline (1s)"
+            "graceful: configuration error: the drain delay (1s) must be shorter than the deadline (GRACEFUL_DEADLINE=\"1s\")"
         ),
         "{stderr}"
     );
@@ -511,13 +525,12 @@ fn the_deadline_flag_sets_the_deadline_and_graceful_deadline_wins_over_it() {
     );
 }
 
-#[test]
-fn a_closed_stdout_loses_the_lines_not_the_shutdown() {
-    // `cargo run --example queue_worker | tee log`, then Ctrl-C, which ends `tee` too:
-    // every line printed from then on meets a closed pipe.
-    let db = Db::new("stdout-closed");
-    let consumer = "stdout-closed";
-    let mut svc = support::start_closing_stdout_after(
+/// With stdout closed or stalled after `ready`, a Ctrl-C still unplugs the consumer and
+/// loses nothing.
+fn interrupted_with_stdout(name: &str, start: fn(&str, &[(&str, &str)], &str) -> support::Service) {
+    let db = Db::new(name);
+    let consumer = name;
+    let mut svc = start(
         &example("queue_worker"),
         &[
             ("QUEUE_WORKER_DB", db.path()),
@@ -528,7 +541,7 @@ fn a_closed_stdout_loses_the_lines_not_the_shutdown() {
         "ready",
     );
     svc.wait_for("ready");
-    // Work in flight, and the progress line printed each second into the closed pipe.
+    // Work in flight, and the progress line printed each second into the dead pipe.
     eventually("messages are in flight", || db.count("in_progress") > 0);
     std::thread::sleep(Duration::from_millis(1200));
     svc.signal("INT");
@@ -548,6 +561,20 @@ fn a_closed_stdout_loses_the_lines_not_the_shutdown() {
     assert!(!online, "the consumer is still marked online");
     db.assert_nothing_lost();
     assert!(!scratch_dir(consumer).exists(), "scratch files left behind");
+}
+
+#[test]
+fn a_closed_stdout_loses_the_lines_not_the_shutdown() {
+    // `cargo run --example queue_worker | tee log`, then Ctrl-C, which ends `tee` too:
+    // every line printed from then on meets a closed pipe.
+    interrupted_with_stdout("stdout-closed", support::start_closing_stdout_after);
+}
+
+#[test]
+fn a_stalled_stdout_loses_the_lines_not_the_shutdown() {
+    // `cargo run --example queue_worker | less`, left unscrolled: every line printed from
+    // then on would wait for a reader.
+    interrupted_with_stdout("stdout-stalled", support::start_stalling_stdout_after);
 }
 
 #[test]

@@ -213,7 +213,8 @@ impl Running {
     }
 
     /// Waits for the end of the sequence and returns its report, once the program's
-    /// [`at_exit`](crate::at_exit) work has run (here, on the test's thread).
+    /// [`at_exit`](crate::at_exit) work has run (as in a process, on a thread of its own
+    /// in the runtime's context, without a time limit).
     ///
     /// # Panics
     ///
@@ -224,7 +225,18 @@ impl Running {
             Ok(report) => report,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
         };
-        let panics = self.ctl.at_exit.run_all();
+        // As in a process: on a thread of its own, with the runtime's context, so that it
+        // may block or `block_on` what this runtime's tasks complete.
+        let (done, finished) = tokio::sync::oneshot::channel();
+        let (ctl, handle) = (self.ctl, tokio::runtime::Handle::current());
+        std::thread::Builder::new()
+            .name("graceful-at-exit".into())
+            .spawn(move || {
+                let _context = handle.enter();
+                let _ = done.send(ctl.at_exit.run_all());
+            })
+            .expect("a thread for the at-exit work");
+        let panics = finished.await.expect("the at-exit thread answers");
         assert!(panics.is_empty(), "at-exit work panicked: {panics:?}");
         report
     }

@@ -116,12 +116,13 @@ async fn always_hooks_run_after_the_deadline_bounded_by_their_own_timeout() {
     assert!(outcome("stuck").hit_deadline());
     assert_eq!(outcome("skipped"), Outcome::Skipped);
     assert_eq!(outcome("quick cleanup"), Outcome::Completed);
-    // No timeout of its own: one second once the deadline has passed.
+    // No timeout of its own: one second once the deadline has passed, and running out
+    // of it is the deadline's doing, not a timeout of the hook's.
     assert_eq!(
         outcome("stuck cleanup"),
         Outcome::TimedOut {
             after: Duration::from_secs(1),
-            by_deadline: false
+            by_deadline: true
         }
     );
     assert_eq!(
@@ -134,6 +135,40 @@ async fn always_hooks_run_after_the_deadline_bounded_by_their_own_timeout() {
     // 5 s deadline + 1 s + 2 s of `always` hooks.
     assert_eq!(report.duration(), Duration::from_secs(8));
     assert_eq!(report.exit_code(), 124);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_always_hook_without_a_timeout_is_cut_by_the_deadline_however_much_it_had_left() {
+    // The same hook, hanging, started with more and with less than a second left: the
+    // same verdict, and the same exit code.
+    for (first_takes, always_ends_after) in [(500, 2000), (1500, 2500)] {
+        let report = Harness::new()
+            .without_registered_hooks()
+            .deadline(Duration::from_secs(2))
+            .hook(hook("first", 10).run(move |_| sleep(Duration::from_millis(first_takes))))
+            .hook(hook("flush", 20).always().run(|_| sleep(HOUR)))
+            .run(async {})
+            .await;
+        let flush = report.hook("flush").unwrap().outcome().clone();
+        assert!(
+            matches!(
+                flush,
+                Outcome::TimedOut {
+                    by_deadline: true,
+                    ..
+                }
+            ),
+            "{first_takes} ms: {flush:?}"
+        );
+        assert!(flush.hit_deadline());
+        assert_eq!(report.exit_code(), 124, "{first_takes} ms");
+        assert_eq!(report.counts().cut_by_deadline, 1, "{first_takes} ms");
+        assert_eq!(
+            report.duration(),
+            Duration::from_millis(always_ends_after),
+            "{first_takes} ms"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -18,10 +18,12 @@ use crate::controller;
 /// - It is bounded by the shutdown's deadline: it gets what is left until the process
 ///   must be gone (the deadline, and what the `always` hooks may take past it). Work
 ///   still running then is left behind, said on stderr, and the process exits with the
-///   code the shutdown decided. After a second signal it gets half a second.
+///   code the shutdown decided. A second signal, before or during it, leaves it at most
+///   half a second; the exit code is still the report's.
 /// - A panic in it is said on stderr; the rest still runs; the exit code stands.
-/// - It also runs before a configuration error's exit (code 2); not when the watchdog
-///   or a second signal ends a process whose shutdown is stuck.
+/// - It also runs before a configuration error's exit (code 2), without a runtime's
+///   context (none was built); not when the watchdog or a second signal ends a process
+///   whose shutdown is stuck.
 ///
 /// It may be called before [`Main::run`](crate::Main::run), from a plain `fn main`, and at
 /// any time from the body. In a [`testing`](crate::testing) harness it runs when

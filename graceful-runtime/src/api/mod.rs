@@ -4,7 +4,7 @@
 
 mod at_exit;
 mod provide;
-mod ready;
+pub(crate) mod ready;
 mod spawn;
 mod stop;
 

@@ -16,9 +16,10 @@ use crate::report::log;
 ///   that hook would fail at the shutdown.
 ///
 /// Only the first call does anything; a later one, or one once the shutdown has started,
-/// is noted at debug level and ignored. Without `NOTIFY_SOCKET`, and with every state
-/// provided, it does nothing visible: call it anyway, so the program works the same under
-/// systemd and elsewhere.
+/// is noted at debug level and ignored. Called before [`Main::run`](crate::Main::run),
+/// it is carried out once `run` has set the program up, before the body runs. Without
+/// `NOTIFY_SOCKET`, and with every state provided, it does nothing visible: call it
+/// anyway, so the program works the same under systemd and elsewhere.
 ///
 /// ```no_run
 /// struct Pool;
@@ -37,12 +38,19 @@ use crate::report::log;
 /// ```
 pub fn ready() {
     let ctl = controller::current();
-    if ctl.is_shutting_down() {
-        log::ready_ignored("called once the shutdown had started");
-        return;
-    }
     if !ctl.mark_ready() {
         log::ready_ignored("called again");
+        return;
+    }
+    // Before the program is prepared (from a plain `fn main`, before `Main::run`), it
+    // does not yet know its hooks and its service manager: `Main::run` announces it then.
+    announce_if_prepared(ctl);
+}
+
+/// Announces the readiness the program said, once it is prepared: from [`ready`], or from
+/// `Main::run` when `ready` came first.
+pub(crate) fn announce_if_prepared(ctl: &'static Controller) {
+    if !ctl.claim_ready_announcement() {
         return;
     }
     warn_of_missing_states(ctl);
@@ -60,13 +68,18 @@ fn warn_of_missing_states(ctl: &Controller) {
 }
 
 /// Tells whoever waits for this program that it is ready: the one place where it is
-/// said. Today the service manager (`READY=1`).
+/// said. Today the service manager (`READY=1`). Never once the shutdown has started: the
+/// service manager would hear `READY=1` after `STOPPING=1`.
 fn announce(ctl: &Controller) {
-    match ctl.notifier() {
+    let told = ctl.unless_shutting_down(|| match ctl.notifier() {
         Some(notifier) => {
             notifier.ready();
-            log::ready("the service manager (READY=1)");
+            "the service manager (READY=1)"
         }
-        None => log::ready("nobody: no NOTIFY_SOCKET"),
+        None => "nobody: no NOTIFY_SOCKET",
+    });
+    match told {
+        Some(whom) => log::ready(whom),
+        None => log::ready_ignored("called once the shutdown had started"),
     }
 }

@@ -50,6 +50,9 @@ pub(crate) struct Controller {
     pub(crate) forced: Latch,
     /// Set when the sequence has seen the second signal and is reporting it.
     pub(crate) forced_seen: Latch,
+    /// Set once the report is made: what is left is the last word and the exit, with the
+    /// report's exit code whatever signal comes.
+    pub(crate) reported: Latch,
     /// When the shutdown started: the deadline counts from here, even if the runtime's
     /// threads were busy when the signal came.
     started: Mutex<Option<Instant>>,
@@ -75,6 +78,9 @@ pub(crate) struct Controller {
     notifier: OnceLock<Notifier>,
     /// Set by the first [`ready`](crate::ready).
     ready: AtomicBool,
+    /// Set once that readiness has been announced: a [`ready`](crate::ready) called before
+    /// the program was prepared is announced when it is.
+    ready_announced: AtomicBool,
     /// What runs after the report, before the exit.
     pub(crate) at_exit: AtExit,
 }
@@ -104,6 +110,7 @@ impl Controller {
             cut_at_hard_stop: AtomicUsize::new(0),
             forced: Latch::default(),
             forced_seen: Latch::default(),
+            reported: Latch::default(),
             started: Mutex::new(None),
             started_cv: Condvar::new(),
             body_done: Latch::default(),
@@ -118,6 +125,7 @@ impl Controller {
             needs: OnceLock::new(),
             notifier: OnceLock::new(),
             ready: AtomicBool::new(false),
+            ready_announced: AtomicBool::new(false),
             at_exit: AtExit::default(),
         }))
     }
@@ -153,6 +161,27 @@ impl Controller {
     /// Marks the program ready; true for the first call only.
     pub(crate) fn mark_ready(&self) -> bool {
         !self.ready.swap(true, Ordering::AcqRel)
+    }
+
+    /// True once, for the caller that is to announce the readiness: when the program has
+    /// said it is ready and has been prepared (its hooks' needs and its service manager
+    /// are known), whichever of the two came last.
+    pub(crate) fn claim_ready_announcement(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+            && self.needs.get().is_some()
+            && !self.ready_announced.swap(true, Ordering::AcqRel)
+    }
+
+    /// Runs `f` unless the shutdown has started, and keeps it from starting meanwhile:
+    /// what `f` tells the service manager comes before anything the shutdown tells it.
+    pub(crate) fn unless_shutting_down<R>(&self, f: impl FnOnce() -> R) -> Option<R> {
+        let trigger = lock(&self.trigger);
+        if trigger.is_some() {
+            return None;
+        }
+        let out = f();
+        drop(trigger);
+        Some(out)
     }
 
     /// A tracked task panicked: logged now, kept for the report, and, unless the program
@@ -334,6 +363,29 @@ mod tests {
             c.requested.is_set(),
             "no drain delay once main has returned"
         );
+    }
+
+    #[test]
+    fn what_runs_unless_shutting_down_comes_before_a_shutdown_that_starts_meanwhile() {
+        let c = Controller::leak();
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (started, seen) = std::sync::mpsc::channel();
+        let log = order.clone();
+        let ready = std::thread::spawn(move || {
+            c.unless_shutting_down(|| {
+                started.send(()).unwrap();
+                // The signal arrives now, on another thread.
+                std::thread::sleep(Duration::from_millis(50));
+                lock(&log).push("READY=1");
+            })
+        });
+        seen.recv().unwrap();
+        c.on_signal(Signal::Terminate);
+        lock(&order).push("STOPPING=1");
+        assert!(ready.join().unwrap().is_some());
+        assert_eq!(*lock(&order), ["READY=1", "STOPPING=1"]);
+        // Once the shutdown has started, nothing runs.
+        assert!(c.unless_shutting_down(|| ()).is_none());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::last_word;
+use crate::api;
 use crate::config::env::Environment;
 use crate::config::{Config, Flavor};
 use crate::controller::{self, Controller, SignalEffect};
@@ -70,8 +71,13 @@ where
         hook::needs(&hooks),
         Notifier::from_env(),
     );
+    // A `ready()` called before `run`, from a plain `fn main`, is said now.
+    api::ready::announce_if_prepared(ctl);
     warn_before_start(&config, &hooks);
-    let exit_limit = config.exit_limit(hook::always_budget(&hooks));
+    let always_budget = hook::always_budget(&hooks);
+    let exit_limit = config.exit_limit(always_budget);
+    // When the process must be gone: what the last word may use, and no more.
+    let gone_by = config.deadline.saturating_add(always_budget);
     let report_path = config.report_path.clone();
     // Armed before the body runs, on a thread of its own: it counts from the moment the
     // shutdown starts even if every runtime thread is blocked then.
@@ -88,21 +94,24 @@ where
             let sequence = CatchUnwind::new(sequence::run(ctl, config, hooks));
             match handle.block_on(sequence) {
                 Ok(report) => {
+                    // From here on the exit code is the report's, whatever signal comes.
+                    ctl.reported.set();
                     // A logger that panics on the summary loses the line, not the report
                     // file: the log never passes a subscriber's panic on.
                     log::summary(&report);
-                    let watchdog_at = ctl.started_at().map(|at| at.into_std() + exit_limit);
+                    let started = ctl.started_at().map(tokio::time::Instant::into_std);
                     if let Some(path) = &report_path {
-                        report::save(path, &report, watchdog_at);
+                        report::save(path, &report, started.map(|at| at + exit_limit));
                     }
                     let forced = matches!(report.exit(), Exit::Forced(_));
-                    let patience = last_word::patience(watchdog_at, forced);
-                    last_word::run(ctl, Some(handle), patience);
+                    let until = last_word::until(started.map(|at| at + gone_by), forced);
+                    last_word::run(ctl, Some(handle), until);
                     exit_process(report.exit_code());
                 }
                 Err(payload) => {
+                    ctl.reported.set();
                     log::sequence_failed(&panic::message(&*payload));
-                    last_word::run(ctl, Some(handle), last_word::BRIEF);
+                    last_word::run(ctl, Some(handle), last_word::until(None, true));
                     exit_process(Exit::Panicked.code());
                 }
             }
@@ -127,7 +136,7 @@ where
 /// writer handed to `drop_at_exit` flushes the message too), then exit code 2.
 fn refuse(ctl: &'static Controller, message: &str) -> ! {
     log::config_error(message);
-    last_word::run(ctl, None, last_word::BRIEF);
+    last_word::run(ctl, None, last_word::until(None, false));
     exit_process(Exit::Config.code())
 }
 
@@ -149,7 +158,7 @@ fn warn_before_start(config: &Config, hooks: &[HookDef]) {
 }
 
 /// The first signal starts the shutdown; the second is reported by the sequence, which
-/// exits at once. Should the sequence not take it up (its thread blocked, say on a log
+/// exits at once, or, once the report is made, cuts the last word short. Should the sequence not take it up (its thread blocked, say on a log
 /// write that never returns), this exits itself.
 fn on_signal(ctl: &'static Controller, signal: Signal) {
     if ctl.on_signal(signal) != SignalEffect::Forced {
@@ -158,6 +167,12 @@ fn on_signal(ctl: &'static Controller, signal: Signal) {
     let give_up = std::time::Instant::now() + FORCE_GRACE;
     while std::time::Instant::now() < give_up {
         if ctl.forced_seen.is_set() {
+            return;
+        }
+        if ctl.reported.is_set() {
+            // The shutdown is over and reported: the last word is cut short, and the
+            // exit keeps the report's code.
+            log::forced_during_last_word(signal);
             return;
         }
         std::thread::sleep(Duration::from_millis(5));

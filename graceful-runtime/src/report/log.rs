@@ -161,7 +161,9 @@ pub(crate) fn task_panicked(task: &str, message: &str, stops: bool) {
     } else {
         "the program goes on without it (on_task_panic = \"continue\")"
     };
-    stderr_line(format_args!("task {task} panicked: {message}; {then}"));
+    stderr_line(format_args!(
+        "a tracked task panicked ({task}): {message}; {then}"
+    ));
 }
 
 /// The sequence itself failed: a bug in graceful.
@@ -259,10 +261,18 @@ pub(crate) fn at_exit_panicked(message: &str) {
 
 /// The program's own last word did not end in its time: the process exits without it.
 /// On stderr whatever the subscriber: it may be what is stuck.
-pub(crate) fn at_exit_late(patience: Duration) {
+pub(crate) fn at_exit_late(waited: Duration) {
     last_words(format!(
         "graceful: the at-exit work did not end within {}; exiting without it",
-        Millis(patience)
+        Millis(waited)
+    ));
+}
+
+/// A second signal once the shutdown was reported: the at-exit work, if any, gets what
+/// is left of half a second, and the exit code stays the report's.
+pub(crate) fn forced_during_last_word(signal: Signal) {
+    last_words(format!(
+        "graceful: {signal} received after the shutdown was reported: exiting within half a second, with the report's exit code"
     ));
 }
 

@@ -63,13 +63,14 @@ async fn drain_tasks(frame: &Frame, started: Instant) -> Outcome {
 }
 
 /// A hook's time: its own `timeout`, never more than the deadline leaves; an `always`
-/// hook gets its own `timeout` (or at least one second) even past the deadline.
+/// hook gets its own `timeout` (or at least one second) even past the deadline. The
+/// flag says whether running out of it is the deadline's doing: an `always` hook without
+/// a `timeout` has the second only because the deadline left it less.
 fn budget(hook: &HookDef, left: Duration) -> Option<(Duration, bool)> {
     if hook.always {
         return Some(match hook.timeout {
             Some(t) => (t, false),
-            None if left >= ALWAYS_DEFAULT_TIMEOUT => (left, true),
-            None => (ALWAYS_DEFAULT_TIMEOUT, false),
+            None => (left.max(ALWAYS_DEFAULT_TIMEOUT), true),
         });
     }
     if left.is_zero() {

@@ -56,7 +56,7 @@ impl fmt::Display for Trigger {
             Trigger::BodyReturned => f.write_str("main returned"),
             Trigger::BodyFailed => f.write_str("main returned an error"),
             Trigger::BodyPanicked => f.write_str("main panicked"),
-            Trigger::TaskPanicked { task } => write!(f, "task {task} panicked"),
+            Trigger::TaskPanicked { task } => write!(f, "a tracked task panicked ({task})"),
         }
     }
 }

@@ -23,6 +23,8 @@ pub struct Service {
     stderr: Arc<Mutex<String>>,
     /// With [`start_with_stderr_unread`], the end of stderr that stays open unread.
     _unread_stderr: Option<ChildStderr>,
+    /// Dropped, it lets a stalled stdout's reader go.
+    _release_stdout: std::sync::mpsc::Sender<()>,
     readers: Vec<thread::JoinHandle<()>>,
     signalled_at: Option<Instant>,
 }
@@ -68,31 +70,62 @@ impl Exited {
 /// Starts the program at `bin` (a fixture's `CARGO_BIN_EXE_*`, or an [`example`]), with
 /// extra environment variables.
 pub fn start(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, &[], envs, Stderr::Read, None)
+    launch(bin, &[], envs, Stderr::Read, Stdout::Read)
 }
 
 /// Starts `bin` with `args` on its command line.
 pub fn start_with_args(bin: &str, args: &[&str], envs: &[(&str, &str)]) -> Service {
-    launch(bin, args, envs, Stderr::Read, None)
+    launch(bin, args, envs, Stderr::Read, Stdout::Read)
 }
 
 /// Starts `bin` with a stderr whose reader is gone at once, so that every write to it
 /// fails, as under `service 2>&1 | head -1` once `head` has exited.
 pub fn start_with_stderr_closed(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, &[], envs, Stderr::Closed, None)
+    launch(bin, &[], envs, Stderr::Closed, Stdout::Read)
 }
 
 /// Starts `bin` with a stderr that stays open and that nobody reads: once the pipe is
 /// full, every write to it blocks, as with a stalled journald or a log shipper that hangs.
 pub fn start_with_stderr_unread(bin: &str, envs: &[(&str, &str)]) -> Service {
-    launch(bin, &[], envs, Stderr::Unread, None)
+    launch(bin, &[], envs, Stderr::Unread, Stdout::Read)
 }
 
 /// Starts `bin` and closes its stdout once a line starting with `prefix` has been read:
 /// every write to stdout fails from then on, as under `service | tee log` once Ctrl-C has
 /// ended `tee` too.
 pub fn start_closing_stdout_after(bin: &str, envs: &[(&str, &str)], prefix: &str) -> Service {
-    launch(bin, &[], envs, Stderr::Read, Some(prefix.to_owned()))
+    launch(
+        bin,
+        &[],
+        envs,
+        Stderr::Read,
+        Stdout::CloseAfter(prefix.to_owned()),
+    )
+}
+
+/// Starts `bin` and, once a line starting with `prefix` has been read, leaves its stdout
+/// unread and full: every write to stdout blocks from then on, as under `service | less`
+/// left unscrolled, or a terminal paused with Ctrl-S.
+#[cfg(unix)]
+pub fn start_stalling_stdout_after(bin: &str, envs: &[(&str, &str)], prefix: &str) -> Service {
+    launch(
+        bin,
+        &[],
+        envs,
+        Stderr::Read,
+        Stdout::StallAfter(prefix.to_owned()),
+    )
+}
+
+/// What becomes of a child's stdout.
+enum Stdout {
+    /// Read line by line to the end.
+    Read,
+    /// Closed once a line starting with this has been read.
+    CloseAfter(String),
+    /// Left unread, and kept full, once a line starting with this has been read.
+    #[cfg(unix)]
+    StallAfter(String),
 }
 
 /// What becomes of a child's stderr.
@@ -110,24 +143,24 @@ fn launch(
     args: &[&str],
     envs: &[(&str, &str)],
     stderr_is: Stderr,
-    close_stdout_after: Option<String>,
+    stdout_is: Stdout,
 ) -> Service {
     let mut cmd = Command::new(bin);
     cmd.args(args);
-    launch_command(cmd, envs, stderr_is, close_stdout_after)
+    launch_command(cmd, envs, stderr_is, stdout_is)
 }
 
 /// Starts `cmd` (made ready by the caller: arguments, what happens before the program
 /// runs) as [`start`] does, its stdout and stderr read.
 pub fn start_command(cmd: Command, envs: &[(&str, &str)]) -> Service {
-    launch_command(cmd, envs, Stderr::Read, None)
+    launch_command(cmd, envs, Stderr::Read, Stdout::Read)
 }
 
 fn launch_command(
     mut cmd: Command,
     envs: &[(&str, &str)],
     stderr_is: Stderr,
-    close_stdout_after: Option<String>,
+    stdout_is: Stdout,
 ) -> Service {
     let bin = cmd.get_program().to_string_lossy().into_owned();
     cmd.stdin(Stdio::null())
@@ -138,21 +171,50 @@ fn launch_command(
     for (k, v) in envs {
         cmd.env(k, v);
     }
+    // A stdout to stall is a pipe of the test's own: it keeps a write end to fill it.
+    #[cfg(unix)]
+    let stall = match &stdout_is {
+        Stdout::StallAfter(_) => {
+            let (read, write) = stall::pipe();
+            cmd.stdout(write.try_clone().expect("a second write end"));
+            Some((read, write))
+        }
+        _ => None,
+    };
+    #[cfg(not(unix))]
+    let stall: Option<(std::fs::File, std::fs::File)> = None;
     let mut child = cmd
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
     let (tx, lines) = channel();
     let stdout = Arc::new(Mutex::new(Vec::new()));
-    let out = child.stdout.take().unwrap();
+    let (out, filler): (Box<dyn Read + Send>, _) = match stall {
+        Some((read, write)) => (Box::new(read), Some(write)),
+        None => (Box::new(child.stdout.take().unwrap()), None),
+    };
     let seen = stdout.clone();
+    let (release, released) = channel::<()>();
     let out_reader = thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            seen.lock().unwrap().push(line.clone());
-            let last = close_stdout_after
-                .as_deref()
-                .is_some_and(|prefix| line.starts_with(prefix));
-            let _ = tx.send(line);
+        let mut out = BufReader::new(out);
+        let mut line = String::new();
+        while matches!(out.read_line(&mut line), Ok(n) if n > 0) {
+            let text = line.trim_end_matches('\n').to_owned();
+            line.clear();
+            seen.lock().unwrap().push(text.clone());
+            let last = match &stdout_is {
+                Stdout::Read => false,
+                Stdout::CloseAfter(prefix) => text.starts_with(prefix.as_str()),
+                #[cfg(unix)]
+                Stdout::StallAfter(prefix) => text.starts_with(prefix.as_str()),
+            };
+            let _ = tx.send(text);
             if last {
+                if let Some(filler) = filler {
+                    stall::fill(filler);
+                    // Unread until the service is done with; then the read end goes, and
+                    // the filler's write fails and ends it.
+                    let _ = released.recv();
+                }
                 // The reader goes, and the pipe's read end with it.
                 return;
             }
@@ -180,6 +242,7 @@ fn launch_command(
         stdout,
         stderr,
         _unread_stderr: unread_stderr,
+        _release_stdout: release,
         readers,
         signalled_at: None,
     }
@@ -237,7 +300,10 @@ impl Service {
             );
         };
         let elapsed = self.signalled_at.unwrap_or(started).elapsed();
-        // The readers finish once the pipes close with the process.
+        // A stalled stdout's reader lets go; the others finish once the pipes close with
+        // the process.
+        let (release, _) = channel();
+        drop(std::mem::replace(&mut self._release_stdout, release));
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
@@ -330,4 +396,6 @@ mod cleanup;
 mod examples;
 pub mod http;
 mod poll;
+#[cfg(unix)]
+mod stall;
 pub use {examples::example, examples::start_server, poll::eventually};

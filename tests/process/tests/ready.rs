@@ -12,6 +12,39 @@ use std::time::Duration;
 use support::stopped_by;
 
 const SERVICE: &str = env!("CARGO_BIN_EXE_fixture-service");
+const BUILDER: &str = env!("CARGO_BIN_EXE_fixture-builder");
+
+/// A datagram socket bound where `NOTIFY_SOCKET` will say, and its path.
+fn notify_socket(name: &str) -> (UnixDatagram, PathBuf) {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_file(&path);
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    (socket, path)
+}
+
+#[test]
+fn ready_said_before_main_run_is_sent_once_the_program_is_set_up() {
+    // A plain `fn main` that binds its listener, says it is ready, then hands over to
+    // `Main::run`: systemd must still hear READY=1, or it kills the service at its start
+    // timeout.
+    let (socket, path) = notify_socket("ready-before-run.sock");
+    let mut svc = support::start_with_args(
+        BUILDER,
+        &["--ready-before-run", "--deadline-ms", "300"],
+        &[("NOTIFY_SOCKET", path.to_str().unwrap())],
+    );
+    svc.wait_for("ready");
+    let mut buf = [0u8; 256];
+    let n = socket.recv(&mut buf).expect("READY=1 before any signal");
+    assert_eq!(&buf[..n], b"READY=1");
+    svc.signal("TERM");
+    // Its hook never returns: the deadline ends it.
+    assert_eq!(svc.exited().code, Some(124));
+    std::fs::remove_file(path).unwrap();
+}
 
 #[test]
 fn ready_sends_ready_1_to_a_real_datagram_socket_before_any_signal() {

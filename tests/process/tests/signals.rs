@@ -459,11 +459,11 @@ fn a_panicking_tracked_task_is_logged_at_once_and_stops_the_program_with_101() {
     assert_eq!(out.code, Some(101), "{out:#?}");
     let said = out
         .stderr
-        .find("graceful: task doomed panicked: the queue went away; the program stops")
+        .find("graceful: a tracked task panicked (doomed): the queue went away; the program stops")
         .unwrap_or_else(|| panic!("{}", out.stderr));
     let started = out
         .stderr
-        .find("task doomed panicked: shutting down")
+        .find("a tracked task panicked (doomed): shutting down")
         .unwrap();
     assert!(said < started, "{}", out.stderr);
     out.assert_stderr("tasks that panicked: doomed");
@@ -481,4 +481,18 @@ fn a_panicking_tracked_task_is_logged_at_once_and_stops_the_program_with_101() {
         serde_json::json!([{"name": "doomed", "message": "the queue went away"}])
     );
     assert_eq!(report["exit"], "panicked");
+}
+
+#[test]
+fn one_signal_sent_to_the_process_and_its_group_is_not_a_second_signal() {
+    // GNU `timeout`, and `kill 0` in a script, send SIGTERM to the service and then to its
+    // process group: it arrives twice, milliseconds apart. That is one request to stop.
+    let mut svc = start(SERVICE, &[]);
+    svc.wait_for("ready");
+    svc.signal("TERM");
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(!out.stderr.contains("received again"), "{}", out.stderr);
+    out.line("hook remove_scratch always");
 }

@@ -5,6 +5,8 @@
 //! - `--workers-on-one-thread`: asks for 2 worker threads on the current-thread runtime,
 //!   which `run` refuses.
 //! - `--inside-tokio`: calls `run` from inside a tokio runtime, which it refuses.
+//! - `--ready-before-run`: says `graceful::ready()` in `fn main`, before `run`, and not
+//!   again.
 //!
 //! Its one hook never returns, so the deadline decides when it exits. It prints `ready`
 //! from the body.
@@ -33,6 +35,9 @@ fn main() {
             .parse()
             .expect("--deadline-ms takes milliseconds");
         main = main.deadline(Duration::from_millis(ms));
+    }
+    if has("--ready-before-run") {
+        graceful::ready();
     }
     if has("--workers-on-one-thread") {
         main = main.flavor(Flavor::CurrentThread).worker_threads(2);

@@ -6,8 +6,8 @@
 //! - `FIXTURE_LOG=appender`: `tracing-appender`'s non-blocking writer, to the file
 //!   `FIXTURE_LOG_FILE`, each write slowed down as on a busy disk; its guard is handed to
 //!   `graceful::drop_at_exit`.
-//! - `FIXTURE_AT_EXIT=hang`: one more `at_exit` function never returns; `panic`: one
-//!   more panics.
+//! - `FIXTURE_AT_EXIT=hang`: one more `at_exit` function prints `at-exit work started`
+//!   and never returns; `panic`: one more panics.
 //!
 //! It prints `ready` (straight to stdout) once it is.
 
@@ -84,8 +84,11 @@ fn main() {
         }
     }
     match mode("FIXTURE_AT_EXIT").as_str() {
-        "hang" => graceful::at_exit(|| loop {
-            std::thread::sleep(Duration::from_secs(3600));
+        "hang" => graceful::at_exit(|| {
+            println!("at-exit work started");
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
         }),
         "panic" => graceful::at_exit(|| panic!("the exporter is gone")),
         _ => {}
