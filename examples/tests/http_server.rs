@@ -35,7 +35,7 @@ fn sigterm_finishes_requests_in_flight_then_refuses_new_connections() {
     eventually("/healthz answers 503 during the drain delay", || {
         http::get(addr, "/healthz").expect("still accepting").status == 503
     });
-    // After it: refused, not accepted and left hanging.
+    // After it: refused, not accepted into a backlog and left hanging until the exit.
     eventually(
         "new connections are refused after the drain delay",
         || match http::get(addr, "/healthz") {
@@ -43,13 +43,25 @@ fn sigterm_finishes_requests_in_flight_then_refuses_new_connections() {
                 assert_eq!(response.status, 503);
                 false
             }
-            Err(e) => e.kind() == ErrorKind::ConnectionRefused,
+            Err(e) => {
+                assert_eq!(
+                    e.kind(),
+                    ErrorKind::ConnectionRefused,
+                    "a connection after the drain delay was not refused but: {e}"
+                );
+                true
+            }
         },
     );
     assert!(
         signalled.elapsed() >= DRAIN_DELAY - Duration::from_millis(100),
         "refused before the drain delay was over: {:?}",
         signalled.elapsed()
+    );
+    // Refused while the process still serves the request in flight.
+    assert!(
+        !answer.is_finished(),
+        "refused only once the process had exited"
     );
 
     let response = answer.join().unwrap().unwrap();

@@ -198,6 +198,33 @@ async fn tasks_still_running_at_the_deadline_are_named() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn thousands_of_tasks_cut_by_the_deadline_keep_the_json_report_small() {
+    // Every connection of a server is a tracked task: a deadline may cut thousands. The
+    // report must still fit where it is read (Kubernetes keeps 4096 bytes of a
+    // termination log), and say how many there were.
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(3))
+        .start(async {
+            for i in 0..3000 {
+                graceful::spawn_named(format!("http connection from 10.0.0.1:{i}"), sleep(HOUR));
+            }
+            graceful::shutdown_requested().await;
+        });
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    assert_eq!(report.tasks_still_running().len(), 3000);
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(json["tasks_still_running_count"], 3000);
+    assert_eq!(json["tasks_still_running"].as_array().unwrap().len(), 20);
+    assert!(
+        report.to_json().len() < 4096,
+        "{} bytes",
+        report.to_json().len()
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_body_that_ignores_the_shutdown_exits_at_the_deadline() {
     let running = Harness::new()
         .without_registered_hooks()

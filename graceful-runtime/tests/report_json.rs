@@ -150,6 +150,7 @@ async fn a_forced_exit_names_the_signal_and_what_was_still_running() {
     assert_eq!(v["exit"], "forced");
     assert_eq!(v["forced_by"], "SIGINT");
     assert_eq!(v["tasks_still_running"], json!(["worker \"7\""]));
+    assert_eq!(v["tasks_still_running_count"], 1);
     // The drain of the tasks was waiting for the worker when the second signal came, and
     // the hook after it never started.
     assert_eq!(

@@ -35,10 +35,14 @@ pub(super) fn render(report: &Report) -> String {
     optional_string(&mut out, report.main_error.as_deref());
     let _ = write!(
         out,
-        ",\"main_still_running\":{},\"tasks_still_running\":[",
-        report.body_still_running
+        ",\"main_still_running\":{},\"tasks_still_running_count\":{},\"tasks_still_running\":[",
+        report.body_still_running,
+        report.tasks_still_running.len()
     );
-    for (i, task) in report.tasks_still_running.iter().enumerate() {
+    // A few names: a report must fit where it is read (Kubernetes keeps 4096 bytes of a
+    // termination log), and thousands of connections cut alike say no more than twenty.
+    let shown = report.tasks_still_running.iter().take(super::NAMES_SHOWN);
+    for (i, task) in shown.enumerate() {
         if i > 0 {
             out.push(',');
         }

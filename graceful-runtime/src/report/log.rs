@@ -354,11 +354,17 @@ pub(crate) fn watchdog_fired(limit: Duration) {
     ));
 }
 
+/// The items, the first [`NAMES_SHOWN`](super::NAMES_SHOWN) of them and a count of the
+/// rest: a line must stay a line when a deadline cuts thousands of connections.
 fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "nothing".to_owned()
-    } else {
-        items.join(", ")
+    match items.len() {
+        0 => "nothing".to_owned(),
+        n if n <= super::NAMES_SHOWN => items.join(", "),
+        n => format!(
+            "{} and {} more",
+            items[..super::NAMES_SHOWN].join(", "),
+            n - super::NAMES_SHOWN
+        ),
     }
 }
 

@@ -14,6 +14,9 @@ use std::time::{Duration, SystemTime};
 
 use crate::trigger::Trigger;
 
+/// How many task names the JSON and the log lines show: the rest are counted.
+const NAMES_SHOWN: usize = 20;
+
 pub use exit::Exit;
 pub(crate) use file::{check as check_path, save};
 pub use step::{HookReport, Outcome, TASKS_STEP};
@@ -148,6 +151,7 @@ impl Report {
     ///   "forced_by": null,
     ///   "main_error": null,
     ///   "main_still_running": false,
+    ///   "tasks_still_running_count": 0,
     ///   "tasks_still_running": [],
     ///   "tasks_panicked": [],
     ///   "cut_at_hard_stop": 0,
@@ -180,6 +184,8 @@ impl Report {
     ///   `not_started` (a second signal forced the exit first).
     /// - `counts`: one count per outcome, under the outcome's name; they add up to the
     ///   number of `hooks`.
+    /// - `tasks_still_running`: the names of the tracked tasks the deadline cut, the first
+    ///   twenty, sorted; `tasks_still_running_count`: how many there were.
     /// - `tasks_panicked`: the tracked tasks that panicked, each
     ///   `{"name": "worker-3", "message": "..."}`, in the order they did.
     /// - `cut_at_hard_stop`: how many `until_deadline` futures the hard stop ended.

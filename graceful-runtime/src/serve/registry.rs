@@ -1,16 +1,20 @@
-//! Every listener the program has taken, by name: its kind, its origin, and a
-//! close-on-exec copy of its socket, from which its address is read.
+//! Every listener the program has taken, by name: its kind, its origin, its address, and
+//! while the program serves, a close-on-exec copy of its socket.
 //!
 //! A name is reserved before its socket is looked for or bound, so that a name asked for
 //! twice (even by two calls at once) is refused, and released if that fails. The copies
 //! are what an in-place upgrade hands to the next process, by name: each is owned here,
-//! once, and never closed by number.
+//! once, and never closed by number. They are closed when the shutdown is requested, so
+//! that a listener the program drops then is closed for good and new connections are
+//! refused, not left in a backlog nobody accepts; no upgrade starts once the shutdown has.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
+use crate::api;
 use crate::sync::lock;
 
 /// What kind of socket a listener is.
@@ -85,7 +89,9 @@ enum Entry {
     Taken {
         kind: Kind,
         origin: Origin,
-        socket: socket2::Socket,
+        address: String,
+        /// `None` once the shutdown was requested.
+        socket: Option<socket2::Socket>,
     },
 }
 
@@ -109,10 +115,11 @@ pub fn listeners() -> Vec<ListenerInfo> {
             Entry::Taken {
                 kind,
                 origin,
-                socket,
+                address,
+                ..
             } => Some(ListenerInfo {
                 name: name.clone(),
-                address: address_of(socket),
+                address: address.clone(),
                 origin: *origin,
                 unix: *kind == Kind::Unix,
             }),
@@ -167,16 +174,52 @@ impl Reservation {
     ) -> io::Result<()> {
         let copy = socket.try_clone()?;
         let name = self.name.take().expect("taken once");
+        let address = address_of(&copy);
         lock(&REGISTRY).insert(
             name,
             Entry::Taken {
                 kind,
                 origin,
-                socket: copy,
+                address,
+                socket: Some(copy),
             },
         );
+        close_copies_at_shutdown();
         Ok(())
     }
+}
+
+/// Closes the copies once the shutdown is requested: from then on the program's own
+/// listeners decide when the sockets close. Armed once, by the first listener taken.
+fn close_copies_at_shutdown() {
+    static ARMED: AtomicBool = AtomicBool::new(false);
+    if ARMED.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let requested = api::shutdown_requested();
+    let spawned = tokio::runtime::Handle::try_current().map(|runtime| {
+        runtime.spawn(async move {
+            requested.await;
+            close_copies();
+        })
+    });
+    if spawned.is_err() {
+        // No runtime: nothing can wait for the shutdown; the next listener arms it.
+        ARMED.store(false, Ordering::Release);
+    }
+}
+
+/// Closes every copy: the listeners are the program's own from now on.
+pub(crate) fn close_copies() {
+    let copies: Vec<socket2::Socket> = lock(&REGISTRY)
+        .values_mut()
+        .filter_map(|entry| match entry {
+            Entry::Taken { socket, .. } => socket.take(),
+            Entry::Reserved => None,
+        })
+        .collect();
+    // Closed outside the lock.
+    drop(copies);
 }
 
 impl Drop for Reservation {
@@ -236,7 +279,10 @@ mod tests {
             .take(Kind::Tcp, Origin::Bound, socket2::SockRef::from(&socket))
             .unwrap();
         let registry = lock(&REGISTRY);
-        let Some(Entry::Taken { socket: copy, .. }) = registry.get("registry-test-b") else {
+        let Some(Entry::Taken {
+            socket: Some(copy), ..
+        }) = registry.get("registry-test-b")
+        else {
             panic!("not taken");
         };
         assert!(!crate::systemd::fds::leaks_into_a_child(

@@ -64,19 +64,12 @@ pub(crate) fn take_from_env() -> Result<(Announced, Vec<Passed>), String> {
     )?;
     let mut passed = Vec::new();
     if let Announced::Sockets(names) = &announced {
-        for (position, name) in names.iter().enumerate() {
-            let number = FIRST_FD + position as i32;
-            let fd = fds::adopt(number).map_err(|e| {
-                format!(
-                    "{LISTEN_FDS}={}: descriptor {number} cannot be taken: {e}",
-                    names.len()
-                )
-            })?;
-            passed.push(Passed {
-                name: name.clone(),
-                fd,
-            });
-        }
+        let fds = fds::adopt_all(FIRST_FD, names.len())
+            .map_err(|e| format!("{LISTEN_FDS}={}: {e}", names.len()))?;
+        passed.extend(names.iter().zip(fds).map(|(name, fd)| Passed {
+            name: name.clone(),
+            fd,
+        }));
     }
     Ok((announced, passed))
 }

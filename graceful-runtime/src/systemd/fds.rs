@@ -1,41 +1,86 @@
-//! Taking ownership of a file descriptor another process handed to this one: the only
-//! `unsafe` of the crate, audited here.
+//! Taking ownership of the file descriptors another process handed to this one: the
+//! crate's `unsafe` for that, audited here.
 //!
 //! A service manager (or, during an upgrade, the previous process) passes sockets as
-//! inherited file descriptors whose numbers it announces in the environment. Rust's I/O
-//! safety rests on each descriptor having one owner; here that owner is made, once per
-//! descriptor, from a number the protocol says is ours. The descriptor it returns is a
-//! duplicate with close-on-exec set, so that it does not leak into the programs this
-//! one starts, and the inherited number itself is closed: nothing else in the process
-//! holds it, and nothing else ever will, since the protocol's variables are removed from
-//! the environment when they are read (see `activation.rs`).
+//! inherited descriptors, numbered from 3 on, whose count it announces in the
+//! environment. Rust's I/O safety rests on each descriptor having one owner; here that
+//! owner is made, once per number, from numbers the protocol says are this process's.
+//!
+//! Every announced number is checked before any is taken: it must be open and a socket.
+//! Otherwise nothing is taken, and nothing is closed: a number announced but not passed
+//! may already hold a descriptor of this process's own (the runtime's, once it runs),
+//! which must not be closed from here. The descriptors are taken in place, as systemd's
+//! `sd_listen_fds` does, and marked close-on-exec so that they do not leak into the
+//! programs this one starts; no copy is made (a copy could land on a number announced
+//! next, and be taken twice).
 #![allow(unsafe_code)] // the module's one purpose; each block says why it holds
 
 use std::io;
-use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-/// Takes `fd`, which the protocol that announced it hands to this process, and returns
-/// an owned, close-on-exec duplicate of it; the inherited number is closed. Fails with
-/// the system's error (`EBADF`) when `fd` is not open, and then closes nothing.
+/// Takes the `count` descriptors from `first` on, which the protocol that announced them
+/// hands to this process, in order. Fails, taking none, when one of them is not open or
+/// is not a socket; the error names it.
 ///
-/// Call it once per inherited number: the caller keeps the numbers it has taken.
-pub(crate) fn adopt(fd: RawFd) -> io::Result<OwnedFd> {
-    if fd < 0 {
-        return Err(io::Error::from_raw_os_error(9)); // EBADF
+/// Call it once per protocol: the caller removes the announcement, so that no number is
+/// taken twice.
+pub(crate) fn adopt_all(first: RawFd, count: usize) -> io::Result<Vec<OwnedFd>> {
+    let numbers: Vec<RawFd> = (0..count)
+        .map(|i| RawFd::try_from(i).map(|i| first + i))
+        .collect::<Result<_, _>>()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "too many descriptors"))?;
+    for &fd in &numbers {
+        check(fd)?;
     }
-    // SAFETY: the borrow lasts for the one `fcntl(F_DUPFD_CLOEXEC)` below. The number
-    // was handed to this process by its parent (systemd's LISTEN_FDS, or the previous
-    // process of an upgrade); no code of this process has claimed it, since the caller
-    // takes each announced number once and the announcement is removed from the
-    // environment. If the number is not open, the duplicate fails with `EBADF` and no
-    // descriptor is touched.
-    let inherited = unsafe { BorrowedFd::borrow_raw(fd) };
-    let duplicate = inherited.try_clone_to_owned()?;
-    // SAFETY: the duplicate above succeeded, so `fd` is open, and (as above) this
-    // process has no other owner of it: closing it when this `OwnedFd` drops closes a
-    // descriptor nobody else will use. Only the close-on-exec duplicate stays open.
-    drop(unsafe { OwnedFd::from_raw_fd(fd) });
-    Ok(duplicate)
+    numbers
+        .into_iter()
+        .map(|fd| {
+            // SAFETY: `fcntl` reads and sets the flags of a number checked open above; it
+            // touches no memory.
+            let set = unsafe {
+                let flags = libc::fcntl(fd, libc::F_GETFD);
+                flags >= 0 && libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC) == 0
+            };
+            if !set {
+                return Err(io::Error::last_os_error());
+            }
+            // SAFETY: the number is open (checked above) and was handed to this process
+            // by its parent under a protocol this process is the only reader of (its
+            // announcement is removed from the environment when read); no code of this
+            // process owns it, and it is owned once, here.
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        })
+        .collect()
+}
+
+/// Checks that `fd` is open and a socket, without taking it.
+fn check(fd: RawFd) -> io::Result<()> {
+    // SAFETY: `fstat` writes into the zeroed `stat` it is given, and only reads the
+    // descriptor's metadata; a number that is not open gives `EBADF`.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 {
+        let e = io::Error::last_os_error();
+        let what = if e.raw_os_error() == Some(libc::EBADF) {
+            format!("descriptor {fd} is not open")
+        } else {
+            format!("descriptor {fd} cannot be read: {e}")
+        };
+        return Err(io::Error::new(io::ErrorKind::InvalidInput, what));
+    }
+    if stat.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+        let what = match stat.st_mode & libc::S_IFMT {
+            libc::S_IFREG => "a regular file",
+            libc::S_IFIFO => "a pipe",
+            libc::S_IFCHR => "a character device",
+            libc::S_IFDIR => "a directory",
+            _ => "something else",
+        };
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("descriptor {fd} is not a socket but {what}"),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a program this one starts sees `fd` open: false for a close-on-exec one.
@@ -52,33 +97,58 @@ pub(crate) fn leaks_into_a_child(fd: RawFd) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::{AsRawFd, IntoRawFd};
+    use std::os::fd::AsRawFd;
+
+    /// Puts `fd` at `number`, inherited by children as a parent passes it.
+    fn place(fd: OwnedFd, number: RawFd) {
+        // SAFETY: test code; `number` is a high number no other test uses.
+        assert_eq!(unsafe { libc::dup2(fd.as_raw_fd(), number) }, number);
+    }
+
+    fn is_open(fd: RawFd) -> bool {
+        // SAFETY: reads flags only.
+        unsafe { libc::fcntl(fd, libc::F_GETFD) >= 0 }
+    }
 
     #[test]
-    fn an_adopted_descriptor_is_a_close_on_exec_copy_and_the_number_is_closed() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        // As a service manager passes it: inherited by the programs it starts.
-        socket2::SockRef::from(&listener)
-            .set_cloexec(false)
-            .unwrap();
-        let raw = OwnedFd::from(listener).into_raw_fd();
-        assert!(leaks_into_a_child(raw));
-        let owned = adopt(raw).unwrap();
-        assert_ne!(owned.as_raw_fd(), raw);
-        assert!(
-            !leaks_into_a_child(owned.as_raw_fd()),
-            "the copy leaks into children"
+    fn adopted_descriptors_are_taken_in_place_and_close_on_exec() {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = b.local_addr().unwrap();
+        place(a.into(), 900);
+        place(b.into(), 901);
+        assert!(leaks_into_a_child(900), "dup2 leaves it inherited");
+        let taken = adopt_all(900, 2).unwrap();
+        assert_eq!(
+            taken.iter().map(AsRawFd::as_raw_fd).collect::<Vec<_>>(),
+            [900, 901]
         );
-        let socket = socket2::Socket::from(owned);
+        assert!(!leaks_into_a_child(901), "close-on-exec once taken");
+        let socket = socket2::Socket::from(taken.into_iter().nth(1).unwrap());
         assert_eq!(socket.local_addr().unwrap().as_socket(), Some(addr));
     }
 
     #[test]
-    fn a_number_that_is_not_open_is_an_error_not_a_crash() {
-        // Far above anything a test process opens.
-        let err = adopt(1_000_000).unwrap_err();
-        assert_eq!(err.raw_os_error(), Some(9), "{err}");
-        assert!(adopt(-1).is_err());
+    fn a_number_announced_but_not_open_is_an_error_and_nothing_is_taken() {
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        place(a.into(), 910);
+        let err = adopt_all(910, 2).unwrap_err();
+        assert_eq!(err.to_string(), "descriptor 911 is not open");
+        assert!(is_open(910), "the open one was not taken, nor closed");
+        drop(adopt_all(910, 1).unwrap());
+    }
+
+    #[test]
+    fn a_descriptor_that_is_no_socket_is_named_and_left_open() {
+        let file = std::fs::File::open("/dev/null").unwrap();
+        place(OwnedFd::from(file), 920);
+        let err = adopt_all(920, 1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "descriptor 920 is not a socket but a character device"
+        );
+        assert!(is_open(920), "someone else's descriptor is not closed");
+        // SAFETY: test code: 920 is this test's.
+        drop(unsafe { OwnedFd::from_raw_fd(920) });
     }
 }

@@ -200,3 +200,18 @@ fn an_inherited_socket_that_is_not_listening_is_a_clear_error() {
         "is not listening (a socket unit with `Accept=yes` passes connections, not listeners)",
     );
 }
+
+#[test]
+fn more_descriptors_announced_than_passed_is_a_clear_error_that_closes_nothing() {
+    // Only descriptor 3 is passed; 4 may be anything of the program's own by the time it
+    // is looked at, and must not be taken, let alone closed.
+    let (socket, _) = tcp_socket();
+    let out = refused(
+        socket,
+        &[("LISTEN_FDS", "2"), ("LISTEN_FDNAMES", "http:admin")],
+    );
+    out.assert_stderr(
+        "error: graceful::listener(\"http\"): LISTEN_FDS=2: descriptor 4 is not open",
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+}
