@@ -63,6 +63,7 @@ use proc_macro::TokenStream;
 /// | `worker_threads = 4` | tokio's: one per CPU core | worker threads of the multi-thread runtime; at least 1 |
 /// | `tasks_order = 15` | `0` | where the built-in step runs among the teardown hooks' `order`s |
 /// | `on_task_panic = "continue"` | `"shutdown"` | what a panic in a task of `graceful::spawn` does: `"shutdown"` or `"continue"` |
+/// | `upgrade`, `upgrade = "SIGUSR2"` | off | the signal that starts an upgrade in place (`upgrade` alone: `SIGHUP`) |
 /// | `crate = "my_deps::graceful"` | `"::graceful"` | the path to the runtime crate in the generated code |
 ///
 /// - `deadline` is more than zero and at most a year.
@@ -80,6 +81,10 @@ use proc_macro::TokenStream;
 ///   task's name and counted in the report either way. With `"shutdown"` it starts the
 ///   shutdown and the exit code is 101; with `"continue"` the program goes on without the
 ///   task and the exit code does not change. See `graceful::TaskPanic`.
+/// - `upgrade`: the signal (`SIGHUP`, systemd's reload signal, unless named) starts the
+///   binary now on disk, hands it the program's listeners, and once it calls
+///   `graceful::ready()`, this process stops accepting and drains: see `graceful::upgrade`.
+///   A Unix signal that is not one of `signals`; Unix only.
 /// - `crate` is for a renamed dependency or a re-export. A dependency renamed in `Cargo.toml`
 ///   without it fails with ``cannot find `graceful` in the crate root`` at the attribute.
 ///
@@ -107,7 +112,7 @@ use proc_macro::TokenStream;
 /// #[graceful::main(dedline = "25s")]
 /// // error: unknown argument `dedline` in `#[graceful::main]`; did you mean `deadline`?
 /// //        expected one of `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`,
-/// //        `tasks_order`, `on_task_panic`, `crate`
+/// //        `tasks_order`, `on_task_panic`, `upgrade`, `crate`
 /// async fn main() {}
 /// ```
 ///
@@ -167,6 +172,8 @@ use proc_macro::TokenStream;
 /// | `worker_threads` with `flavor = "current_thread"` | `main_worker_threads_with_current_thread.rs` |
 /// | an unknown `on_task_panic`, with the nearest valid one | `main_unknown_on_task_panic.rs` |
 /// | `on_task_panic` given twice | `main_duplicate_on_task_panic.rs` |
+/// | an `upgrade` signal that also stops the program (one of `signals`) | `main_upgrade_signal_also_stops.rs` |
+/// | an unknown `upgrade` signal, or a Windows console event | `main_unknown_upgrade_signal.rs` |
 /// | `worker_threads` under 1, `tasks_order` out of range for `i32` | unit tests |
 /// | a `crate` that is not a path | unit tests |
 ///

@@ -230,12 +230,15 @@
 // are set up.
 #![allow(clippy::needless_doctest_main)]
 
-// The layers, from the bottom up: each imports only from those above it in this list
-// (ARCHITECTURE.md draws the map; `tests/layers.rs` checks it).
+// The layers: ARCHITECTURE.md draws the map, bottom up; `tests/layers.rs` checks that
+// each imports only from those below it.
 mod api;
 mod config;
 mod controller;
 mod entry;
+// Upgrade in place: the protocol and the new process's side.
+#[cfg(unix)]
+mod handover;
 mod hook;
 mod report;
 mod sequence;
@@ -243,9 +246,14 @@ mod sequence;
 mod serve;
 mod shared;
 mod sync;
+// The system calls std has no safe form of: the crate's only `unsafe`.
+#[cfg(unix)]
+mod sys;
 mod systemd;
 pub mod testing;
 mod trigger;
+// Upgrade in place: the old process's side.
+mod upgrade;
 
 #[doc(inline)]
 pub use graceful_macros::{link, main, teardown};
@@ -276,6 +284,9 @@ pub use serve::listener::listener;
 pub use serve::listener::unix_listener;
 pub use serve::ready::not_ready;
 pub use serve::registry::{listeners, ListenerInfo, Origin};
+
+// Upgrade in place.
+pub use upgrade::{upgrade, upgraded_from, UpgradeError};
 
 /// Not public API. Used by generated code.
 #[doc(hidden)]

@@ -37,6 +37,8 @@ pub(crate) struct Key {
     pub(crate) example: &'static str,
     /// A bare flag such as `always`: takes no value.
     pub(crate) flag: bool,
+    /// A flag that may also take a value: `upgrade`, or `upgrade = "SIGUSR2"`.
+    pub(crate) value_too: bool,
 }
 
 impl Key {
@@ -46,6 +48,7 @@ impl Key {
             name,
             example,
             flag: false,
+            value_too: false,
         }
     }
 
@@ -55,6 +58,18 @@ impl Key {
             name,
             example: name,
             flag: true,
+            value_too: false,
+        }
+    }
+
+    /// A flag that may take a value instead of its default, shown as `example` when it
+    /// is misused.
+    pub(crate) const fn flag_or_value(name: &'static str, example: &'static str) -> Self {
+        Key {
+            name,
+            example,
+            flag: true,
+            value_too: true,
         }
     }
 }
@@ -180,7 +195,7 @@ pub(crate) fn parse(spec: &Spec, tokens: TokenStream, errors: &mut Errors) -> Op
                 spec.attr
             );
             Some(syn::Error::new(key_span, message))
-        } else if value.is_some() && key.flag {
+        } else if value.is_some() && key.flag && !key.value_too {
             let message = misused(format!(
                 "is a flag and takes no value; write `{name}` alone, or leave it out"
             ));

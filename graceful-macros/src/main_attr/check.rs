@@ -34,6 +34,7 @@ pub(super) const SPEC: Spec = Spec {
         Key::value("worker_threads", "worker_threads = 4"),
         Key::value("tasks_order", "tasks_order = 0"),
         Key::value("on_task_panic", "on_task_panic = \"continue\""),
+        Key::flag_or_value("upgrade", "upgrade = \"SIGUSR2\""),
         Key::value("crate", "crate = \"::graceful\""),
     ],
     hints: &[
@@ -49,6 +50,9 @@ pub(super) const SPEC: Spec = Spec {
         ("on_panic", "on_task_panic"),
         ("panic", "on_task_panic"),
         ("task_panic", "on_task_panic"),
+        ("reload", "upgrade"),
+        ("hot_reload", "upgrade"),
+        ("upgrade_signal", "upgrade"),
     ],
     unnamed_integer: None,
 };
@@ -70,6 +74,8 @@ pub(super) struct Config {
     pub(super) tasks_order: Option<i32>,
     /// The `TaskPanic` variant's name.
     pub(super) on_task_panic: Option<&'static str>,
+    /// The `Signal` variant's name of the upgrade signal.
+    pub(super) upgrade: Option<&'static str>,
     pub(super) crate_path: Option<syn::Path>,
 }
 
@@ -94,6 +100,9 @@ pub(super) fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
     let on_task_panic = raw
         .get("on_task_panic")
         .and_then(|arg| errors.ok(on_task_panic(arg)));
+    let upgrade = raw
+        .get("upgrade")
+        .and_then(|arg| errors.ok(upgrade(arg, signals.as_deref())));
     let crate_path = raw
         .get("crate")
         .and_then(|arg| errors.ok(read::crate_path(&SPEC, arg)));
@@ -122,6 +131,7 @@ pub(super) fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
         worker_threads,
         tasks_order,
         on_task_panic,
+        upgrade,
         crate_path,
     }
 }
@@ -256,6 +266,61 @@ fn on_task_panic(arg: &RawArg) -> syn::Result<&'static str> {
              \"continue\" (the program goes on without the task)"
         ),
     ))
+}
+
+/// The signal an upgrade in place starts at: `upgrade` alone is `SIGHUP` (systemd's reload
+/// signal), `upgrade = "SIGUSR2"` another Unix signal, that none of `signals` (given, or
+/// the defaults `SIGINT` and `SIGTERM`) takes already.
+fn upgrade(arg: &RawArg, signals: Option<&[&'static str]>) -> syn::Result<&'static str> {
+    const UNIX: &[&str] = &[
+        "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT", "SIGINT", "SIGTERM",
+    ];
+    let (name, span) = match &arg.value {
+        None => ("SIGHUP".to_owned(), arg.key_span),
+        Some(_) => {
+            let lit = read::string(&SPEC, arg)?;
+            (lit.value(), lit.span())
+        }
+    };
+    let Some((_, variant)) = SIGNALS.iter().find(|(n, _)| *n == name && UNIX.contains(n)) else {
+        let meant = suggest::nearest(&name, UNIX).or_else(|| {
+            let with_prefix = format!("SIG{}", name.to_ascii_uppercase());
+            UNIX.iter().copied().find(|n| **n == with_prefix)
+        });
+        let did_you_mean = suggest::did_you_mean(meant.map(|n| format!("{n:?}")));
+        let why = if name.starts_with("ctrl_") {
+            "upgrade in place exists on Unix only; ".to_owned()
+        } else {
+            String::new()
+        };
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "unknown upgrade signal {name:?} in `{ATTR}`{did_you_mean}{why}expected one of {}, \
+                 or `upgrade` alone for \"SIGHUP\"",
+                backticked(&UNIX[..4])
+            ),
+        ));
+    };
+    let stops = match signals {
+        Some(signals) => signals.contains(variant),
+        None => matches!(*variant, "Interrupt" | "Terminate"),
+    };
+    if stops {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "{name:?} cannot start both the shutdown and an upgrade in `{ATTR}`: it is one of \
+                 `signals`{}; pick another upgrade signal, like `upgrade = \"SIGUSR2\"`",
+                if signals.is_none() {
+                    " (by default)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    Ok(variant)
 }
 
 fn worker_threads(arg: &RawArg) -> syn::Result<usize> {

@@ -44,6 +44,10 @@ pub(super) fn generate(config: &Config, function: &ItemFn) -> TokenStream {
         let tasks_order = tokens::i32(tasks_order);
         builder.extend(quote!(.tasks_order(#tasks_order)));
     }
+    if let Some(variant) = config.upgrade {
+        let variant = syn::Ident::new(variant, Span::call_site());
+        builder.extend(quote!(.upgrade(#p::__private::Signal::#variant)));
+    }
     if let Some(variant) = config.on_task_panic {
         let variant = syn::Ident::new(variant, Span::call_site());
         builder.extend(quote!(.on_task_panic(#p::__private::TaskPanic::#variant)));

@@ -82,7 +82,7 @@ fn unknown_argument_suggests_the_nearest() {
         [(
             "unknown argument `dedline` in `#[graceful::main]`; did you mean `deadline`? expected one of \
              `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`, `tasks_order`, \
-             `on_task_panic`, `crate`"
+             `on_task_panic`, `upgrade`, `crate`"
                 .to_owned(),
             "dedline".to_owned()
         )]
@@ -91,7 +91,7 @@ fn unknown_argument_suggests_the_nearest() {
         messages(expand_str("current_thread", "async fn main() {}")),
         ["unknown argument `current_thread` in `#[graceful::main]`; did you mean `flavor = \"current_thread\"`? \
           expected one of `deadline`, `drain_delay`, `signals`, `flavor`, `worker_threads`, `tasks_order`, \
-          `on_task_panic`, `crate`"]
+          `on_task_panic`, `upgrade`, `crate`"]
     );
 }
 
@@ -291,7 +291,7 @@ fn on_task_panic_takes_shutdown_or_continue() {
             .nth(1),
         Some(
             " did you mean `on_task_panic`? expected one of `deadline`, `drain_delay`, `signals`, \
-               `flavor`, `worker_threads`, `tasks_order`, `on_task_panic`, `crate`"
+               `flavor`, `worker_threads`, `tasks_order`, `on_task_panic`, `upgrade`, `crate`"
         )
     );
 }
@@ -613,4 +613,58 @@ fn never_panics_on_odd_input() {
         "async fn main(...) {}",
     ];
     test_util::never_panics(main, &args, &items);
+}
+
+#[test]
+fn upgrade_alone_is_sighup_and_a_value_picks_another_signal() {
+    let sighup = text(&expand_str("upgrade", "async fn main() {}").unwrap());
+    assert!(
+        sighup.contains(". upgrade (:: graceful :: __private :: Signal :: Hangup)"),
+        "{sighup}"
+    );
+    let usr2 = text(&expand_str(r#"upgrade = "SIGUSR2""#, "async fn main() {}").unwrap());
+    assert!(
+        usr2.contains(". upgrade (:: graceful :: __private :: Signal :: User2)"),
+        "{usr2}"
+    );
+}
+
+#[test]
+fn an_upgrade_signal_that_also_stops_or_does_not_exist_is_refused_on_its_value() {
+    assert_eq!(
+        errors(expand_str(r#"upgrade = "SIGTERM""#, "async fn main() {}")),
+        [(
+            "\"SIGTERM\" cannot start both the shutdown and an upgrade in `#[graceful::main]`: it \
+             is one of `signals` (by default); pick another upgrade signal, like \
+             `upgrade = \"SIGUSR2\"`"
+                .to_owned(),
+            "\"SIGTERM\"".to_owned()
+        )]
+    );
+    assert_eq!(
+        errors(expand_str(
+            r#"signals = ["SIGTERM", "SIGHUP"], upgrade"#,
+            "async fn main() {}"
+        )),
+        [(
+            "\"SIGHUP\" cannot start both the shutdown and an upgrade in `#[graceful::main]`: it \
+             is one of `signals`; pick another upgrade signal, like `upgrade = \"SIGUSR2\"`"
+                .to_owned(),
+            "upgrade".to_owned()
+        )]
+    );
+    assert_eq!(
+        messages(expand_str(r#"upgrade = "SIGUSR3""#, "async fn main() {}")),
+        [
+            "unknown upgrade signal \"SIGUSR3\" in `#[graceful::main]`; did you mean \"SIGUSR1\"? \
+          expected one of `SIGHUP`, `SIGUSR1`, `SIGUSR2`, `SIGQUIT`, or `upgrade` alone for \
+          \"SIGHUP\""
+        ]
+    );
+    assert_eq!(
+        messages(expand_str(r#"upgrade = "ctrl_break""#, "async fn main() {}")),
+        ["unknown upgrade signal \"ctrl_break\" in `#[graceful::main]`; upgrade in place exists \
+          on Unix only; expected one of `SIGHUP`, `SIGUSR1`, `SIGUSR2`, `SIGQUIT`, or `upgrade` \
+          alone for \"SIGHUP\""]
+    );
 }

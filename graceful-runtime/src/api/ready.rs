@@ -1,6 +1,8 @@
 //! The program says it is ready to serve.
 
 use crate::controller::{self, Controller};
+#[cfg(unix)]
+use crate::handover;
 use crate::report::log;
 
 /// Says that the program is ready to serve: call it once it listens, is connected, and
@@ -10,7 +12,9 @@ use crate::report::log;
 ///
 /// - With `NOTIFY_SOCKET` set (a systemd service with `Type=notify`), it sends
 ///   `READY=1`, which is what systemd waits for before it counts the service as started
-///   (and starts the units ordered after it).
+///   (and starts the units ordered after it). In a process started by an
+///   [`upgrade`](crate::upgrade) in place, it tells the process it replaces instead, which
+///   then stops accepting and drains: call it once the new program serves.
 /// - It checks that every teardown hook's [`State<T>`](crate::State) parameters have
 ///   been provided, and warns now, naming the hook and the type, of each that has not:
 ///   that hook would fail at the shutdown.
@@ -54,6 +58,7 @@ pub(crate) fn announce_if_prepared(ctl: &'static Controller) {
         return;
     }
     warn_of_missing_states(ctl);
+    ctl.run_at_ready();
     announce(ctl);
 }
 
@@ -68,18 +73,31 @@ fn warn_of_missing_states(ctl: &Controller) {
 }
 
 /// Tells whoever waits for this program that it is ready: the one place where it is
-/// said. Today the service manager (`READY=1`). Never once the shutdown has started: the
-/// service manager would hear `READY=1` after `STOPPING=1`.
+/// said. The process this one replaces, when an upgrade in place started this one: it
+/// hands over, and tells the service manager itself; otherwise the service manager
+/// (`READY=1`). Never once the shutdown has started: the service manager would hear
+/// `READY=1` after `STOPPING=1`, the old process would hand over to one that stops.
 fn announce(ctl: &Controller) {
-    let told = ctl.unless_shutting_down(|| match ctl.notifier() {
-        Some(notifier) => {
-            notifier.ready();
-            "the service manager (READY=1)"
+    let told = ctl.unless_shutting_down(|| {
+        #[cfg(unix)]
+        match handover::say_ready() {
+            Ok(Some(pid)) => return format!("the process it replaces (pid {pid})"),
+            Ok(None) => {}
+            Err(e) => {
+                log::ready_not_told(&format!("the process it replaces: {e}"));
+                return "nobody: the process it replaces cannot be told".to_owned();
+            }
         }
-        None => "nobody: no NOTIFY_SOCKET",
+        match ctl.notifier() {
+            Some(notifier) => {
+                notifier.ready();
+                "the service manager (READY=1)".to_owned()
+            }
+            None => "nobody: no NOTIFY_SOCKET".to_owned(),
+        }
     });
     match told {
-        Some(whom) => log::ready(whom),
+        Some(whom) => log::ready(&whom),
         None => log::ready_ignored("called once the shutdown had started"),
     }
 }

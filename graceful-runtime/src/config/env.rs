@@ -22,6 +22,8 @@ pub(crate) const DRAIN_DELAY: &str = "GRACEFUL_DRAIN_DELAY";
 pub(crate) const GRACE_PERIOD: &str = "GRACEFUL_GRACE_PERIOD";
 /// Where to write the report as JSON.
 pub(crate) const REPORT: &str = "GRACEFUL_REPORT";
+/// How long an upgrade in place waits for the new process to say it is ready.
+pub(crate) const UPGRADE_TIMEOUT: &str = "GRACEFUL_UPGRADE_TIMEOUT";
 
 /// A duration read from a variable, with the text it was read from, for messages.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +47,7 @@ pub(crate) struct Environment {
     pub(crate) drain_delay: Option<EnvDuration>,
     pub(crate) grace_period: Option<EnvDuration>,
     pub(crate) report: Option<PathBuf>,
+    pub(crate) upgrade_timeout: Option<EnvDuration>,
 }
 
 impl Environment {
@@ -86,6 +89,7 @@ impl Environment {
         let deadline = duration_var(DEADLINE, false);
         let drain_delay = duration_var(DRAIN_DELAY, false);
         let grace_period = duration_var(GRACE_PERIOD, true);
+        let upgrade_timeout = duration_var(UPGRADE_TIMEOUT, false);
         // A path need not be UTF-8: it is taken as the OS gives it.
         let report = get(REPORT)
             .filter(|path| !path.to_string_lossy().trim().is_empty())
@@ -96,6 +100,7 @@ impl Environment {
                 drain_delay,
                 grace_period,
                 report,
+                upgrade_timeout,
             })
         } else {
             Err(errors)

@@ -16,6 +16,10 @@ pub use options::{Flavor, TaskPanic};
 /// The time an `always` hook without a `timeout` gets once the deadline has passed.
 pub(crate) const ALWAYS_DEFAULT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How long an upgrade in place waits for the new process to say it is ready, unless
+/// `GRACEFUL_UPGRADE_TIMEOUT` says otherwise.
+pub(crate) const DEFAULT_UPGRADE_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// The watchdog's slack past the deadline and the `always` hooks' time.
 pub(crate) const WATCHDOG_SLACK: Duration = Duration::from_millis(500);
 
@@ -43,6 +47,12 @@ pub(crate) struct Config {
     pub(crate) grace_period: Option<EnvDuration>,
     /// `GRACEFUL_REPORT`: where the report is written as JSON.
     pub(crate) report_path: Option<PathBuf>,
+    /// The signal that starts an upgrade in place, if the program opted in.
+    pub(crate) upgrade: Option<Signal>,
+    /// How long an upgrade waits for the new process to be ready.
+    pub(crate) upgrade_timeout: Duration,
+    /// The `GRACEFUL_UPGRADE_TIMEOUT` that set it, for messages.
+    pub(crate) upgrade_timeout_from_env: Option<EnvDuration>,
 }
 
 impl Default for Config {
@@ -67,6 +77,9 @@ impl Config {
             drain_delay_from_env: None,
             grace_period: None,
             report_path: None,
+            upgrade: None,
+            upgrade_timeout: DEFAULT_UPGRADE_TIMEOUT,
+            upgrade_timeout_from_env: None,
         }
     }
 
@@ -95,6 +108,10 @@ impl Config {
         }
         self.grace_period = env.grace_period;
         self.report_path = env.report;
+        if let Some(timeout) = env.upgrade_timeout {
+            self.upgrade_timeout = timeout.value;
+            self.upgrade_timeout_from_env = Some(timeout);
+        }
         self
     }
 
@@ -138,6 +155,29 @@ impl Config {
         }
         if let Some(s) = self.signals.iter().find(|s| !s.is_supported()) {
             return Err(format!("{s} is not available on this platform"));
+        }
+        if let Some(upgrade) = self.upgrade {
+            if !cfg!(unix) {
+                return Err(
+                    "upgrade in place is available on Unix only: it hands sockets to a new process by descriptor"
+                        .into(),
+                );
+            }
+            if !upgrade.is_supported() {
+                return Err(format!("{upgrade} is not available on this platform"));
+            }
+            if self.signals.contains(&upgrade) {
+                return Err(format!(
+                    "{upgrade} cannot both start the shutdown and an upgrade in place: \
+                     take it out of the signals, or pick another upgrade signal"
+                ));
+            }
+            if self.upgrade_timeout.is_zero() {
+                return Err(format!(
+                    "the upgrade timeout ({}) must be longer than zero",
+                    shown(self.upgrade_timeout, &self.upgrade_timeout_from_env)
+                ));
+            }
         }
         match (self.worker_threads, self.flavor) {
             (Some(0), _) => return Err("worker_threads must be at least 1".into()),

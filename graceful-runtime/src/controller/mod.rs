@@ -83,6 +83,9 @@ pub(crate) struct Controller {
     ready_announced: AtomicBool,
     /// What runs after the report, before the exit.
     pub(crate) at_exit: AtExit,
+    /// What runs once the program said it is ready, from the layers above (the sockets
+    /// inherited that no listener took are closed then).
+    at_ready: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 /// What a signal did.
@@ -127,6 +130,7 @@ impl Controller {
             ready: AtomicBool::new(false),
             ready_announced: AtomicBool::new(false),
             at_exit: AtExit::default(),
+            at_ready: Mutex::new(Vec::new()),
         }))
     }
 
@@ -170,6 +174,19 @@ impl Controller {
         self.ready.load(Ordering::Acquire)
             && self.needs.get().is_some()
             && !self.ready_announced.swap(true, Ordering::AcqRel)
+    }
+
+    /// Keeps `work` for when the program says it is ready.
+    pub(crate) fn at_ready(&self, work: Box<dyn FnOnce() + Send>) {
+        lock(&self.at_ready).push(work);
+    }
+
+    /// Runs what was kept for when the program says it is ready.
+    pub(crate) fn run_at_ready(&self) {
+        let work = std::mem::take(&mut *lock(&self.at_ready));
+        for work in work {
+            work();
+        }
     }
 
     /// Runs `f` unless the shutdown has started, and keeps it from starting meanwhile:

@@ -124,6 +124,16 @@ impl Main {
         self
     }
 
+    /// `upgrade = "SIGUSR2"` (or the bare `upgrade`, for `SIGHUP`): the signal that starts
+    /// an [`upgrade`](crate::upgrade) in place, which starts the binary now on disk and
+    /// hands it this process's listeners, with no downtime. Unix only: elsewhere it stops
+    /// the program in [`Main::run`] with exit code 2, as does a signal that also starts
+    /// the shutdown.
+    pub fn upgrade(mut self, signal: Signal) -> Self {
+        self.config.upgrade = Some(signal);
+        self
+    }
+
     /// Runs `body` as the program, then its shutdown, and exits the process with the
     /// code of [`Exit`](crate::Exit); never returns.
     ///

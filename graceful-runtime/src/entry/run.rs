@@ -74,6 +74,10 @@ where
     // A `ready()` called before `run`, from a plain `fn main`, is said now.
     api::ready::announce_if_prepared(ctl);
     warn_before_start(&config, &hooks);
+    #[cfg(unix)]
+    if config.upgrade.is_some() {
+        crate::upgrade::prepare(config.upgrade_timeout);
+    }
     let always_budget = hook::always_budget(&hooks);
     let exit_limit = config.exit_limit(always_budget);
     // When the process must be gone: what the last word may use, and no more.
@@ -87,7 +91,9 @@ where
     // asleep in its I/O driver takes several times as long to reach; and it reports and
     // exits from there, with no hop to another thread in between.
     let signals = config.signals.clone();
+    let upgrade_signal = config.upgrade;
     let handle = runtime.handle().clone();
+    let upgrades = runtime.handle().clone();
     let spawned = std::thread::Builder::new()
         .name("graceful-sequence".into())
         .spawn(move || {
@@ -121,7 +127,15 @@ where
     }
     let body_then_wait = async move {
         // Before the body runs, so that no signal finds the default action in place.
-        if let Err(message) = trigger::listen(&signals, move |s| on_signal(ctl, s)) {
+        let listened: Vec<Signal> = signals.iter().copied().chain(upgrade_signal).collect();
+        let listening = trigger::listen(&listened, move |s| {
+            if Some(s) == upgrade_signal {
+                on_upgrade_signal(ctl, &upgrades);
+            } else {
+                on_signal(ctl, s);
+            }
+        });
+        if let Err(message) = listening {
             refuse(ctl, &message);
         }
         controller::run_body(ctl, body).await;
@@ -158,8 +172,9 @@ fn warn_before_start(config: &Config, hooks: &[HookDef]) {
 }
 
 /// The first signal starts the shutdown; the second is reported by the sequence, which
-/// exits at once, or, once the report is made, cuts the last word short. Should the sequence not take it up (its thread blocked, say on a log
-/// write that never returns), this exits itself.
+/// exits at once, or, once the report is made, cuts the last word short. Should the
+/// sequence not take it up (its thread blocked, say on a log write that never returns),
+/// this exits itself.
 fn on_signal(ctl: &'static Controller, signal: Signal) {
     if ctl.on_signal(signal) != SignalEffect::Forced {
         return;
@@ -184,6 +199,19 @@ fn on_signal(ctl: &'static Controller, signal: Signal) {
         &ctl.tasks.live_names(),
     );
     exit_process(signal.forced_exit_code());
+}
+
+/// The upgrade signal: an upgrade in place, run as a tracked task, so that a stop that
+/// comes during it waits for the new process it stops too. A failure is logged there.
+fn on_upgrade_signal(ctl: &'static Controller, runtime: &tokio::runtime::Handle) {
+    let _runtime = runtime.enter();
+    controller::tasks::spawn_in(
+        ctl,
+        controller::tasks::TaskName::Named("upgrade in place".into()),
+        async {
+            let _ = crate::upgrade::upgrade().await;
+        },
+    );
 }
 
 /// Ends the process once: a second caller (the watchdog, the signal thread and the

@@ -103,6 +103,9 @@ fn trigger(out: &mut String, trigger: &Trigger) {
             string(out, task);
             out.push('}');
         }
+        Trigger::Upgrade { pid } => {
+            let _ = write!(out, "{{\"kind\":\"upgrade\",\"pid\":{pid}}}");
+        }
     }
 }
 

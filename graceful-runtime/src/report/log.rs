@@ -245,6 +245,13 @@ pub(crate) fn ready(told: &str) {
     emit!(debug, told, "ready");
 }
 
+/// `graceful::ready()` could not reach whom it tells.
+#[cfg(unix)]
+pub(crate) fn ready_not_told(why: &str) {
+    emit!(warn, why, "graceful::ready() could not tell");
+    stderr_line(format_args!("graceful::ready() could not tell {why}"));
+}
+
 /// `graceful::ready()` called again, or once the shutdown had started: nothing done.
 pub(crate) fn ready_ignored(why: &str) {
     emit!(debug, "graceful::ready() {why}: nothing to do");
@@ -336,7 +343,6 @@ pub(crate) fn listening(name: &str, kind: &str, address: &str, origin: &str, inh
 
 /// What a listener did that is worth knowing: sockets passed to the process for another
 /// one were left alone, a stale socket file was replaced.
-#[cfg(unix)]
 pub(crate) fn listener_note(message: &str) {
     emit!(info, "{message}");
     stderr_line(format_args!("{message}"));
@@ -380,4 +386,63 @@ impl std::fmt::Display for Millis {
             write!(f, "{:.1}ms", secs * 1000.0)
         }
     }
+}
+
+// ---- Upgrade in place ----
+
+/// What the new process found of the upgrade's announcement that is worth knowing.
+#[cfg(unix)]
+pub(crate) fn handover_note(message: &str) {
+    emit!(info, "{message}");
+    stderr_line(format_args!("{message}"));
+}
+
+#[cfg(unix)]
+/// An upgrade started: the binary at `path` runs as `pid`, with these listeners.
+pub(crate) fn upgrade_started(path: &std::path::Path, pid: u32, listeners: &[String]) {
+    emit!(info, path = %path.display(), pid, listeners = ?listeners, "upgrade in place started");
+    stderr_line(format_args!(
+        "upgrade: started {} as pid {pid}, handing it {}; waiting for it to be ready",
+        path.display(),
+        if listeners.is_empty() {
+            "no listener".to_owned()
+        } else {
+            format!("listener(s) {}", listeners.join(", "))
+        }
+    ));
+}
+
+#[cfg(unix)]
+/// The new process said it is ready, and held up: it serves now, this one drains.
+pub(crate) fn upgrade_handed_over(pid: u32, waited: Duration) {
+    emit!(
+        info,
+        pid,
+        waited_ms = millis(waited),
+        "upgrade in place: handed over"
+    );
+    stderr_line(format_args!(
+        "upgrade: pid {pid} is ready after {}; it serves now, and this process stops accepting and drains",
+        Millis(waited)
+    ));
+}
+
+#[cfg(unix)]
+/// An upgrade did not happen: why, and that this process goes on serving.
+pub(crate) fn upgrade_failed(why: &str) {
+    emit!(
+        error,
+        why,
+        "upgrade in place failed; this process goes on serving"
+    );
+    stderr_line(format_args!(
+        "upgrade failed: {why}; this process goes on serving"
+    ));
+}
+
+#[cfg(unix)]
+/// A trigger that could not start an upgrade.
+pub(crate) fn upgrade_refused(why: &str) {
+    emit!(warn, why, "upgrade in place refused");
+    stderr_line(format_args!("upgrade refused: {why}"));
 }

@@ -170,8 +170,8 @@ impl Report {
     ///
     /// - `trigger.kind`: `signal` (with `signal`), `requested` (with `reason`, given to
     ///   [`shutdown`](crate::shutdown)), `main_returned`, `main_failed`, `main_panicked`,
-    ///   `task_panicked` (with `task`, its name). Other kinds may be added; each carries
-    ///   its own fields beside `kind`.
+    ///   `task_panicked` (with `task`, its name), `upgrade` (with `pid`, the new
+    ///   process's). Other kinds may be added; each carries its own fields beside `kind`.
     /// - Timestamps are RFC 3339 in UTC, to the millisecond. Durations are milliseconds,
     ///   to the microsecond; `started_after_ms` counts from the start of the shutdown, and
     ///   is `null` for a step that never started (`skipped`, `not_started`), whose

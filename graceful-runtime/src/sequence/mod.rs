@@ -178,6 +178,10 @@ async fn sequence(
     log::shutdown_started(&trigger, config.deadline, drain_delay);
     // The process is gone by then, whatever blocks: what the service manager may wait.
     let exit_by = config::after(start, config.exit_limit(hook::always_budget(&hooks)));
+    // After an upgrade's handover the new process is the service's main one: this one,
+    // draining, tells the service manager nothing more (`STOPPING=1` would stop the
+    // service).
+    let notifier = notifier.filter(|_| !matches!(trigger, Trigger::Upgrade { .. }));
     if let Some(notifier) = notifier {
         notifier.stopping(exit_by.saturating_duration_since(Instant::now()));
     }

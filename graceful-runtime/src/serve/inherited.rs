@@ -3,8 +3,8 @@
 //!
 //! The sources, first match wins:
 //!
-//! 1. the sockets the previous process hands over during an in-place upgrade: none yet;
-//!    that source goes first in [`take_all`] when it exists;
+//! 1. the sockets the previous process handed over during an in-place upgrade
+//!    (`handover/`), each by the name of the listener that took it there;
 //! 2. the sockets systemd passes by socket activation (`systemd/activation.rs`).
 //!
 //! Failing both, the listener binds afresh. A socket with a name goes to the listener of
@@ -14,6 +14,8 @@
 use std::io;
 use std::sync::{Mutex, OnceLock};
 
+use crate::controller;
+use crate::report::log;
 use crate::sync::lock;
 
 use super::registry::{Kind, Origin};
@@ -39,24 +41,73 @@ static SOURCES: OnceLock<Mutex<Sources>> = OnceLock::new();
 /// Takes the inherited sockets and the variables that announce them, once per process:
 /// under `#[graceful::main]` before the runtime starts; otherwise at the first listener.
 pub(crate) fn take_all() {
-    SOURCES.get_or_init(|| Mutex::new(read_sources()));
+    SOURCES.get_or_init(|| {
+        let sources = read_sources();
+        if !sources.sockets.is_empty() {
+            controller::global().at_ready(Box::new(close_leftovers));
+        }
+        Mutex::new(sources)
+    });
+}
+
+/// Closes the inherited sockets no listener took, once the program says it is ready: it
+/// has taken all it wants. Left open, such a socket would take connections that nobody
+/// accepts, and hold them until the exit.
+fn close_leftovers() {
+    let Some(sources) = SOURCES.get() else {
+        return;
+    };
+    let leftovers: Vec<(Origin, Option<String>, socket2::Socket)> = lock(sources)
+        .sockets
+        .iter_mut()
+        .filter_map(|s| Some((s.origin, s.name.clone(), s.socket.take()?)))
+        .collect();
+    for (origin, name, socket) in leftovers {
+        log::listener_note(&format!(
+            "a socket {origin} ({}, {}) was not taken by any listener: closed",
+            name.as_deref()
+                .map_or("unnamed".to_owned(), |n| format!("named {n:?}")),
+            super::registry::address_of(&socket)
+        ));
+    }
 }
 
 fn read_sources() -> Sources {
     let mut sources = Sources::default();
-    // (1) The sockets the previous process hands over go here, before systemd's.
-    // (2) systemd's.
-    match systemd() {
+    // What cannot be read, of either source, is said to every listener.
+    let mut read = |source: Result<Vec<Inherited>, String>| match source {
         Ok(passed) => sources.sockets.extend(passed),
-        Err(message) => sources.error = Some(message),
-    }
+        Err(message) => {
+            sources.error.get_or_insert(message);
+        }
+    };
+    read(handed_over());
+    read(systemd());
     sources
+}
+
+/// The sockets the previous process handed over, when an upgrade started this one.
+#[cfg(unix)]
+fn handed_over() -> Result<Vec<Inherited>, String> {
+    Ok(crate::handover::take_sockets()?
+        .into_iter()
+        .map(|(name, fd)| Inherited {
+            origin: Origin::Upgrade,
+            name: Some(name),
+            socket: Some(socket2::Socket::from(fd)),
+        })
+        .collect())
+}
+
+/// No upgrade in place here.
+#[cfg(not(unix))]
+fn handed_over() -> Result<Vec<Inherited>, String> {
+    Ok(Vec::new())
 }
 
 /// The sockets systemd passed to this process.
 #[cfg(unix)]
 fn systemd() -> Result<Vec<Inherited>, String> {
-    use crate::report::log;
     use crate::systemd::activation::{self, Announced};
     let (announced, passed) = activation::take_from_env()?;
     if let Announced::ForAnotherProcess(pid) = announced {

@@ -41,6 +41,8 @@ pub enum Origin {
     Bound,
     /// Passed by systemd (socket activation: `LISTEN_FDS`).
     Systemd,
+    /// Handed over by the process this one replaced, during an upgrade in place.
+    Upgrade,
 }
 
 impl fmt::Display for Origin {
@@ -48,6 +50,7 @@ impl fmt::Display for Origin {
         f.write_str(match self {
             Origin::Bound => "bound by this process",
             Origin::Systemd => "passed by systemd (socket activation)",
+            Origin::Upgrade => "handed over by the previous process (upgrade in place)",
         })
     }
 }
@@ -209,6 +212,22 @@ fn close_copies_at_shutdown() {
     }
 }
 
+#[cfg(unix)]
+/// Copies of every listener's socket, by name, for an upgrade in place to hand to the
+/// next process: none once the shutdown was requested.
+pub(crate) fn for_handover() -> io::Result<Vec<(String, socket2::Socket)>> {
+    lock(&REGISTRY)
+        .iter()
+        .filter_map(|(name, entry)| match entry {
+            Entry::Taken {
+                socket: Some(socket),
+                ..
+            } => Some(socket.try_clone().map(|copy| (name.clone(), copy))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Closes every copy: the listeners are the program's own from now on.
 pub(crate) fn close_copies() {
     let copies: Vec<socket2::Socket> = lock(&REGISTRY)
@@ -285,7 +304,7 @@ mod tests {
         else {
             panic!("not taken");
         };
-        assert!(!crate::systemd::fds::leaks_into_a_child(
+        assert!(!crate::sys::leaks_into_a_child(
             std::os::fd::AsRawFd::as_raw_fd(copy)
         ));
     }

@@ -3,8 +3,6 @@
 
 #[cfg(unix)]
 pub(crate) mod activation;
-#[cfg(unix)]
-pub(crate) mod fds;
 mod notify;
 
 pub(crate) use notify::Notifier;

@@ -1,7 +1,11 @@
 //! The notification protocol, spoken when `NOTIFY_SOCKET` is set: `READY=1` when the
 //! program says it is ready (`graceful::ready()`, for `Type=notify`), `STOPPING=1` when
 //! the shutdown starts, and `EXTEND_TIMEOUT_USEC=` so that `TimeoutStopSec=` does not cut
-//! a shutdown that keeps to its own deadline.
+//! a shutdown that keeps to its own deadline. During an upgrade in place: `RELOADING=1`
+//! with `MONOTONIC_USEC=` at its start (for `Type=notify-reload`), then `MAINPID=` of
+//! the new process and `READY=1` at the handover, or `READY=1` and a `STATUS=` saying
+//! why when it fails; nothing after a handover, when this process is no longer the
+//! service's main one.
 //!
 //! systemd counts an `EXTEND_TIMEOUT_USEC=` from the moment it receives it, and only
 //! ever moves its kill later. So each message carries what is left from now until the
@@ -58,6 +62,30 @@ impl Notifier {
     /// The program is ready to serve: what `Type=notify` waits for.
     pub(crate) fn ready(&self) {
         self.send("READY=1");
+    }
+
+    /// An upgrade in place has started: for `Type=notify-reload`, the service is
+    /// reloading, as of this moment on the monotonic clock.
+    #[cfg(unix)]
+    pub(crate) fn reloading(&self) {
+        self.send(&format!(
+            "RELOADING=1\nMONOTONIC_USEC={}",
+            crate::sys::monotonic_usec()
+        ));
+    }
+
+    #[cfg(unix)]
+    /// The upgrade handed over: the new process `pid` is the service's main process
+    /// now, and ready.
+    pub(crate) fn handed_over(&self, pid: u32) {
+        self.send(&format!("MAINPID={pid}\nREADY=1"));
+    }
+
+    #[cfg(unix)]
+    /// The upgrade failed: this process goes on serving, as ready as before.
+    pub(crate) fn upgrade_failed(&self, why: &str) {
+        let why = why.replace('\n', " ");
+        self.send(&format!("READY=1\nSTATUS=upgrade failed: {why}"));
     }
 
     /// The shutdown has started; the process is done within `left` from now.

@@ -1,5 +1,6 @@
 //! What starts a shutdown: a signal (and listening for it), a request from code, the
-//! body of `main` ending (how it ended, a panic included), or a tracked task's panic.
+//! body of `main` ending (how it ended, a panic included), a tracked task's panic, or an
+//! upgrade in place handing over to the next process.
 
 pub(crate) mod body;
 pub(crate) mod panic;
@@ -32,6 +33,13 @@ pub enum Trigger {
         /// was spawned.
         task: String,
     },
+    /// An upgrade in place: the new process (this process id) said it is ready, and
+    /// serves from now on; this one stops accepting and drains. See
+    /// [`upgrade`](crate::upgrade).
+    Upgrade {
+        /// The new process's id.
+        pid: u32,
+    },
 }
 
 impl Trigger {
@@ -39,7 +47,8 @@ impl Trigger {
     /// an instance told to stop, not from one whose `main` has ended.
     ///
     /// A tracked task's panic drains too: the rest of the program still serves while the
-    /// instance is taken out of rotation.
+    /// instance is taken out of rotation. An upgrade does not: no load balancer has to
+    /// move, the new process serves on the same sockets.
     pub(crate) fn drains(&self) -> bool {
         matches!(
             self,
@@ -57,6 +66,7 @@ impl fmt::Display for Trigger {
             Trigger::BodyFailed => f.write_str("main returned an error"),
             Trigger::BodyPanicked => f.write_str("main panicked"),
             Trigger::TaskPanicked { task } => write!(f, "a tracked task panicked ({task})"),
+            Trigger::Upgrade { pid } => write!(f, "upgraded: pid {pid} serves now"),
         }
     }
 }

@@ -37,6 +37,7 @@ async fn state_through_an_alias(_db: Database) {}
     worker_threads = 2,
     tasks_order = 5,
     on_task_panic = "continue",
+    upgrade = "SIGUSR2",
     crate = "::graceful",
 )]
 async fn main() -> Result<(), std::io::Error> {

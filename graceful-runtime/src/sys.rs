@@ -1,5 +1,7 @@
-//! Taking ownership of the file descriptors another process handed to this one: the
-//! crate's `unsafe` for that, audited here.
+//! The system calls the standard library has no safe form of, and the crate's only
+//! `unsafe`, audited here: taking the file descriptors this process inherited, placing
+//! the ones it hands to a program it starts, sending that program a signal, and reading
+//! the monotonic clock's absolute value for systemd.
 //!
 //! A service manager (or, during an upgrade, the previous process) passes sockets as
 //! inherited descriptors, numbered from 3 on, whose count it announces in the
@@ -16,7 +18,8 @@
 #![allow(unsafe_code)] // the module's one purpose; each block says why it holds
 
 use std::io;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
 
 /// Takes the `count` descriptors from `first` on, which the protocol that announced them
 /// hands to this process, in order. Fails, taking none, when one of them is not open or
@@ -81,6 +84,80 @@ fn check(fd: RawFd) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The first descriptor handed to a program: after stdin, stdout and stderr.
+pub(crate) const FIRST: RawFd = 3;
+
+/// Makes `cmd` start its program with `fds[i]` as descriptor `FIRST + i`, and no other
+/// descriptor but the standard three: the others this process holds are close-on-exec.
+///
+/// The returned copies must live until `cmd` is spawned: they are the sources the child
+/// side moves into place. Each is a close-on-exec copy numbered above every target, so
+/// that no move overwrites a source still to be moved.
+pub(crate) fn hand_over(
+    cmd: &mut std::process::Command,
+    fds: &[BorrowedFd<'_>],
+) -> io::Result<Vec<OwnedFd>> {
+    let above = FIRST + RawFd::try_from(fds.len()).map_err(|_| io::ErrorKind::InvalidInput)?;
+    let copies: Vec<OwnedFd> = fds
+        .iter()
+        .map(|fd| {
+            // SAFETY: `F_DUPFD_CLOEXEC` makes a new descriptor from one that `fd` keeps
+            // open for the call; the new number is owned by nobody else, and is owned once,
+            // here.
+            let copy = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, above) };
+            if copy < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+        })
+        .collect::<io::Result<_>>()?;
+    let sources: Vec<RawFd> = copies.iter().map(AsRawFd::as_raw_fd).collect();
+    // SAFETY: the hook runs in the child between `fork` and `exec`, where only
+    // async-signal-safe calls are allowed: it calls `dup2` alone, over a vector made
+    // before the fork, and allocates nothing. `dup2` clears close-on-exec on its target,
+    // which is what hands it over; the sources, close-on-exec, close at the `exec`. The
+    // child's numbers are its own: overwriting one there closes nothing of this process.
+    unsafe {
+        cmd.pre_exec(move || {
+            for (target, &source) in (FIRST..).zip(&sources) {
+                if libc::dup2(source, target) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    Ok(copies)
+}
+
+/// Sends `signal` (its number) to the process `pid`, a child of this one.
+pub(crate) fn send_signal(pid: u32, signal: i32) -> io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(|_| io::ErrorKind::InvalidInput)?;
+    if pid <= 0 {
+        // 0 and negative numbers name process groups, never one child.
+        return Err(io::ErrorKind::InvalidInput.into());
+    }
+    // SAFETY: `kill` touches no memory of this process; `pid` names one process.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `CLOCK_MONOTONIC` now, in microseconds: what systemd's `MONOTONIC_USEC=` carries.
+pub(crate) fn monotonic_usec() -> u64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `clock_gettime` writes into the `timespec` it is given; CLOCK_MONOTONIC
+    // always exists on the platforms this builds for.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    u64::try_from(now.tv_sec).unwrap_or(0) * 1_000_000
+        + u64::try_from(now.tv_nsec).unwrap_or(0) / 1_000
 }
 
 /// Whether a program this one starts sees `fd` open: false for a close-on-exec one.

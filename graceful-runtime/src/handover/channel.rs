@@ -1,0 +1,86 @@
+//! The channel between the old process and the new one: the new one says it is ready on
+//! it, and reads its end when the old one is gone.
+
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// The word the new process writes, followed by its id and a line end.
+pub(crate) const READY: &str = "READY";
+
+/// The new process's id in a line the old one read, if it is the ready line.
+pub(crate) fn parse_ready(line: &str) -> Option<u32> {
+    let rest = line.trim_end().strip_prefix(READY)?.strip_prefix(' ')?;
+    rest.parse().ok()
+}
+
+/// The new process's end.
+pub(super) struct Channel {
+    stream: UnixStream,
+    /// Set once the old process's end is closed: it has exited.
+    closed: Arc<AtomicBool>,
+}
+
+impl Channel {
+    /// Takes the inherited end, and watches it, on a thread of its own, for the old
+    /// process's exit.
+    pub(super) fn new(fd: OwnedFd) -> io::Result<Channel> {
+        let stream = UnixStream::from(fd);
+        let mut watched = stream.try_clone()?;
+        let closed = Arc::new(AtomicBool::new(false));
+        let seen = closed.clone();
+        std::thread::Builder::new()
+            .name("graceful-handover".into())
+            .spawn(move || {
+                // The old process writes nothing: the read ends with its exit.
+                let mut buf = [0u8; 64];
+                while matches!(watched.read(&mut buf), Ok(n) if n > 0) {}
+                seen.store(true, Ordering::Release);
+            })?;
+        Ok(Channel { stream, closed })
+    }
+
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(super) fn say_ready(&self) -> io::Result<()> {
+        let line = format!("{READY} {}\n", std::process::id());
+        (&self.stream).write_all(line.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::BufRead;
+
+    #[test]
+    fn only_a_ready_line_with_an_id_is_one() {
+        assert_eq!(parse_ready("READY 4242\n"), Some(4242));
+        assert_eq!(parse_ready("READY 4242"), Some(4242));
+        assert_eq!(parse_ready("READY"), None);
+        assert_eq!(parse_ready("READY soon"), None);
+        assert_eq!(parse_ready("READYX 1"), None);
+        assert_eq!(parse_ready(""), None);
+    }
+
+    #[test]
+    fn the_new_end_says_ready_and_sees_the_old_end_close() {
+        let (old, new) = UnixStream::pair().unwrap();
+        let channel = Channel::new(OwnedFd::from(new)).unwrap();
+        channel.say_ready().unwrap();
+        let mut line = String::new();
+        io::BufReader::new(&old).read_line(&mut line).unwrap();
+        assert_eq!(parse_ready(&line), Some(std::process::id()));
+        assert!(!channel.is_closed());
+        drop(old);
+        let waited = std::time::Instant::now();
+        while !channel.is_closed() {
+            assert!(waited.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}

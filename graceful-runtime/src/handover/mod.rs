@@ -1,0 +1,176 @@
+//! The in-place upgrade's protocol between the process that hands over (the old one) and
+//! the one it starts from the binary now on disk (the new one).
+//!
+//! The old process starts the new one with its listening sockets at descriptors 3, 4, ...
+//! and, after them, its end of a channel; it announces them in the environment:
+//!
+//! - `GRACEFUL_UPGRADE_FROM`: the old process's id. The new one takes what is announced
+//!   only if that is its parent, as systemd's `LISTEN_PID` guards its sockets: a program
+//!   the new one starts in turn inherits the variables, not the sockets.
+//! - `GRACEFUL_UPGRADE_FDS`: how many sockets; `GRACEFUL_UPGRADE_FDNAMES`: their names,
+//!   `:`-separated, the names of the `graceful::listener` calls that took them.
+//!
+//! The channel is one end of a Unix stream socket pair. The new process writes
+//! `READY <pid>` on it when its program calls `graceful::ready()`; the old one keeps its
+//! end open until it exits, so the new one reads the end of the stream when the old one
+//! is gone, however it ended: until then the new one refuses an upgrade of its own.
+//!
+//! Inherited descriptors rather than descriptors sent over a socket (`SCM_RIGHTS`): the
+//! sockets are in place before the new program's first line runs, with nothing to ask
+//! for and no message to lose; it is what systemd does, and the new process takes them
+//! through the code that takes systemd's. The sockets are never closed in between: the
+//! kernel queues connections on them whichever process accepts.
+//!
+//! This module holds both sides of the protocol, and the new process's state: what it
+//! inherited and its end of the channel. The old side's work (starting the program,
+//! waiting for it) is in `upgrade/`.
+
+mod channel;
+
+use std::io;
+use std::os::fd::OwnedFd;
+use std::sync::{Mutex, OnceLock};
+
+use crate::report::log;
+use crate::sync::lock;
+
+pub(crate) use channel::parse_ready;
+
+/// The old process's id.
+pub(crate) const FROM: &str = "GRACEFUL_UPGRADE_FROM";
+/// How many sockets are passed, from descriptor 3 on.
+pub(crate) const FDS: &str = "GRACEFUL_UPGRADE_FDS";
+/// Their names, `:`-separated.
+pub(crate) const FDNAMES: &str = "GRACEFUL_UPGRADE_FDNAMES";
+
+/// What the old process announces to the new one, for `names` passed in that order.
+pub(crate) fn announce(names: &[&str]) -> [(&'static str, String); 3] {
+    [
+        (FROM, std::process::id().to_string()),
+        (FDS, names.len().to_string()),
+        (FDNAMES, names.join(":")),
+    ]
+}
+
+/// What this process inherited from the process it replaces, when an upgrade started it.
+struct Inherited {
+    /// The old process's id.
+    from: u32,
+    /// The sockets not yet given to a listener, by name.
+    sockets: Mutex<Vec<(String, OwnedFd)>>,
+    channel: channel::Channel,
+}
+
+static INHERITED: OnceLock<Result<Option<Inherited>, String>> = OnceLock::new();
+
+/// Reads the announcement, removes it from the environment, and takes what it announces
+/// for this process; once per process, before the runtime's threads start under
+/// `#[graceful::main]` (`std::env::remove_var` races with threads reading the
+/// environment).
+pub(crate) fn take_from_env() {
+    INHERITED.get_or_init(read);
+}
+
+fn read() -> Result<Option<Inherited>, String> {
+    let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
+    let (from, fds, names) = (var(FROM), var(FDS), var(FDNAMES));
+    for name in [FROM, FDS, FDNAMES] {
+        if std::env::var_os(name).is_some() {
+            std::env::remove_var(name);
+        }
+    }
+    let Some(from) = from else {
+        return Ok(None);
+    };
+    let from: u32 = from
+        .trim()
+        .parse()
+        .map_err(|_| format!("{FROM}={from:?} is not a process id (upgrade in place)"))?;
+    let parent = std::os::unix::process::parent_id();
+    if from != parent {
+        log::handover_note(&format!(
+            "{FROM}={from} is not this process's parent ({parent}): what it announces is not for this process, and is left alone"
+        ));
+        return Ok(None);
+    }
+    let count: usize = fds
+        .as_deref()
+        .unwrap_or("0")
+        .trim()
+        .parse()
+        .map_err(|_| format!("{FDS}={fds:?} is not a number of sockets (upgrade in place)"))?;
+    let names: Vec<String> = match names.as_deref() {
+        Some("") | None => Vec::new(),
+        Some(names) => names.split(':').map(str::to_owned).collect(),
+    };
+    if names.len() != count {
+        return Err(format!(
+            "{FDNAMES} names {} sockets, but {FDS}={count} (upgrade in place)",
+            names.len()
+        ));
+    }
+    // The sockets, then the channel's end.
+    let mut fds = crate::sys::adopt_all(crate::sys::FIRST, count + 1)
+        .map_err(|e| format!("{FDS}={count}: {e} (upgrade in place)"))?;
+    let channel = channel::Channel::new(fds.pop().expect("count + 1 descriptors"))
+        .map_err(|e| format!("the upgrade's channel cannot be used: {e}"))?;
+    Ok(Some(Inherited {
+        from,
+        sockets: Mutex::new(names.into_iter().zip(fds).collect()),
+        channel,
+    }))
+}
+
+fn inherited() -> Result<Option<&'static Inherited>, String> {
+    take_from_env();
+    match INHERITED.get().expect("initialised just above") {
+        Ok(inherited) => Ok(inherited.as_ref()),
+        Err(message) => Err(message.clone()),
+    }
+}
+
+/// The sockets the old process handed over, by name, each given once: the first call
+/// takes them all. An announcement that cannot be read is an error, for every listener.
+pub(crate) fn take_sockets() -> Result<Vec<(String, OwnedFd)>, String> {
+    Ok(match inherited()? {
+        Some(inherited) => std::mem::take(&mut *lock(&inherited.sockets)),
+        None => Vec::new(),
+    })
+}
+
+/// The id of the process this one replaces, when an upgrade started this one.
+pub(crate) fn previous() -> Option<u32> {
+    inherited().ok().flatten().map(|i| i.from)
+}
+
+/// Whether the process this one replaces has exited (true when there is none).
+pub(crate) fn previous_gone() -> bool {
+    match inherited() {
+        Ok(Some(inherited)) => inherited.channel.is_closed(),
+        _ => true,
+    }
+}
+
+/// Tells the old process that this one is ready: from then on it stops accepting and
+/// drains. `Ok(None)` when no upgrade started this process.
+pub(crate) fn say_ready() -> io::Result<Option<u32>> {
+    match inherited() {
+        Ok(Some(inherited)) => inherited.channel.say_ready().map(|()| Some(inherited.from)),
+        _ => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_announcement_names_the_sockets_in_order() {
+        let [from, fds, names] = announce(&["http", "admin"]);
+        assert_eq!(from, (FROM, std::process::id().to_string()));
+        assert_eq!(fds, (FDS, "2".to_owned()));
+        assert_eq!(names, (FDNAMES, "http:admin".to_owned()));
+        let [_, fds, names] = announce(&[]);
+        assert_eq!((fds.1.as_str(), names.1.as_str()), ("0", ""));
+    }
+}

@@ -1,0 +1,189 @@
+//! Why an upgrade in place did not happen.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Why [`upgrade`](crate::upgrade) did not hand over. In every case this process goes on
+/// serving; a new process that was started has been killed and reaped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum UpgradeError {
+    /// The program did not opt in (`#[graceful::main(upgrade)]`,
+    /// [`Main::upgrade`](crate::Main::upgrade)), or runs where upgrades do not exist.
+    NotEnabled,
+    /// Another upgrade is under way, to this process id once started.
+    AlreadyUnderWay {
+        /// The new process of that upgrade, once started.
+        pid: Option<u32>,
+    },
+    /// This process was started by an upgrade, and the process it replaces still drains.
+    PreviousStillDraining {
+        /// The process that still drains.
+        pid: u32,
+    },
+    /// The shutdown has started: there is nothing left to hand over.
+    ShuttingDown,
+    /// The binary could not be started.
+    CannotStart {
+        /// Where it was looked for.
+        path: Option<PathBuf>,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The new process ended before it said it was ready, or in the second after.
+    Exited {
+        /// Its id.
+        pid: u32,
+        /// How it ended: `exited with 3`, `killed by SIGSEGV`.
+        how: String,
+    },
+    /// The new process closed its end of the channel without saying it was ready.
+    ClosedWithoutReady {
+        /// Its id.
+        pid: u32,
+    },
+    /// The new process did not say it was ready in time.
+    NotReady {
+        /// Its id.
+        pid: u32,
+        /// The time it had (`GRACEFUL_UPGRADE_TIMEOUT`).
+        after: Duration,
+    },
+    /// A stop signal (or another trigger of the shutdown) came during the upgrade: the new
+    /// process was told to stop too.
+    Stopped {
+        /// The new process.
+        pid: u32,
+    },
+}
+
+impl UpgradeError {
+    /// True when nothing was started: the trigger was refused.
+    #[cfg(unix)]
+    pub(crate) fn was_refused(&self) -> bool {
+        matches!(
+            self,
+            UpgradeError::NotEnabled
+                | UpgradeError::AlreadyUnderWay { .. }
+                | UpgradeError::PreviousStillDraining { .. }
+                | UpgradeError::ShuttingDown
+        )
+    }
+}
+
+impl fmt::Display for UpgradeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpgradeError::NotEnabled => f.write_str(
+                "upgrade in place is not enabled: use `#[graceful::main(upgrade)]` or \
+                 `graceful::Main::new().upgrade(..)`, on Unix",
+            ),
+            UpgradeError::AlreadyUnderWay { pid: Some(pid) } => {
+                write!(f, "an upgrade is under way already, to pid {pid}")
+            }
+            UpgradeError::AlreadyUnderWay { pid: None } => {
+                f.write_str("an upgrade is under way already")
+            }
+            UpgradeError::PreviousStillDraining { pid } => write!(
+                f,
+                "the process this one replaced (pid {pid}) still drains: try again once it has exited"
+            ),
+            UpgradeError::ShuttingDown => f.write_str("the shutdown has started"),
+            UpgradeError::CannotStart {
+                path: Some(path),
+                reason,
+            } => write!(f, "cannot start {}: {reason}", path.display()),
+            UpgradeError::CannotStart { path: None, reason } => f.write_str(reason),
+            UpgradeError::Exited { pid, how } => write!(f, "the new process (pid {pid}) {how}"),
+            UpgradeError::ClosedWithoutReady { pid } => write!(
+                f,
+                "the new process (pid {pid}) closed the upgrade's channel without saying it is \
+                 ready; killed"
+            ),
+            UpgradeError::NotReady { pid, after } => write!(
+                f,
+                "the new process (pid {pid}) was not ready after {after:?}: did it call \
+                 graceful::ready()? killed (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
+            ),
+            UpgradeError::Stopped { pid } => write!(
+                f,
+                "a stop came during the upgrade: the new process (pid {pid}) was told to stop too"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for UpgradeError {}
+
+/// How a process ended, as people say it: `exited with 3`, `killed by SIGSEGV`.
+#[cfg(unix)]
+pub(crate) fn how_it_ended(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(code) = status.code() {
+        return format!("exited with {code}");
+    }
+    match status.signal() {
+        Some(n) => format!("was killed by {}", signal_name(n)),
+        None => format!("ended ({status})"),
+    }
+}
+
+/// The name of a signal that ends processes, or its number.
+#[cfg(unix)]
+fn signal_name(n: i32) -> String {
+    let name = match n {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        _ => return format!("signal {n}"),
+    };
+    name.to_owned()
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn an_end_is_told_by_its_code_or_its_signal() {
+        assert_eq!(
+            how_it_ended(ExitStatusExt::from_raw(3 << 8)),
+            "exited with 3"
+        );
+        assert_eq!(
+            how_it_ended(ExitStatusExt::from_raw(libc::SIGSEGV)),
+            "was killed by SIGSEGV"
+        );
+        assert_eq!(
+            how_it_ended(ExitStatusExt::from_raw(77)),
+            "was killed by signal 77"
+        );
+    }
+
+    #[test]
+    fn the_not_ready_message_asks_the_question_that_matters() {
+        let e = UpgradeError::NotReady {
+            pid: 42,
+            after: Duration::from_secs(60),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the new process (pid 42) was not ready after 60s: did it call graceful::ready()? \
+             killed (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
+        );
+    }
+}

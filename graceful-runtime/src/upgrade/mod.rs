@@ -1,0 +1,156 @@
+//! Upgrade in place: this process starts the binary now on disk, hands it its listening
+//! sockets, and once the new process says it is ready, stops accepting and drains, with
+//! no connection refused in between. The old side of the handover; the protocol and the
+//! new side are in `handover/`.
+//!
+//! One at a time: a trigger while an upgrade is under way, or in a process whose own
+//! predecessor is still draining, is refused with a log line. The new process is given
+//! [`GRACEFUL_UPGRADE_TIMEOUT`](crate::config::env::UPGRADE_TIMEOUT) to say it is ready;
+//! failing that, or if it exits first, it is killed and reaped, and this process goes on
+//! serving as if nothing had happened. Once it is ready, it is watched for [`SETTLE`]
+//! more, both serving, so that a program that dies as soon as it has said it is ready is
+//! rolled back too.
+
+mod error;
+#[cfg(unix)]
+mod exe;
+#[cfg(unix)]
+mod start;
+
+#[cfg(unix)]
+use std::sync::{Mutex, OnceLock};
+#[cfg(unix)]
+use std::time::Duration;
+
+#[cfg(unix)]
+use crate::controller::{self, Controller};
+#[cfg(unix)]
+use crate::report::log;
+#[cfg(unix)]
+use crate::sync::lock;
+
+pub use error::UpgradeError;
+
+/// How long the new process is watched once it said it is ready, both processes
+/// serving, before this one hands over.
+#[cfg(unix)]
+pub(crate) const SETTLE: Duration = Duration::from_secs(1);
+
+/// What the program set up for its upgrades, once, when it started.
+#[cfg(unix)]
+struct Plan {
+    /// The binary to start; or why it cannot be found.
+    exe: Result<exe::Executable, String>,
+    timeout: Duration,
+}
+
+#[cfg(unix)]
+static PLAN: OnceLock<Plan> = OnceLock::new();
+
+/// An upgrade under way: the new process's id once it is started.
+#[cfg(unix)]
+static UNDER_WAY: Mutex<Option<Option<u32>>> = Mutex::new(None);
+
+/// Sets upgrades up for this program, when it starts: the binary to start is the one at
+/// the path this process was started from, resolved now.
+#[cfg(unix)]
+pub(crate) fn prepare(timeout: Duration) {
+    let exe = exe::this_program().map_err(|e| format!("cannot tell which binary to start: {e}"));
+    if let Err(why) = &exe {
+        log::upgrade_refused(&format!("upgrades will fail: {why}"));
+    }
+    let _ = PLAN.set(Plan { exe, timeout });
+}
+
+/// Starts the binary now at the path this program was started from, hands it every
+/// [`listener`](crate::listener), and, once it says it is [`ready`](crate::ready) (and
+/// holds up for a second), starts this process's shutdown with the trigger
+/// [`Trigger::Upgrade`](crate::Trigger::Upgrade): it stops accepting, drains, runs its
+/// hooks and exits. Returns the new process's id then.
+///
+/// The same as the upgrade signal (`#[graceful::main(upgrade)]`: `SIGHUP`), for an admin
+/// endpoint or a deploy tool that speaks to the program. The program must have opted in
+/// (`upgrade` on the attribute, or [`Main::upgrade`](crate::Main::upgrade)).
+///
+/// On failure this process goes on serving, and the error says why; it is logged too. A
+/// new process that exits, is killed by a signal, or does not call
+/// [`ready`](crate::ready) within `GRACEFUL_UPGRADE_TIMEOUT` (60 s unless set) is killed
+/// and reaped.
+///
+/// ```no_run
+/// # async fn doc() {
+/// match graceful::upgrade().await {
+///     Ok(pid) => println!("pid {pid} serves now; this process drains"),
+///     Err(e) => eprintln!("still serving here: {e}"),
+/// }
+/// # }
+/// ```
+pub async fn upgrade() -> Result<u32, UpgradeError> {
+    #[cfg(unix)]
+    return upgrade_here().await;
+    #[cfg(not(unix))]
+    Err(UpgradeError::NotEnabled)
+}
+
+#[cfg(unix)]
+async fn upgrade_here() -> Result<u32, UpgradeError> {
+    let ctl = controller::current();
+    let result = match begin(ctl) {
+        Ok(plan) => {
+            let result = start::start(ctl, plan).await;
+            *lock(&UNDER_WAY) = None;
+            result
+        }
+        Err(e) => Err(e),
+    };
+    match &result {
+        Ok(_) => {}
+        Err(e) if e.was_refused() => log::upgrade_refused(&e.to_string()),
+        Err(e) => {
+            if let Some(notifier) = ctl.notifier() {
+                notifier.upgrade_failed(&e.to_string());
+            }
+            log::upgrade_failed(&e.to_string());
+        }
+    }
+    result
+}
+
+/// The checks before an upgrade starts; marks it under way.
+#[cfg(unix)]
+fn begin(ctl: &'static Controller) -> Result<&'static Plan, UpgradeError> {
+    let plan = PLAN.get().ok_or(UpgradeError::NotEnabled)?;
+    if ctl.is_shutting_down() {
+        return Err(UpgradeError::ShuttingDown);
+    }
+    if let Some(pid) = crate::handover::previous() {
+        if !crate::handover::previous_gone() {
+            return Err(UpgradeError::PreviousStillDraining { pid });
+        }
+    }
+    let mut under_way = lock(&UNDER_WAY);
+    if let Some(pid) = *under_way {
+        return Err(UpgradeError::AlreadyUnderWay { pid });
+    }
+    *under_way = Some(None);
+    Ok(plan)
+}
+
+/// Records the new process's id, for the refusal of a second trigger.
+#[cfg(unix)]
+fn started(pid: u32) {
+    *lock(&UNDER_WAY) = Some(Some(pid));
+}
+
+/// The id of the process this one replaced, when an upgrade in place started it; until
+/// that process has exited, this one refuses an upgrade of its own.
+///
+/// For a program that must tell an upgrade from a fresh start: a queue consumer that, at a
+/// fresh start, takes back the messages a crashed predecessor of its name held, must not
+/// take those of a predecessor that is still finishing them.
+pub fn upgraded_from() -> Option<u32> {
+    #[cfg(unix)]
+    return crate::handover::previous();
+    #[cfg(not(unix))]
+    None
+}

@@ -1,0 +1,173 @@
+//! Starting the new process and waiting for it: ready, exited, late, or stopped with us.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
+use tokio::time::{sleep, Instant};
+
+use super::error::{how_it_ended, UpgradeError};
+use super::{started, Plan, SETTLE};
+use crate::controller::Controller;
+use crate::report::log;
+use crate::serve::registry;
+use crate::trigger::Trigger;
+use crate::{handover, sys};
+
+/// Our ends of the channels of upgrades that handed over: kept open until this process
+/// exits, which the new process reads as the end of its predecessor.
+static HANDED_OVER: Mutex<Vec<UnixStream>> = Mutex::new(Vec::new());
+
+/// How long a new process that closed its channel has to exit before it is killed.
+const CLOSE_TO_EXIT: Duration = Duration::from_secs(1);
+
+pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, UpgradeError> {
+    let exe = plan.exe.as_ref().map_err(|why| UpgradeError::CannotStart {
+        path: None,
+        reason: why.clone(),
+    })?;
+    let cannot_start = |reason: String| UpgradeError::CannotStart {
+        path: Some(exe.path.clone()),
+        reason,
+    };
+    let listeners = registry::for_handover()
+        .map_err(|e| cannot_start(format!("cannot copy the listeners: {e}")))?;
+    let names: Vec<&str> = listeners.iter().map(|(name, _)| name.as_str()).collect();
+    let (ours, theirs) = UnixStream::pair()
+        .map_err(|e| cannot_start(format!("cannot make the upgrade's channel: {e}")))?;
+
+    if let Some(notifier) = ctl.notifier() {
+        notifier.reloading();
+    }
+    let mut cmd = std::process::Command::new(&exe.path);
+    cmd.arg0(&exe.argv0)
+        .args(&exe.args)
+        .envs(handover::announce(&names));
+    let fds: Vec<BorrowedFd<'_>> = listeners
+        .iter()
+        .map(|(_, socket)| socket.as_fd())
+        .chain([theirs.as_fd()])
+        .collect();
+    let sources = sys::hand_over(&mut cmd, &fds)
+        .map_err(|e| cannot_start(format!("cannot hand the sockets over: {e}")))?;
+    let mut child = tokio::process::Command::from(cmd)
+        .spawn()
+        .map_err(|e| cannot_start(e.to_string()))?;
+    // The child has its copies now; ours of its end, and the copies made to hand over,
+    // close here.
+    drop(fds);
+    drop(sources);
+    drop(theirs);
+    let pid = child.id().expect("a child just spawned has an id");
+    started(pid);
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    log::upgrade_started(&exe.path, pid, &names);
+    drop(listeners);
+
+    let began = Instant::now();
+    let ours_async = ours
+        .try_clone()
+        .and_then(|s| {
+            s.set_nonblocking(true)?;
+            tokio::net::UnixStream::from_std(s)
+        })
+        .map_err(|e| cannot_start(format!("cannot read the upgrade's channel: {e}")));
+    let ours_async = match ours_async {
+        Ok(stream) => stream,
+        Err(e) => {
+            end(&mut child).await;
+            return Err(e);
+        }
+    };
+    let mut lines = BufReader::new(ours_async).lines();
+    let stop = ctl.initiated.wait();
+    tokio::pin!(stop);
+
+    // Ready, or not.
+    let timeout = sleep(plan.timeout);
+    tokio::pin!(timeout);
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut stop => return Err(stopped(ctl, &mut child, pid).await),
+            status = child.wait() => {
+                let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
+                return Err(UpgradeError::Exited { pid, how });
+            }
+            line = lines.next_line() => match line {
+                Ok(Some(line)) if handover::parse_ready(&line) == Some(pid) => break,
+                // Anything else on the channel is not ours to read.
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return Err(closed(&mut child, pid).await),
+            },
+            () = &mut timeout => {
+                end(&mut child).await;
+                return Err(UpgradeError::NotReady { pid, after: plan.timeout });
+            }
+        }
+    }
+
+    // Ready: both serve for a moment, while it shows it holds up.
+    let settle = sleep(SETTLE);
+    tokio::pin!(settle);
+    tokio::select! {
+        biased;
+        () = &mut stop => return Err(stopped(ctl, &mut child, pid).await),
+        status = child.wait() => {
+            let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
+            return Err(UpgradeError::Exited { pid, how: format!("{how} right after it said it was ready") });
+        }
+        () = &mut settle => {}
+    }
+
+    // The handover. systemd hears of the new main process first: from here on, this one
+    // tells it nothing.
+    if let Some(notifier) = ctl.notifier() {
+        notifier.handed_over(pid);
+    }
+    crate::sync::lock(&HANDED_OVER).push(ours);
+    log::upgrade_handed_over(pid, began.elapsed());
+    ctl.initiate(Trigger::Upgrade { pid });
+    Ok(pid)
+}
+
+/// The new process closed its channel without saying it is ready: its exit is waited for
+/// a moment, then it is killed.
+async fn closed(child: &mut Child, pid: u32) -> UpgradeError {
+    match tokio::time::timeout(CLOSE_TO_EXIT, child.wait()).await {
+        Ok(Ok(status)) => UpgradeError::Exited {
+            pid,
+            how: how_it_ended(status),
+        },
+        _ => {
+            end(child).await;
+            UpgradeError::ClosedWithoutReady { pid }
+        }
+    }
+}
+
+/// A stop came during the upgrade: the new process gets the same signal (`SIGTERM` for
+/// another trigger), and its exit is waited for, so that the stop stops both.
+async fn stopped(ctl: &Controller, child: &mut Child, pid: u32) -> UpgradeError {
+    let signal = match ctl.trigger() {
+        Some(Trigger::Signal(signal)) => signal.number(),
+        _ => None,
+    }
+    .unwrap_or(libc::SIGTERM);
+    if sys::send_signal(pid, signal).is_ok() {
+        let _ = child.wait().await;
+    } else {
+        end(child).await;
+    }
+    UpgradeError::Stopped { pid }
+}
+
+/// Kills the new process and reaps it.
+async fn end(child: &mut Child) {
+    let _ = child.start_kill();
+    let _ = child.wait().await;
+}

@@ -1,0 +1,2 @@
+#[graceful::main(upgrade = "SIGUSR3")]
+async fn main() {}
