@@ -414,16 +414,17 @@ pub(crate) fn upgrade_started(path: &std::path::Path, pid: u32, listeners: &[Str
 
 #[cfg(unix)]
 /// The new process said it is ready, and held up: it serves now, this one drains.
-pub(crate) fn upgrade_handed_over(pid: u32, waited: Duration) {
+pub(crate) fn upgrade_handed_over(pid: u32, ready_after: Duration, held_up: Duration) {
     emit!(
         info,
         pid,
-        waited_ms = millis(waited),
+        ready_ms = millis(ready_after),
         "upgrade in place: handed over"
     );
     stderr_line(format_args!(
-        "upgrade: pid {pid} is ready after {}; it serves now, and this process stops accepting and drains",
-        Millis(waited)
+        "upgrade: pid {pid} was ready after {} and has held up for {}; it serves now, and this process stops accepting and drains",
+        Millis(ready_after),
+        Millis(held_up)
     ));
 }
 

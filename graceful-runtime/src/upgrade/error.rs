@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Why [`upgrade`](crate::upgrade) did not hand over. In every case this process goes on
-/// serving; a new process that was started has been killed and reaped.
+/// serving; a new process that was started has been stopped (`SIGTERM`, then `SIGKILL`
+/// after five seconds) and reaped.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum UpgradeError {
@@ -55,6 +56,8 @@ pub enum UpgradeError {
     Stopped {
         /// The new process.
         pid: u32,
+        /// How it ended: `exited with 0` once it has stopped as a service does.
+        how: String,
     },
 }
 
@@ -99,16 +102,17 @@ impl fmt::Display for UpgradeError {
             UpgradeError::ClosedWithoutReady { pid } => write!(
                 f,
                 "the new process (pid {pid}) closed the upgrade's channel without saying it is \
-                 ready; killed"
+                 ready; stopped"
             ),
             UpgradeError::NotReady { pid, after } => write!(
                 f,
                 "the new process (pid {pid}) was not ready after {after:?}: did it call \
-                 graceful::ready()? killed (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
+                 graceful::ready()? stopped (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
             ),
-            UpgradeError::Stopped { pid } => write!(
+            UpgradeError::Stopped { pid, how } => write!(
                 f,
-                "a stop came during the upgrade: the new process (pid {pid}) was told to stop too"
+                "a stop came during the upgrade: the new process (pid {pid}) was told to stop \
+                 too, and {how}"
             ),
         }
     }
@@ -183,7 +187,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "the new process (pid 42) was not ready after 60s: did it call graceful::ready()? \
-             killed (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
+             stopped (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
         );
     }
 }

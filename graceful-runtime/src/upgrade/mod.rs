@@ -6,7 +6,7 @@
 //! One at a time: a trigger while an upgrade is under way, or in a process whose own
 //! predecessor is still draining, is refused with a log line. The new process is given
 //! [`GRACEFUL_UPGRADE_TIMEOUT`](crate::config::env::UPGRADE_TIMEOUT) to say it is ready;
-//! failing that, or if it exits first, it is killed and reaped, and this process goes on
+//! failing that, or if it exits first, it is stopped and reaped, and this process goes on
 //! serving as if nothing had happened. Once it is ready, it is watched for [`SETTLE`]
 //! more, both serving, so that a program that dies as soon as it has said it is ready is
 //! rolled back too.
@@ -74,8 +74,8 @@ pub(crate) fn prepare(timeout: Duration) {
 ///
 /// On failure this process goes on serving, and the error says why; it is logged too. A
 /// new process that exits, is killed by a signal, or does not call
-/// [`ready`](crate::ready) within `GRACEFUL_UPGRADE_TIMEOUT` (60 s unless set) is killed
-/// and reaped.
+/// [`ready`](crate::ready) within `GRACEFUL_UPGRADE_TIMEOUT` (60 s unless set) is
+/// stopped (`SIGTERM`, then `SIGKILL` after five seconds) and reaped.
 ///
 /// ```no_run
 /// # async fn doc() {

@@ -3,6 +3,7 @@
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
+use std::process::ExitStatus;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -22,8 +23,12 @@ use crate::{handover, sys};
 /// exits, which the new process reads as the end of its predecessor.
 static HANDED_OVER: Mutex<Vec<UnixStream>> = Mutex::new(Vec::new());
 
-/// How long a new process that closed its channel has to exit before it is killed.
+/// How long a new process that closed its channel has to exit before it is stopped.
 const CLOSE_TO_EXIT: Duration = Duration::from_secs(1);
+
+/// How long a new process that is rolled back has to stop after `SIGTERM`, before
+/// `SIGKILL`.
+const ROLLBACK_GRACE: Duration = Duration::from_secs(5);
 
 pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, UpgradeError> {
     let exe = plan.exe.as_ref().map_err(|why| UpgradeError::CannotStart {
@@ -112,6 +117,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     }
 
     // Ready: both serve for a moment, while it shows it holds up.
+    let ready_after = began.elapsed();
     let settle = sleep(SETTLE);
     tokio::pin!(settle);
     tokio::select! {
@@ -130,7 +136,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         notifier.handed_over(pid);
     }
     crate::sync::lock(&HANDED_OVER).push(ours);
-    log::upgrade_handed_over(pid, began.elapsed());
+    log::upgrade_handed_over(pid, ready_after, SETTLE);
     ctl.initiate(Trigger::Upgrade { pid });
     Ok(pid)
 }
@@ -158,16 +164,26 @@ async fn stopped(ctl: &Controller, child: &mut Child, pid: u32) -> UpgradeError 
         _ => None,
     }
     .unwrap_or(libc::SIGTERM);
-    if sys::send_signal(pid, signal).is_ok() {
-        let _ = child.wait().await;
+    let status = if sys::send_signal(pid, signal).is_ok() {
+        child.wait().await.ok()
     } else {
-        end(child).await;
-    }
-    UpgradeError::Stopped { pid }
+        end(child).await
+    };
+    let how = status.map_or_else(|| "could not be waited for".to_owned(), how_it_ended);
+    UpgradeError::Stopped { pid, how }
 }
 
-/// Kills the new process and reaps it.
-async fn end(child: &mut Child) {
+/// Stops the new process and reaps it: `SIGTERM` first, so that one that took work, or
+/// connections, hands them back, then `SIGKILL` if it has not exited within
+/// [`ROLLBACK_GRACE`].
+async fn end(child: &mut Child) -> Option<ExitStatus> {
+    if let Some(pid) = child.id() {
+        if sys::send_signal(pid, libc::SIGTERM).is_ok() {
+            if let Ok(status) = tokio::time::timeout(ROLLBACK_GRACE, child.wait()).await {
+                return status.ok();
+            }
+        }
+    }
     let _ = child.start_kill();
-    let _ = child.wait().await;
+    child.wait().await.ok()
 }

@@ -40,6 +40,18 @@ impl Service {
             .find(|line| line.starts_with(prefix))
             .cloned()
     }
+
+    /// Every stdout line seen so far that starts with `prefix`: after an upgrade in place,
+    /// those of every generation, which share the pipe.
+    pub fn printed_all(&self, prefix: &str) -> Vec<String> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|line| line.starts_with(prefix))
+            .cloned()
+            .collect()
+    }
 }
 
 /// Starts the server at `bin` with `envs`, waits for its `ready` line, and returns it with

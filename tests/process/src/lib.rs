@@ -14,6 +14,10 @@ use std::time::{Duration, Instant};
 /// How long a test waits for a child before calling it stuck. Generous: CI machines are slow.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
+/// How long the output readers may run on after the service exited, while a process it
+/// started still holds its pipes: enough to read what was written before the exit.
+const INHERITED_PIPES: Duration = Duration::from_secs(1);
+
 /// A running child, its stdout read line by line and its stderr read to the end. Dropped
 /// before it has exited, it is killed.
 pub struct Service {
@@ -228,9 +232,27 @@ fn launch_command(
         Stderr::Read => {
             let errors = stderr.clone();
             readers.push(thread::spawn(move || {
-                let mut buf = String::new();
-                let _ = err.read_to_string(&mut buf);
-                errors.lock().unwrap().push_str(&buf);
+                // As it comes, for `wait_for_stderr`; a line cut between two reads is
+                // whole once both are in.
+                let mut buf = [0u8; 4096];
+                let mut pending = Vec::new();
+                while let Ok(n) = err.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    pending.extend_from_slice(&buf[..n]);
+                    let complete = match std::str::from_utf8(&pending) {
+                        Ok(text) => text.len(),
+                        Err(e) => e.valid_up_to(),
+                    };
+                    let text = String::from_utf8_lossy(&pending[..complete]).into_owned();
+                    errors.lock().unwrap().push_str(&text);
+                    pending.drain(..complete);
+                }
+                errors
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&pending));
             }));
         }
         Stderr::Closed => drop(err),
@@ -252,6 +274,22 @@ impl Service {
     /// The process id of the child.
     pub fn id(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits until stderr holds `needle`.
+    pub fn wait_for_stderr(&mut self, needle: &str) {
+        let until = Instant::now() + PATIENCE;
+        while !self.stderr.lock().unwrap().contains(needle) {
+            if Instant::now() >= until {
+                let _ = self.child.kill();
+                panic!(
+                    "no {needle:?} on the service's stderr; stdout: {:#?}\nstderr: {}",
+                    self.stdout.lock().unwrap(),
+                    self.stderr.lock().unwrap()
+                );
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Waits for a stdout line starting with `prefix`.
@@ -301,11 +339,19 @@ impl Service {
         };
         let elapsed = self.signalled_at.unwrap_or(started).elapsed();
         // A stalled stdout's reader lets go; the others finish once the pipes close with
-        // the process.
+        // the process. Unless a process it started holds them still (the new process of
+        // an upgrade in place writes to the same pipes): then what the exited one wrote
+        // has been read within a moment, and the readers go on for the others.
         let (release, _) = channel();
         drop(std::mem::replace(&mut self._release_stdout, release));
+        let until = Instant::now() + INHERITED_PIPES;
         for reader in self.readers.drain(..) {
-            let _ = reader.join();
+            while !reader.is_finished() && Instant::now() < until {
+                thread::sleep(Duration::from_millis(10));
+            }
+            if reader.is_finished() {
+                let _ = reader.join();
+            }
         }
         let stdout = self.stdout.lock().unwrap().clone();
         let stderr = self.stderr.lock().unwrap().clone();
@@ -398,4 +444,6 @@ pub mod http;
 mod poll;
 #[cfg(unix)]
 mod stall;
+#[cfg(target_os = "linux")]
+pub mod upgrade;
 pub use {examples::example, examples::start_server, poll::eventually};

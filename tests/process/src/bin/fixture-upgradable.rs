@@ -1,0 +1,52 @@
+//! An HTTP service that upgrades in place on `SIGHUP`, for the tests of the upgrade's
+//! faults (`tests/upgrade.rs`); `fixture-faulty` is the broken binary those tests put in
+//! its place.
+//!
+//! It serves `graceful::listener("http", "127.0.0.1:0")` (`FIXTURE_LISTEN` to choose):
+//! `GET /` answers with its process id, `GET /slow` after three seconds (longer than an
+//! upgrade takes to hand over), `GET /upgrade` calls
+//! `graceful::upgrade()` and answers with its result (`ok <pid>` or `error: <message>`).
+//! It prints `ready: listening on http://<address>` once it has said `graceful::ready()`,
+//! and its one hook prints `hook trigger=<trigger>`.
+
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+
+#[graceful::teardown(order = 10)]
+async fn show_trigger(ctx: graceful::Context) {
+    println!("hook trigger={}", ctx.trigger());
+}
+
+#[graceful::main(deadline = "5s", drain_delay = "200ms", upgrade)]
+async fn main() -> std::io::Result<()> {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async { format!("pid {}\n", std::process::id()) }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                "done after 3s\n"
+            }),
+        )
+        .route(
+            "/upgrade",
+            get(|| async {
+                match graceful::upgrade().await {
+                    Ok(pid) => format!("ok {pid}\n"),
+                    Err(e) => format!("error: {e}\n"),
+                }
+            }),
+        );
+    let addr = std::env::var("FIXTURE_LISTEN").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
+    let listener = graceful::listener("http", addr.as_str()).await?;
+    let local = listener.local_addr()?;
+    graceful::ready();
+    println!("ready: listening on http://{local}");
+    graceful::http::serve(listener, app).await;
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! Upgrades in place that go wrong, under load: the new binary exits at once, never says
+//! it is ready, crashes right after it did; two triggers back to back; a stop during an
+//! upgrade; a trigger in a new process whose old one still drains; systemd's view of it.
+//! The old process keeps serving through each failure with no client error, and its log
+//! says why.
+
+#![cfg(target_os = "linux")]
+
+use graceful_process_tests as support;
+
+use std::net::SocketAddr;
+use std::os::unix::net::UnixDatagram;
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use support::upgrade::{self, Load};
+use support::{http, Service};
+
+const UPGRADABLE: &str = env!("CARGO_BIN_EXE_fixture-upgradable");
+const FAULTY: &str = env!("CARGO_BIN_EXE_fixture-faulty");
+
+/// The upgradable fixture started from a path of its own, under load.
+struct Running {
+    svc: Service,
+    addr: SocketAddr,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+fn start(name: &str, envs: &[(&str, &str)]) -> Running {
+    upgrade::become_subreaper();
+    let dir = upgrade::scratch(name);
+    let path = dir.join("service");
+    upgrade::deploy(UPGRADABLE, &path);
+    let (svc, addr) = support::start_server(path.to_str().unwrap(), envs);
+    Running {
+        svc,
+        addr,
+        path,
+        dir,
+    }
+}
+
+impl Running {
+    fn pid(&self) -> u32 {
+        self.svc.id()
+    }
+
+    /// Waits until the stdout of every generation holds a line starting with `prefix`.
+    fn wait_for(&mut self, prefix: &str) {
+        self.svc.wait_for(prefix);
+    }
+
+    /// Waits until the stderr of every generation holds `needle`.
+    fn wait_for_stderr(&mut self, needle: &str) {
+        self.svc.wait_for_stderr(needle);
+    }
+
+    /// Stops the (first) process and returns its exit code, its stdout and stderr.
+    fn stop(self) -> support::Exited {
+        let pid = self.pid();
+        let mut svc = self.svc;
+        svc.signal("TERM");
+        let out = svc.exited();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        assert_eq!(out.code, Some(0), "{pid}: {out:#?}");
+        out
+    }
+}
+
+/// Puts the broken binary in place, triggers the upgrade, and returns what the old
+/// process said, under load all along; the old process must still serve, with no
+/// client error.
+fn failed_upgrade(name: &str, fault: &str, envs: &[(&str, &str)]) -> support::Exited {
+    let mut all = vec![("FIXTURE_FAULT", fault)];
+    all.extend_from_slice(envs);
+    let mut running = start(name, &all);
+    let load = Load::start(running.addr, 2, 2);
+    let old = running.pid();
+    upgrade::deploy(FAULTY, &running.path);
+    upgrade::signal(old, "HUP");
+    running.wait_for_stderr("upgrade failed: ");
+    // Still the old one, serving.
+    assert_eq!(upgrade::serving_pid(running.addr).unwrap(), old);
+    thread::sleep(Duration::from_millis(300));
+    let (answered, failures) = load.stop();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(answered > 0);
+    running.stop()
+}
+
+#[test]
+fn a_new_binary_that_exits_at_once_is_rolled_back_and_the_old_one_serves_on() {
+    let out = failed_upgrade("exits", "exit", &[]);
+    out.assert_stderr("exited with 3; this process goes on serving");
+    // The old process's shutdown is its own, from the signal.
+    assert!(out.has_line("hook trigger=SIGTERM"), "{out:#?}");
+}
+
+#[test]
+fn a_new_binary_that_never_says_it_is_ready_is_stopped_after_the_timeout() {
+    let started = Instant::now();
+    let out = failed_upgrade(
+        "never-ready",
+        "never-ready",
+        &[("GRACEFUL_UPGRADE_TIMEOUT", "1s")],
+    );
+    out.assert_stderr(
+        "was not ready after 1s: did it call graceful::ready()? stopped \
+         (GRACEFUL_UPGRADE_TIMEOUT sets the time); this process goes on serving",
+    );
+    // Stopped with SIGTERM, as a service: it said so on its way out.
+    assert!(out.has_line("faulty: stopped"), "{out:#?}");
+    assert!(started.elapsed() < support::PATIENCE);
+}
+
+#[test]
+fn a_new_binary_that_crashes_right_after_it_said_it_is_ready_is_rolled_back() {
+    let out = failed_upgrade("crash", "crash", &[]);
+    out.assert_stderr(
+        "was killed by SIGABRT right after it said it was ready; this process goes on serving",
+    );
+}
+
+#[test]
+fn after_a_failed_upgrade_the_next_one_hands_over() {
+    let mut running = start("again", &[("FIXTURE_FAULT", "exit")]);
+    let old = running.pid();
+    upgrade::deploy(FAULTY, &running.path);
+    upgrade::signal(old, "HUP");
+    running.wait_for_stderr("upgrade failed: ");
+    // The fix is deployed; this time through the program's own call.
+    upgrade::deploy(UPGRADABLE, &running.path);
+    let answer = http::get(running.addr, "/upgrade").unwrap();
+    let new: u32 = answer
+        .body
+        .trim()
+        .strip_prefix("ok ")
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{answer:?}"));
+    assert_eq!(upgrade::serving_pid(running.addr).unwrap(), new);
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(
+        out.has_line(&format!("hook trigger=upgraded: pid {new} serves now")),
+        "{out:#?}"
+    );
+    upgrade::signal(new, "TERM");
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn a_second_trigger_during_an_upgrade_is_refused_and_one_handover_happens() {
+    let mut running = start("twice", &[("GRACEFUL_UPGRADE_TIMEOUT", "30s")]);
+    let old = running.pid();
+    upgrade::deploy(UPGRADABLE, &running.path);
+    upgrade::signal(old, "HUP");
+    thread::sleep(Duration::from_millis(100));
+    upgrade::signal(old, "HUP");
+    running.wait_for("hook trigger=upgraded");
+    let new = upgrade::serving_pid(running.addr).unwrap();
+    assert_ne!(new, old);
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("upgrade refused: an upgrade is under way already, to pid");
+    assert_eq!(
+        out.stderr.matches("upgrade: started").count(),
+        1,
+        "{}",
+        out.stderr
+    );
+    upgrade::signal(new, "TERM");
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn a_stop_during_an_upgrade_stops_both_processes() {
+    let mut running = start("stop", &[("FIXTURE_FAULT", "never-ready")]);
+    let old = running.pid();
+    upgrade::deploy(FAULTY, &running.path);
+    upgrade::signal(old, "HUP");
+    running.wait_for("faulty: took the listener");
+    let new = pid_of_new(&running.svc);
+    upgrade::signal(old, "TERM");
+    // The new process was told to stop too, and stopped as a service does; the old one
+    // waited for it and says how it ended.
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.has_line("faulty: stopped"), "{out:#?}");
+    out.assert_stderr(&format!(
+        "a stop came during the upgrade: the new process (pid {new}) was told to stop too, \
+         and exited with 0"
+    ));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn a_new_process_refuses_an_upgrade_while_its_old_one_still_drains() {
+    let mut running = start("draining", &[]);
+    let old = running.pid();
+    // The old process will drain this for two seconds after the handover.
+    let slow = http::send_get(running.addr, "/slow").unwrap();
+    upgrade::deploy(UPGRADABLE, &running.path);
+    upgrade::signal(old, "HUP");
+    // Handed over; the hook that says so runs only after the drain.
+    running.wait_for_stderr("this process stops accepting and drains");
+    let new = upgrade::serving_pid(running.addr).unwrap();
+    let refused = http::get(running.addr, "/upgrade").unwrap();
+    assert_eq!(
+        refused.body,
+        format!(
+            "error: the process this one replaced (pid {old}) still drains: try again once it \
+             has exited\n"
+        )
+    );
+    assert_eq!(http::read_response(slow).unwrap().status, 200);
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    // Once it has exited, the new one upgrades.
+    upgrade::deploy(UPGRADABLE, &running.path);
+    let answer = http::get(running.addr, "/upgrade").unwrap();
+    assert!(answer.body.starts_with("ok "), "{answer:?}");
+    let newer = upgrade::serving_pid(running.addr).unwrap();
+    assert_ne!(newer, new);
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    upgrade::signal(newer, "TERM");
+    assert_eq!(upgrade::exit_code(newer, support::PATIENCE), Some(0));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn systemd_hears_reloading_then_the_new_main_pid_and_never_stopping_from_the_old_one() {
+    let socket_path = upgrade::scratch("notify").join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut running = start(
+        "systemd",
+        &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+    );
+    assert_eq!(received(&socket), "READY=1");
+    let old = running.pid();
+    upgrade::deploy(UPGRADABLE, &running.path);
+    upgrade::signal(old, "HUP");
+    let reloading = received(&socket);
+    let usec: u64 = reloading
+        .strip_prefix("RELOADING=1\nMONOTONIC_USEC=")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{reloading:?}"));
+    assert!(usec > 0);
+    running.wait_for("hook trigger=upgraded");
+    let new = upgrade::serving_pid(running.addr).unwrap();
+    assert_eq!(received(&socket), format!("MAINPID={new}\nREADY=1"));
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    // The old process drained and exited without a word more: it is not the main one.
+    socket
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    assert!(
+        socket.recv(&mut buf).is_err(),
+        "the old process said more: {:?}",
+        String::from_utf8_lossy(&buf)
+    );
+    // The new process, now the main one, speaks at its own stop.
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    upgrade::signal(new, "TERM");
+    assert!(received(&socket).starts_with("STOPPING=1"));
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn systemd_hears_ready_again_when_an_upgrade_fails() {
+    let socket_path = upgrade::scratch("notify-failed").join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let running = start(
+        "systemd-failed",
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("FIXTURE_FAULT", "exit"),
+        ],
+    );
+    assert_eq!(received(&socket), "READY=1");
+    upgrade::deploy(FAULTY, &running.path);
+    upgrade::signal(running.pid(), "HUP");
+    assert!(received(&socket).starts_with("RELOADING=1\n"));
+    let failed = received(&socket);
+    assert!(
+        failed.starts_with("READY=1\nSTATUS=upgrade failed: the new process (pid ")
+            && failed.ends_with(") exited with 3"),
+        "{failed:?}"
+    );
+    running.stop();
+}
+
+fn received(socket: &UnixDatagram) -> String {
+    let mut buf = [0u8; 512];
+    let n = socket.recv(&mut buf).expect("a notification");
+    String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// The new process of an upgrade under way: the old process's one child.
+fn pid_of_new(svc: &Service) -> u32 {
+    children_of(svc.id())
+        .into_iter()
+        .next()
+        .expect("the old process has a child")
+}
+
+/// The processes whose parent is `pid`: the children of each of its threads (the one
+/// that started a child is its parent in `/proc`).
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(threads) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    threads
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
