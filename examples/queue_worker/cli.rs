@@ -13,7 +13,9 @@ use clap::Parser;
 /// Press Ctrl-C (or send SIGTERM) to watch the shutdown: /healthz answers 503, intake
 /// stops after a one-second drain delay, the messages in flight are finished, any that
 /// cannot finish before the deadline go back to pending, the consumer unplugs from the
-/// queue, and the scratch files are removed. A second Ctrl-C exits at once.
+/// queue, and the scratch files are removed. A second Ctrl-C exits at once. SIGHUP
+/// upgrades in place: the binary now on disk takes over with no pause in consumption,
+/// while this process finishes what it holds.
 ///
 /// Instances that share one database file share the queue, like replicas of a service
 /// share a broker. A killed instance loses nothing either: what it held returns to

@@ -20,6 +20,13 @@
 //! 5. order 20, `scratch files` (`always`, so even past the deadline): the work's scratch
 //!    files are removed.
 //!
+//! On `SIGHUP` (Unix) it upgrades in place instead: the binary now at its path starts
+//! with the same arguments, takes the health endpoint's socket, registers under the same
+//! consumer name without taking back what this process holds, and starts its workers.
+//! Once it calls `graceful::ready()`, this process stops taking messages (trigger
+//! `upgrade`, no drain delay), finishes what it holds, unplugs and exits 0. Consumption
+//! never stops: for a moment both processes take messages.
+//!
 //! Its output cannot fail the shutdown: with stdout closed (`| tee log` ended by the same
 //! Ctrl-C), the lines are lost and the consumer still unplugs.
 //!
@@ -60,16 +67,27 @@ const DRAIN_DELAY: Duration = Duration::from_secs(1);
 /// shutdown's deadline (`GRACEFUL_DEADLINE` still overrides it, as operators expect).
 fn main() {
     let cli = Cli::parse();
-    graceful::Main::new()
+    let main = graceful::Main::new()
         .deadline(cli.deadline)
-        .drain_delay(DRAIN_DELAY)
-        .run(serve(cli))
+        .drain_delay(DRAIN_DELAY);
+    // `SIGHUP` upgrades in place: the binary now on disk starts, takes the health
+    // endpoint's socket and consumes beside this process, which then finishes what it
+    // holds and exits.
+    #[cfg(unix)]
+    let main = main.upgrade(graceful::Signal::Hangup);
+    main.run(serve(cli))
 }
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
     let consumer = cli.consumer();
-    // Provided first: whatever fails later, the `always` hook still finds it.
-    let scratch = std::env::temp_dir().join(format!("{consumer}.scratch"));
+    let upgraded_from = graceful::upgraded_from();
+    // Provided first: whatever fails later, the `always` hook still finds it. After an
+    // upgrade in place, a directory of its own: the process this one replaces removes
+    // its own at its end, while this one still works.
+    let scratch = std::env::temp_dir().join(match upgraded_from {
+        None => format!("{consumer}.scratch"),
+        Some(_) => format!("{consumer}.{}.scratch", std::process::id()),
+    });
     graceful::provide(Scratch(scratch.clone()));
     std::fs::create_dir_all(&scratch)
         .with_context(|| format!("cannot create the scratch directory {}", scratch.display()))?;
@@ -77,7 +95,9 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     let store = Store::open(&cli.db, cli.lease)
         .with_context(|| format!("cannot open the queue at {}", cli.db.display()))?;
     let store = Arc::new(store);
-    let reclaimed = store.register(&consumer)?;
+    // After an upgrade in place, the process this one replaces still works on what it
+    // holds under the same name: that is not to be taken back.
+    let reclaimed = store.register(&consumer, upgraded_from)?;
     if reclaimed > 0 {
         outln!("{consumer} was killed last time: {reclaimed} messages it held are pending again");
     }
@@ -122,8 +142,9 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
         cli.op_time,
         cli.db.display()
     );
-    // Under systemd with `Type=notify`, this is when the service counts as started; and
-    // every hook's state has been provided by now.
+    // Under systemd with `Type=notify`, this is when the service counts as started; after
+    // an upgrade, the process this one replaces stops taking messages now. Every hook's
+    // state has been provided by now.
     graceful::ready();
     graceful::shutdown_requested().await;
     Ok(())

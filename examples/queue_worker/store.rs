@@ -8,6 +8,11 @@
 //! name starts again. Every acknowledgement is also written to `acks`, so a message
 //! processed twice shows up as two rows there.
 //!
+//! A held message also records the process that holds it (`holder_pid`): during an
+//! upgrade in place two processes run under one consumer name for a while, the old one
+//! finishing what it holds while the new one takes new messages, and neither may hand
+//! back, renew or acknowledge what the other holds.
+//!
 //! The calls are synchronous and short. Workers make them from async code inside
 //! [`tokio::task::block_in_place`], so a take happens within one poll: a worker's wait for
 //! a message can be dropped at the shutdown without a message being taken and lost.
@@ -25,6 +30,7 @@ const SCHEMA: &str = "
         payload     TEXT    NOT NULL,
         state       TEXT    NOT NULL CHECK (state IN ('pending', 'in_progress', 'done')),
         consumer    TEXT,
+        holder_pid  INTEGER,
         lease_until INTEGER,
         attempts    INTEGER NOT NULL DEFAULT 0,
         enqueued_at INTEGER NOT NULL,
@@ -92,20 +98,24 @@ pub(crate) type Result<T> = std::result::Result<T, StoreError>;
 pub(crate) struct Store {
     conn: Mutex<Option<Connection>>,
     lease: Duration,
+    /// This process, the holder of what it takes.
+    pid: u32,
 }
 
 impl Store {
     /// Opens (or creates) the queue at `path`. A taken message is leased for `lease`.
     pub(crate) fn open(path: &Path, lease: Duration) -> Result<Store> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL: readers never block the writer, so several instances can share the file.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.execute_batch(SCHEMA)?;
+        add_holder_pid(&mut conn)?;
         Ok(Store {
             conn: Mutex::new(Some(conn)),
             lease,
+            pid: std::process::id(),
         })
     }
 
@@ -123,10 +133,12 @@ impl Store {
         self.conn.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Registers `consumer` as online. Anything still held under its name is from a
-    /// previous life of this consumer that was killed: it goes back to pending at once.
-    /// Returns how many messages that was.
-    pub(crate) fn register(&self, consumer: &str) -> Result<usize> {
+    /// Registers `consumer` as online, as this process. Anything still held under its
+    /// name is from a previous life of this consumer that was killed: it goes back to
+    /// pending at once, unless `predecessor` is live — the process this one replaces in an
+    /// upgrade, which still finishes what it holds. Returns how many messages went back.
+    pub(crate) fn register(&self, consumer: &str, predecessor: Option<u32>) -> Result<usize> {
+        let pid = self.pid;
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = now_ms();
@@ -136,20 +148,29 @@ impl Store {
                  ON CONFLICT (name) DO UPDATE SET
                      pid = excluded.pid, online = 1,
                      started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at",
-                params![consumer, std::process::id(), now],
+                params![consumer, pid, now],
             )?;
-            let reclaimed = release(&tx, "consumer = ?1", params![consumer])?;
+            let reclaimed = match predecessor {
+                None => release(&tx, "consumer = ?1", params![consumer])?,
+                // Held by neither this process nor the one it replaces: a killed one's.
+                Some(old) => release(
+                    &tx,
+                    "consumer = ?1 AND holder_pid IS NOT ?2",
+                    params![consumer, old],
+                )?,
+            };
             tx.commit()?;
             Ok(reclaimed)
         })
     }
 
-    /// Marks `consumer` offline: it takes nothing more.
+    /// Marks `consumer` offline: it takes nothing more. Unless a process that replaced
+    /// this one registered the name since: it is online.
     pub(crate) fn go_offline(&self, consumer: &str) -> Result<()> {
         self.with(|conn| {
             conn.execute(
-                "UPDATE consumers SET online = 0, heartbeat_at = ?2 WHERE name = ?1",
-                params![consumer, now_ms()],
+                "UPDATE consumers SET online = 0, heartbeat_at = ?2 WHERE name = ?1 AND pid = ?3",
+                params![consumer, now_ms(), self.pid],
             )?;
             Ok(())
         })
@@ -173,11 +194,11 @@ impl Store {
             let taken = tx
                 .query_row(
                     "UPDATE messages
-                     SET state = 'in_progress', consumer = ?1, lease_until = ?2,
-                         attempts = attempts + 1
+                     SET state = 'in_progress', consumer = ?1, holder_pid = ?3,
+                         lease_until = ?2, attempts = attempts + 1
                      WHERE id = (SELECT id FROM messages WHERE state = 'pending' ORDER BY id LIMIT 1)
                      RETURNING id",
-                    params![consumer, lease_until],
+                    params![consumer, lease_until, self.pid],
                     |row| Ok(Message { id: row.get(0)? }),
                 )
                 .optional()?;
@@ -198,9 +219,11 @@ impl Store {
                 params![id, consumer, now],
             )?;
             let held = tx.execute(
-                "UPDATE messages SET state = 'done', consumer = NULL, lease_until = NULL, done_at = ?3
-                 WHERE id = ?1 AND state = 'in_progress' AND consumer = ?2",
-                params![id, consumer, now],
+                "UPDATE messages
+                 SET state = 'done', consumer = NULL, holder_pid = NULL, lease_until = NULL,
+                     done_at = ?3
+                 WHERE id = ?1 AND state = 'in_progress' AND consumer = ?2 AND holder_pid = ?4",
+                params![id, consumer, now, self.pid],
             )?;
             tx.commit()?;
             Ok(held == 1)
@@ -210,14 +233,25 @@ impl Store {
     /// Gives a message back unprocessed: it is pending again, for any consumer.
     pub(crate) fn hand_back(&self, consumer: &str, id: i64) -> Result<()> {
         self.with(|conn| {
-            release(conn, "id = ?1 AND consumer = ?2", params![id, consumer])?;
+            release(
+                conn,
+                "id = ?1 AND consumer = ?2 AND holder_pid = ?3",
+                params![id, consumer, self.pid],
+            )?;
             Ok(())
         })
     }
 
-    /// Gives back everything `consumer` still holds. Returns how many messages.
+    /// Gives back everything `consumer` still holds in this process. Returns how many
+    /// messages.
     pub(crate) fn hand_back_all(&self, consumer: &str) -> Result<usize> {
-        self.with(|conn| release(conn, "consumer = ?1", params![consumer]))
+        self.with(|conn| {
+            release(
+                conn,
+                "consumer = ?1 AND holder_pid = ?2",
+                params![consumer, self.pid],
+            )
+        })
     }
 
     /// The heartbeat of a live consumer: extends the leases of what it holds, and
@@ -228,13 +262,13 @@ impl Store {
         self.with(|conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             tx.execute(
-                "UPDATE consumers SET heartbeat_at = ?2 WHERE name = ?1",
-                params![consumer, now],
+                "UPDATE consumers SET heartbeat_at = ?2 WHERE name = ?1 AND pid = ?3",
+                params![consumer, now, self.pid],
             )?;
             tx.execute(
                 "UPDATE messages SET lease_until = ?2
-                 WHERE state = 'in_progress' AND consumer = ?1",
-                params![consumer, lease_until],
+                 WHERE state = 'in_progress' AND consumer = ?1 AND holder_pid = ?3",
+                params![consumer, lease_until, self.pid],
             )?;
             let expired = release(&tx, "lease_until < ?1", params![now])?;
             tx.commit()?;
@@ -272,11 +306,28 @@ impl Store {
 fn release(conn: &Connection, condition: &str, params: impl Params) -> rusqlite::Result<usize> {
     conn.execute(
         &format!(
-            "UPDATE messages SET state = 'pending', consumer = NULL, lease_until = NULL
+            "UPDATE messages SET state = 'pending', consumer = NULL, holder_pid = NULL,
+                 lease_until = NULL
              WHERE state = 'in_progress' AND {condition}"
         ),
         params,
     )
+}
+
+/// Adds `holder_pid` to a queue file made before it existed: the column is empty there,
+/// and what such a file holds in progress is released by name or by lease as before.
+fn add_holder_pid(conn: &mut Connection) -> rusqlite::Result<()> {
+    // One instance at a time: two opening an old file together must not both add it.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has: bool = tx.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('messages') WHERE name = 'holder_pid'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has {
+        tx.execute_batch("ALTER TABLE messages ADD COLUMN holder_pid INTEGER")?;
+    }
+    tx.commit()
 }
 
 /// Milliseconds since the Unix epoch: the leases are compared across processes.

@@ -651,3 +651,147 @@ fn replicas_in_containers_get_names_of_their_own() {
     let out = svc.exited();
     assert_eq!(out.code, Some(0), "{out:#?}");
 }
+
+/// Upgrades in place while messages arrive from outside, under one explicit consumer
+/// name: the new process takes new messages at once, the old one finishes what it holds,
+/// and the database shows nothing lost, nothing done twice, and no message left waiting
+/// for longer than a second.
+#[cfg(target_os = "linux")]
+#[test]
+fn upgrades_in_place_while_messages_arrive_lose_nothing_and_never_pause() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Instant;
+    use support::upgrade;
+
+    /// Each message's work: several are in flight at every trigger.
+    const OP_TIME_MS: i64 = 400;
+
+    upgrade::become_subreaper();
+    let db = Db::new("upgrade");
+    let dir = upgrade::scratch("queue");
+    let app = dir.join("queue_worker");
+    upgrade::deploy(&example("queue_worker"), &app);
+    let op_time = format!("{OP_TIME_MS}ms");
+    let mut svc = support::start(
+        app.to_str().unwrap(),
+        &[
+            ("QUEUE_WORKER_DB", db.path()),
+            ("QUEUE_WORKER_CONSUMER", "upgraded"),
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", &op_time),
+        ],
+    );
+    svc.wait_for("ready");
+
+    // Another service's producer, 40 messages a second, all along.
+    let producing = Arc::new(AtomicBool::new(true));
+    let producer = {
+        let producing = producing.clone();
+        let conn = db.open();
+        thread::spawn(move || {
+            let mut sent = 0u64;
+            while producing.load(Ordering::Relaxed) {
+                sent += 1;
+                conn.execute(
+                    "INSERT INTO messages (payload, state, enqueued_at)
+                     VALUES (?1, 'pending', CAST(unixepoch('subsec') * 1000 AS INTEGER))",
+                    [format!("message {sent} from outside")],
+                )
+                .unwrap();
+                thread::sleep(Duration::from_millis(25));
+            }
+            sent
+        })
+    };
+    let serving = |conn: &Connection| -> u32 {
+        conn.query_row(
+            "SELECT pid FROM consumers WHERE name = 'upgraded'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let conn = db.open();
+    let mut pids = vec![svc.id()];
+    thread::sleep(Duration::from_secs(1));
+    for round in 0..3 {
+        let old = *pids.last().unwrap();
+        assert!(
+            db.count("in_progress") > 0,
+            "round {round}: nothing in flight"
+        );
+        upgrade::deploy(&example("queue_worker"), &app);
+        upgrade::signal(old, "HUP");
+        let waited = Instant::now();
+        let new = loop {
+            let pid = serving(&conn);
+            if pid != old {
+                break pid;
+            }
+            assert!(
+                waited.elapsed() < support::PATIENCE,
+                "round {round}: no new consumer"
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        pids.push(new);
+        assert_eq!(
+            upgrade::exit_code(old, support::PATIENCE),
+            Some(0),
+            "round {round}: the old process {old} did not exit 0"
+        );
+        // The old one went offline without taking the new one's registration with it.
+        let online: bool = conn
+            .query_row(
+                "SELECT online FROM consumers WHERE name = 'upgraded' AND pid = ?1",
+                [new],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(
+            online,
+            "round {round}: the old process unplugged the new one"
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+    producing.store(false, Ordering::Relaxed);
+    let sent = producer.join().unwrap();
+    eventually("the queue drains", || {
+        db.count("pending") == 0 && db.count("in_progress") == 0
+    });
+    let last = *pids.last().unwrap();
+    upgrade::signal(last, "TERM");
+    assert_eq!(upgrade::exit_code(last, support::PATIENCE), Some(0));
+    eventually("every generation's output is read", || {
+        svc.printed_all("unplugged ").len() == pids.len()
+    });
+
+    assert_eq!(db.assert_nothing_lost(), sent);
+    assert_eq!(db.count("done"), sent, "every message is done");
+    // Each generation finished what it held itself: nothing was handed back or
+    // reclaimed at a start.
+    assert_eq!(svc.printed("upgraded was killed last time"), None);
+    let finals = svc.printed_all("final:");
+    assert_eq!(finals.len(), pids.len(), "{finals:#?}");
+    for last_word in &finals {
+        assert!(last_word.contains("handed back 0;"), "{finals:#?}");
+    }
+    // No pause: the longest any message waited to be taken (acknowledged, less its
+    // work) is the idle poll's 200 ms and some, far from the restart's seconds.
+    let longest_wait: i64 = conn
+        .query_row(
+            "SELECT MAX(a.acked_at - m.enqueued_at) FROM acks a JOIN messages m ON m.id = a.message_id",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let longest_wait = longest_wait - OP_TIME_MS;
+    assert!(
+        longest_wait <= 1000,
+        "a message waited {longest_wait} ms to be taken"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
