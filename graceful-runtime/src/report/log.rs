@@ -342,6 +342,21 @@ pub(crate) fn listener_note(message: &str) {
     stderr_line(format_args!("{message}"));
 }
 
+/// A server's handler, or the body of its answer, or a connection panicked: `place`
+/// says which (with the request's method and path), `outcome` what the server did. The
+/// server goes on: no shutdown starts, and the exit code is not changed.
+#[cfg(feature = "axum")]
+pub(crate) fn serve_panicked(place: &str, message: &str, outcome: &str) {
+    emit!(
+        error,
+        place,
+        panic = message,
+        outcome,
+        "a panic while serving"
+    );
+    stderr_line(format_args!("a panic in {place}: {message}; {outcome}"));
+}
+
 /// `main` returned an error: printed like Rust's own `main` does, whatever the subscriber.
 pub(crate) fn body_error(error: &str) {
     emit!(error, error, "main returned an error");

@@ -1,45 +1,79 @@
-//! `graceful::http::serve` and an upgraded connection (what a websocket is): served by a
-//! task of the handler's, it is kept through the drain delay and the teardown, and ended
-//! at the hard stop, so that it neither holds the exit nor is cut before its time.
+//! How `graceful::http::serve` serves and stops, watched from real clients (raw HTTP/1
+//! and HTTP/2 over sockets, to control exactly what a client sends and when):
+//!
+//! - an upgraded connection (what a websocket is), served by a task of the handler's, is
+//!   kept through the drain delay and the teardown and ended at the hard stop, so that it
+//!   neither holds the exit nor is cut before its time;
+//! - a client whose upload stalls does not hold the shutdown (HTTP/1: the body-read
+//!   timeout; HTTP/2: the hard stop, with the hooks after it still run);
+//! - a handler that panics is answered 500 and the service goes on.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use graceful_process_tests as support;
 
+use support::h2::{Peer, H2};
+use support::http::{self, KeptAlive};
+use support::Service;
+
 const LISTENER: &str = env!("CARGO_BIN_EXE_fixture-listener");
 
-fn start(envs: &[(&str, &str)]) -> (support::Service, SocketAddr) {
+fn start(envs: &[(&str, &str)]) -> (Service, SocketAddr) {
     let mut svc = support::start(LISTENER, envs);
     svc.wait_for("ready");
-    let ready = svc.printed("ready").unwrap();
-    let addr = ready
-        .strip_prefix("ready: listening on ")
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {ready:?}"));
+    let addr = address(&svc);
     (svc, addr)
 }
 
-/// Opens `/echo` and returns the upgraded connection.
-fn upgraded(addr: SocketAddr) -> TcpStream {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(support::PATIENCE)).unwrap();
+/// The address of a started service, from its `ready` line.
+fn address(svc: &Service) -> SocketAddr {
+    let ready = svc.printed("ready").unwrap();
+    ready
+        .strip_prefix("ready: listening on ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {ready:?}"))
+}
+
+/// Connects, asks `/echo` to switch protocols, and returns the connection and the
+/// answer's head.
+fn ask_upgrade(addr: SocketAddr) -> (TcpStream, String) {
+    let mut stream = connect(addr);
     write!(
         stream,
         "GET /echo HTTP/1.1\r\nHost: {addr}\r\nConnection: upgrade\r\nUpgrade: echo\r\n\r\n"
     )
     .unwrap();
+    let head = response_head(&mut stream);
+    (stream, head)
+}
+
+/// Opens `/echo` and returns the upgraded connection.
+fn upgraded(addr: SocketAddr) -> TcpStream {
+    let (stream, head) = ask_upgrade(addr);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    stream
+}
+
+/// A new connection, whose reads give up after the tests' patience.
+fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(support::PATIENCE)).unwrap();
+    stream
+}
+
+/// Reads a response's head, byte by byte, leaving the rest.
+fn response_head(stream: &mut TcpStream) -> String {
     let mut head = Vec::new();
     let mut byte = [0u8];
     while !head.ends_with(b"\r\n\r\n") {
         stream.read_exact(&mut byte).unwrap();
         head.push(byte[0]);
     }
-    let head = String::from_utf8(head).unwrap();
-    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
-    stream
+    String::from_utf8(head).unwrap()
 }
 
 /// Sends `ping` and reads the echo: `false` once the server has ended the connection.
@@ -101,4 +135,97 @@ fn an_upgraded_connection_the_client_closes_holds_nothing() {
         "took {:?}",
         out.elapsed
     );
+}
+
+/// A new connection sending `POST /upload` with 10 of the 1000 bytes it announces, then
+/// nothing: an upload that stalled.
+fn stalled_upload(addr: SocketAddr) -> TcpStream {
+    let mut stream = connect(addr);
+    write!(
+        stream,
+        "POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly ten b"
+    )
+    .unwrap();
+    stream
+}
+
+#[test]
+fn an_upload_that_stalls_is_cut_by_the_body_read_timeout_and_holds_no_shutdown() {
+    let (mut svc, addr) = start(&[
+        ("GRACEFUL_DEADLINE", "10s"),
+        ("FIXTURE_BODY_TIMEOUT_MS", "1000"),
+    ]);
+    let stalled = stalled_upload(addr);
+    thread::sleep(Duration::from_millis(300));
+    svc.signal("TERM");
+    // The handler's read of the body failed: axum's extractor answers 400, and the
+    // connection, whose request was not read whole, is closed.
+    let answer = http::read_response(stalled).unwrap();
+    assert_eq!(answer.status, 400, "{answer:?}");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.has_line("hook after the server ran"), "{out:#?}");
+    assert!(
+        out.elapsed < Duration::from_secs(3),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[test]
+fn an_http2_upload_that_stalls_is_cut_at_the_hard_stop_and_the_later_hooks_run() {
+    // Deadline 3 s: the hard stop comes 300 ms before it. The client answers pings: it
+    // is alive, only its upload stalled (a gRPC client stream would look the same).
+    let (mut svc, addr) = start(&[("GRACEFUL_DEADLINE", "3s")]);
+    let client = H2::open(addr, Peer::Live).unwrap();
+    client.request(1, "POST", "/upload", false).unwrap();
+    client.data(1, b"abc", false).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    svc.signal("TERM");
+    // Answered once the body's read failed at the hard stop, and sent whole.
+    assert_eq!(client.status(1), Some(400));
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("exit code 0 (clean)");
+    assert!(out.has_line("hook after the server ran"), "{out:#?}");
+}
+
+#[test]
+fn a_handler_that_panics_is_answered_500_and_the_service_goes_on() {
+    let (mut svc, addr) = start(&[]);
+    let answer = http::get(addr, "/panic").unwrap();
+    assert_eq!(answer.status, 500, "{answer:?}");
+    assert_eq!(answer.header("connection"), Some("close"), "{answer:?}");
+    // On a kept-alive connection too, and the next connection is served.
+    let mut kept = KeptAlive::open(addr).unwrap();
+    assert_eq!(kept.get("/panic").unwrap().status, 500);
+    kept.closed_by_server().expect("closed after the 500");
+    assert_eq!(http::get(addr, "/").unwrap().status, 200);
+
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("a panic in the handler of GET /panic (http connection from 127.0.0.1:");
+    out.assert_stderr("handler bug; answered 500 and closed the connection; the server goes on");
+    assert!(
+        !out.stderr.contains("tracked task panicked"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn over_http2_a_handler_that_panics_is_answered_500_and_its_connection_goes_on() {
+    let (mut svc, addr) = start(&[]);
+    let client = H2::open(addr, Peer::Live).unwrap();
+    client.request(1, "GET", "/panic", true).unwrap();
+    assert_eq!(client.status(1), Some(500));
+    client.request(3, "GET", "/", true).unwrap();
+    assert_eq!(client.status(3), Some(200));
+
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("a panic in the handler of GET /panic (http connection from 127.0.0.1:");
+    out.assert_stderr("handler bug; answered 500; the server goes on");
 }
