@@ -5,7 +5,9 @@
 //!
 //! - serves through the drain delay. From the first signal on, every HTTP/1 response
 //!   says `Connection: close`, so clients kept alive reconnect (through the load
-//!   balancer, to another instance) instead of reusing this one;
+//!   balancer, to another instance) instead of reusing this one. Responses that hand the
+//!   connection over (`101 Switching Protocols` to a websocket, an `Upgrade`, a `2xx` to
+//!   `CONNECT`) are left as they are;
 //! - at [`shutdown_requested`](crate::shutdown_requested) stops accepting (the listener
 //!   is closed: new connections are refused), closes idle connections, tells HTTP/2
 //!   clients `GOAWAY`, and completes once every request under way has been answered;

@@ -8,7 +8,9 @@
 //! - a handler that panics is answered `500` (and, over HTTP/1, the connection closed),
 //!   logged with the request's method and path, and the server goes on, over HTTP/1 and
 //!   HTTP/2 alike;
-//! - once the shutdown has begun, HTTP/1 answers say `Connection: close`.
+//! - once the shutdown has begun, HTTP/1 answers say `Connection: close`, except those
+//!   that hand the connection over (`101 Switching Protocols`, an `Upgrade`, a `2xx` to
+//!   `CONNECT`), which the client must keep.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -19,8 +21,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::connect_info::ConnectInfo;
-use axum::http::header::{HeaderValue, CONNECTION};
-use axum::http::{Request, Response, StatusCode, Version};
+use axum::http::header::{HeaderValue, CONNECTION, UPGRADE};
+use axum::http::{Method, Request, Response, StatusCode, Version};
 use hyper::body::Incoming;
 use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
 use pin_project_lite::pin_project;
@@ -142,7 +144,9 @@ where
         underway.answered();
         let response = match answered {
             Ok(response) => {
-                let closing = http1 && underway.state().ctl.is_shutting_down();
+                let closing = http1
+                    && underway.state().ctl.is_shutting_down()
+                    && !hands_over(&line.method, &response);
                 let mut response = response.map(|body| AnswerBody::new(body, line, underway));
                 if closing {
                     close(&mut response);
@@ -173,4 +177,54 @@ fn close<B>(response: &mut Response<B>) {
     response
         .headers_mut()
         .insert(CONNECTION, HeaderValue::from_static("close"));
+}
+
+/// Whether an HTTP/1 answer hands the connection over to something else, which the client
+/// must keep open: a switch of protocols (a websocket), or a tunnel (`CONNECT`).
+fn hands_over<B>(method: &Method, response: &Response<B>) -> bool {
+    let status = response.status();
+    status == StatusCode::SWITCHING_PROTOCOLS
+        || response.headers().contains_key(UPGRADE)
+        || (method == Method::CONNECT && status.is_success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(status: StatusCode, upgrade: bool) -> Response<()> {
+        let mut response = Response::new(());
+        *response.status_mut() = status;
+        if upgrade {
+            response
+                .headers_mut()
+                .insert(UPGRADE, HeaderValue::from_static("websocket"));
+        }
+        response
+    }
+
+    #[test]
+    fn answers_that_hand_the_connection_over_are_not_told_to_close() {
+        let get = Method::GET;
+        assert!(hands_over(
+            &get,
+            &answer(StatusCode::SWITCHING_PROTOCOLS, true)
+        ));
+        assert!(hands_over(
+            &get,
+            &answer(StatusCode::SWITCHING_PROTOCOLS, false)
+        ));
+        // 426 Upgrade Required names the protocol to switch to.
+        assert!(hands_over(
+            &get,
+            &answer(StatusCode::UPGRADE_REQUIRED, true)
+        ));
+        assert!(hands_over(&Method::CONNECT, &answer(StatusCode::OK, false)));
+
+        assert!(!hands_over(&get, &answer(StatusCode::OK, false)));
+        assert!(!hands_over(
+            &Method::CONNECT,
+            &answer(StatusCode::FORBIDDEN, false)
+        ));
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! - an upgraded connection (what a websocket is), served by a task of the handler's, is
 //!   kept through the drain delay and the teardown and ended at the hard stop, so that it
-//!   neither holds the exit nor is cut before its time;
+//!   neither holds the exit nor is cut before its time; its `101` keeps `Connection:
+//!   upgrade` during the drain delay;
 //! - a client whose upload stalls does not hold the shutdown (HTTP/1: the body-read
 //!   timeout; HTTP/2: the hard stop, with the hooks after it still run);
 //! - a handler that panics is answered 500 and the service goes on.
@@ -228,4 +229,19 @@ fn over_http2_a_handler_that_panics_is_answered_500_and_its_connection_goes_on()
     assert_eq!(out.code, Some(0), "{out:#?}");
     out.assert_stderr("a panic in the handler of GET /panic (http connection from 127.0.0.1:");
     out.assert_stderr("handler bug; answered 500; the server goes on");
+}
+
+#[test]
+fn an_upgrade_during_the_drain_delay_keeps_connection_upgrade() {
+    let (mut svc, addr) = start(&[("GRACEFUL_DRAIN_DELAY", "2s")]);
+    svc.signal("TERM");
+    thread::sleep(Duration::from_millis(300));
+    let (mut stream, head) = ask_upgrade(addr);
+    let head = head.to_ascii_lowercase();
+    // RFC 6455 clients fail a 101 that lacks it, and `close` would tell them to go.
+    assert!(head.contains("connection: upgrade\r\n"), "{head}");
+    assert!(!head.contains("close"), "{head}");
+    assert!(echoed(&mut stream));
+    drop(stream);
+    assert_eq!(svc.exited().code, Some(0));
 }
