@@ -389,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_body_that_panics_ends_with_an_error_and_is_not_polled_again() {
+    fn an_answer_body_that_panics_ends_with_an_error_and_the_request_is_no_longer_under_way() {
         let state = ConnState::new(Controller::leak(), "test connection".into());
         let line = RequestLine {
             method: Method::GET,
@@ -404,6 +404,9 @@ mod tests {
             body.as_mut().poll_frame(&mut cx),
             Poll::Ready(None)
         ));
+        assert!(!state.is_idle());
+        drop(body);
+        assert!(state.is_idle());
     }
 
     struct Noop;

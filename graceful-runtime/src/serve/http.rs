@@ -9,10 +9,14 @@
 //!   connection over (`101 Switching Protocols` to a websocket, an `Upgrade`, a `2xx` to
 //!   `CONNECT`) are left as they are;
 //! - at [`shutdown_requested`](crate::shutdown_requested) stops accepting (the listener
-//!   is closed: new connections are refused), closes idle connections, tells HTTP/2
-//!   clients `GOAWAY`, and completes once every request under way has been answered;
-//! - cannot be held by a client that stalls. One that stalls halfway through a request
-//!   head is closed by the header-read timeout (10 s unless set).
+//!   is closed: new connections are refused), tells HTTP/2 clients `GOAWAY`, and
+//!   completes once every request under way has been answered. A connection with no
+//!   request under way gets one second for a request already on its way (sent before
+//!   the client could know; it is answered, with `Connection: close`), then is closed;
+//!   so is an HTTP/2 client that no longer answers;
+//! - cannot be held by a client that stalls. One that has not sent a whole request head
+//!   within the header-read timeout (10 s unless set; for a new connection, counted
+//!   from its accept, and over HTTP/2 until its preface and SETTINGS are in) is closed.
 //!   A request body the app waits for fails when an HTTP/1 client has sent nothing of it
 //!   for the body-read timeout (10 s unless set), and, over either protocol, at the
 //!   [`hard_stop`](crate::hard_stop): the handler gets an error from the body and
@@ -46,7 +50,7 @@ use axum::serve::Listener;
 use hyper::body::Body;
 use hyper_util::rt::TokioTimer;
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use tokio::sync::mpsc;
 
 use crate::controller;
 use crate::controller::tasks::{spawn_in, TaskName};
@@ -100,6 +104,7 @@ pub fn serve<L, S>(listener: L, app: S) -> Serve<L, S> {
         app,
         builder,
         name: "http",
+        header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
         body_read_timeout: Some(DEFAULT_BODY_READ_TIMEOUT),
     }
 }
@@ -111,6 +116,7 @@ pub struct Serve<L, S> {
     app: S,
     builder: auto::Builder<Exec>,
     name: &'static str,
+    header_read_timeout: Duration,
     body_read_timeout: Option<Duration>,
 }
 
@@ -118,18 +124,22 @@ impl<L, S> Debug for Serve<L, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Serve")
             .field("name", &self.name)
+            .field("header_read_timeout", &self.header_read_timeout)
             .field("body_read_timeout", &self.body_read_timeout)
             .finish_non_exhaustive()
     }
 }
 
 impl<L, S> Serve<L, S> {
-    /// How long an HTTP/1 client may take to send a request head; the connection is
-    /// closed past it. Default [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s). It bounds how long
-    /// a client that stalls halfway through a request head can hold a connection, and
-    /// the shutdown.
+    /// How long a client may take to send a request head: a new connection's first one
+    /// counted from its accept (over HTTP/2: its preface and SETTINGS), the next ones
+    /// from the end of the previous request (HTTP/1); the connection is closed past it.
+    /// Default [`DEFAULT_HEADER_READ_TIMEOUT`] (10 s). It bounds how long a client that
+    /// connects and stalls, or stalls halfway through a request head, can hold a
+    /// connection, and the shutdown.
     pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
         self.builder.http1().header_read_timeout(timeout);
+        self.header_read_timeout = timeout;
         self
     }
 
@@ -214,10 +224,13 @@ where
                 app,
                 builder,
                 name,
+                header_read_timeout,
                 body_read_timeout,
             } = self;
             let builder = Arc::new(builder);
-            let connections = GracefulShutdown::new();
+            // Each connection's task holds a sender: once all are gone, every connection
+            // has ended.
+            let (alive, mut all_ended) = mpsc::channel::<Infallible>(1);
             let requested = ctl.requested.wait();
             tokio::pin!(requested);
             loop {
@@ -230,11 +243,12 @@ where
                 let conn_name: Arc<str> = format!("{name} connection from {peer:?}").into();
                 let state = ConnState::new(ctl, conn_name.clone());
                 let service = ConnService::new(app.clone(), peer, state, body_read_timeout);
-                let watcher = connections.watcher();
                 let builder = builder.clone();
+                let alive = alive.clone();
                 let task = TaskName::Shared(conn_name.clone());
                 spawn_in(ctl, task, async move {
-                    let served = conn::serve(&builder, io, service, watcher);
+                    let _alive = alive;
+                    let served = conn::serve(&builder, io, service, header_read_timeout);
                     // The app's panics are caught nearer (`request.rs`, `body.rs`): one
                     // here is hyper's or graceful's, and stops this connection only.
                     if let Err(payload) = CatchUnwind::new(served).await {
@@ -248,7 +262,8 @@ where
             }
             // New connections are refused from here.
             drop(listener);
-            connections.shutdown().await;
+            drop(alive);
+            let _ = all_ended.recv().await;
         })
     }
 }

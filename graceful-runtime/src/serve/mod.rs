@@ -8,8 +8,9 @@
 //!   (`registry.rs`: by name, with a copy of each socket).
 //! - `ready.rs`: the readiness answer, 200 until the first signal and 503 from it on.
 //! - `http.rs` (feature `axum`): the HTTP server. What it is made of: `conn.rs` (one
-//!   connection's life: serving, the hard stop), `state.rs` (what a connection's pieces
-//!   share), `io.rs` (its socket: ended at the hard stop), `request.rs`
+//!   connection's life: serving, stopping, the hard stop), `state.rs` (what a
+//!   connection's pieces share), `io.rs` (its socket: ended at the hard stop, its
+//!   opening watched), `request.rs`
 //!   (the app as its hyper service: each request's way to an answer, a handler's panic)
 //!   and `body.rs` (a request body that cannot hold the shutdown, an answer body whose
 //!   panic stays its own). `grpc.rs` (feature `tonic`): the same for tonic, with the

@@ -5,8 +5,10 @@
 //!   kept through the drain delay and the teardown and ended at the hard stop, so that it
 //!   neither holds the exit nor is cut before its time; its `101` keeps `Connection:
 //!   upgrade` during the drain delay;
-//! - a client whose upload stalls does not hold the shutdown (HTTP/1: the body-read
-//!   timeout; HTTP/2: the hard stop, with the hooks after it still run);
+//! - no client holds the shutdown: not one whose upload stalls (HTTP/1: the body-read
+//!   timeout; HTTP/2: the hard stop, with the hooks after it still run), not one that
+//!   went silent, not one that never gets through its opening;
+//! - a request on its way as the shutdown begins is answered, not reset;
 //! - a handler that panics is answered 500 and the service goes on.
 
 use std::io::{ErrorKind, Read, Write};
@@ -244,4 +246,125 @@ fn an_upgrade_during_the_drain_delay_keeps_connection_upgrade() {
     assert!(echoed(&mut stream));
     drop(stream);
     assert_eq!(svc.exited().code, Some(0));
+}
+
+#[test]
+fn http2_clients_that_went_silent_do_not_hold_the_shutdown() {
+    // Deadline 10 s: the hard stop would come at 9 s.
+    let (mut svc, addr) = start(&[("GRACEFUL_DEADLINE", "10s")]);
+    // One opened, then vanished: it never acknowledges the GOAWAY's ping.
+    let _silent = H2::open(addr, Peer::Silent).unwrap();
+    // One sent the preface and nothing more.
+    let mut preface_only = TcpStream::connect(addr).unwrap();
+    preface_only.write_all(support::h2::PREFACE).unwrap();
+    thread::sleep(Duration::from_millis(300));
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    // Closed once idle for a second after the shutdown was requested.
+    assert!(
+        out.elapsed < Duration::from_millis(2500),
+        "took {:?}",
+        out.elapsed
+    );
+}
+
+#[test]
+fn a_client_that_never_gets_through_its_opening_is_closed_after_the_header_read_timeout() {
+    let (mut svc, addr) = start(&[("FIXTURE_HEADER_TIMEOUT_MS", "1000")]);
+    let openings: [&[u8]; 5] = [
+        b"",
+        b"P",
+        b"PRI * HTTP/2.0\r\n",
+        support::h2::PREFACE,
+        b"GET / HTTP/1.1\r\nHost: x\r\n",
+    ];
+    let streams: Vec<TcpStream> = openings
+        .iter()
+        .map(|opening| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            stream.write_all(opening).unwrap();
+            stream
+        })
+        .collect();
+    let opened = Instant::now();
+    for (mut stream, opening) in streams.into_iter().zip(openings) {
+        let mut rest = Vec::new();
+        let closed = stream.read_to_end(&mut rest);
+        assert!(
+            closed.is_ok()
+                || closed
+                    .as_ref()
+                    .is_err_and(|e| e.kind() == ErrorKind::ConnectionReset),
+            "{:?}: still open after {:?}: {closed:?}",
+            String::from_utf8_lossy(opening),
+            opened.elapsed()
+        );
+    }
+    assert!(
+        opened.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        opened.elapsed()
+    );
+    // While the service went on.
+    assert_eq!(http::get(addr, "/").unwrap().status, 200);
+    svc.signal("TERM");
+    assert_eq!(svc.exited().code, Some(0));
+}
+
+#[test]
+fn a_request_on_its_way_as_the_shutdown_begins_is_answered() {
+    let (mut svc, addr) = start(&[]);
+    // A kept-alive connection, idle at the signal, and a new one that has sent nothing.
+    let mut kept = KeptAlive::open(addr).unwrap();
+    assert_eq!(kept.get("/").unwrap().status, 200);
+    let mut fresh = connect(addr);
+    thread::sleep(Duration::from_millis(200));
+    svc.signal("TERM");
+    // Their requests arrive just after the shutdown was requested (no drain delay): each
+    // is answered, and told to close.
+    thread::sleep(Duration::from_millis(300));
+    let answer = kept
+        .get("/")
+        .expect("answered, not closed under the request");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("connection"), Some("close"), "{answer:?}");
+    kept.closed_by_server().unwrap();
+    write!(fresh, "GET / HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let answer = http::read_response(fresh).expect("answered, not reset");
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.header("connection"), Some("close"), "{answer:?}");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+}
+
+#[test]
+fn requests_sent_as_the_signal_comes_are_answered_not_reset() {
+    // What a client sees at a deploy with no drain delay: its request, on a connection
+    // opened just before, and the signal cross. The request goes from just before the
+    // signal to 27 ms after it, around the moment the server stops; each is answered.
+    for round in 0..10 {
+        let (mut svc, addr) = start(&[]);
+        let mut stream = connect(addr);
+        thread::sleep(Duration::from_millis(50));
+        let request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        if round == 0 {
+            stream.write_all(request.as_bytes()).unwrap();
+            svc.signal("TERM");
+        } else {
+            svc.signal("TERM");
+            thread::sleep(Duration::from_millis(3 * (round - 1)));
+            stream.write_all(request.as_bytes()).unwrap();
+        }
+        let answer = http::read_response(stream);
+        assert_eq!(
+            answer.as_ref().map(|a| a.status).map_err(|e| e.kind()),
+            Ok(200),
+            "round {round}: {answer:?}"
+        );
+        assert_eq!(svc.exited().code, Some(0));
+    }
 }
