@@ -31,8 +31,12 @@
 //!   path: the server goes on serving, over HTTP/1 and HTTP/2 alike, and the exit code is
 //!   not changed by it (a panic in a tracked task of the program's own does stop it);
 //! - runs each connection as a tracked task named after its peer (`http connection from
-//!   10.0.0.7:51234`): the [`TASKS_STEP`](crate::TASKS_STEP) step waits for them, and
-//!   the report names those the deadline cut.
+//!   10.0.0.7:51234`; over a Unix socket, `http connection #3 from pid 4242`): the
+//!   [`TASKS_STEP`](crate::TASKS_STEP) step waits for them, and the report names those
+//!   the deadline cut;
+//! - logs a failed accept of its `TcpListener` or `UnixListener` (a full descriptor
+//!   table): the first at once, then at most one line every 10 s, and retries after a
+//!   pause of up to a second.
 //!
 //! The app receives axum's [`Request`](axum::extract::Request); the peer's address is in
 //! each request as axum's `ConnectInfo<L::Addr>`, so the `ConnectInfo` extractor works
@@ -55,6 +59,7 @@ use tokio::sync::mpsc;
 use crate::controller;
 use crate::controller::tasks::{spawn_in, TaskName};
 use crate::report::log;
+use crate::serve::accept::Acceptor;
 use crate::serve::body::BoxError;
 use crate::serve::conn::{self, Exec};
 use crate::serve::ready;
@@ -220,7 +225,7 @@ where
         Box::pin(async move {
             let ctl = controller::current();
             let Serve {
-                mut listener,
+                listener,
                 app,
                 builder,
                 name,
@@ -228,19 +233,18 @@ where
                 body_read_timeout,
             } = self;
             let builder = Arc::new(builder);
+            let mut acceptor = Acceptor::new(listener, name);
             // Each connection's task holds a sender: once all are gone, every connection
             // has ended.
             let (alive, mut all_ended) = mpsc::channel::<Infallible>(1);
             let requested = ctl.requested.wait();
             tokio::pin!(requested);
             loop {
-                let (io, peer) = tokio::select! {
+                let (io, peer, conn_name) = tokio::select! {
                     biased;
                     () = &mut requested => break,
-                    // Errors (a full file table) are retried by the listener.
-                    accepted = listener.accept() => accepted,
+                    accepted = acceptor.accept() => accepted,
                 };
-                let conn_name: Arc<str> = format!("{name} connection from {peer:?}").into();
                 let state = ConnState::new(ctl, conn_name.clone());
                 let service = ConnService::new(app.clone(), peer, state, body_read_timeout);
                 let builder = builder.clone();
@@ -261,7 +265,7 @@ where
                 });
             }
             // New connections are refused from here.
-            drop(listener);
+            drop(acceptor);
             drop(alive);
             let _ = all_ended.recv().await;
         })

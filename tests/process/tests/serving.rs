@@ -9,7 +9,9 @@
 //!   timeout; HTTP/2: the hard stop, with the hooks after it still run), not one that
 //!   went silent, not one that never gets through its opening;
 //! - a request on its way as the shutdown begins is answered, not reset;
-//! - a handler that panics is answered 500 and the service goes on.
+//! - a handler that panics is answered 500 and the service goes on;
+//! - Unix-socket connections are named apart in the report; a full descriptor table is
+//!   said, and accepting resumes.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -20,7 +22,7 @@ use graceful_process_tests as support;
 
 use support::h2::{Peer, H2};
 use support::http::{self, KeptAlive};
-use support::Service;
+use support::{eventually, Service};
 
 const LISTENER: &str = env!("CARGO_BIN_EXE_fixture-listener");
 
@@ -367,4 +369,67 @@ fn requests_sent_as_the_signal_comes_are_answered_not_reset() {
         );
         assert_eq!(svc.exited().code, Some(0));
     }
+}
+
+#[cfg(unix)]
+#[test]
+fn connections_over_a_unix_socket_have_names_of_their_own_in_the_report() {
+    use std::os::unix::net::UnixStream;
+
+    let dir = std::env::temp_dir().join(format!("graceful-serving-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("http.sock");
+    let mut svc = support::start(
+        LISTENER,
+        &[
+            ("FIXTURE_UNIX", path.to_str().unwrap()),
+            ("FIXTURE_SLOW_MS", "30000"),
+            ("GRACEFUL_DEADLINE", "2s"),
+        ],
+    );
+    svc.wait_for("ready");
+    let slow: Vec<UnixStream> = (0..2)
+        .map(|_| {
+            let mut stream = UnixStream::connect(&path).unwrap();
+            write!(stream, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            stream
+        })
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    svc.signal("TERM");
+    let out = svc.exited();
+    drop(slow);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    let pid = std::process::id();
+    out.assert_stderr(&format!(
+        "tasks still running at exit: http connection #1 from pid {pid}, http connection #2 from pid {pid}"
+    ));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_full_descriptor_table_is_said_and_accepting_resumes_once_descriptors_free_up() {
+    // The service may hold 32 descriptors: 40 clients fill its table.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "ulimit -n 32 && exec \"$0\"", LISTENER]);
+    let mut svc = support::start_command(cmd, &[]);
+    svc.wait_for("ready");
+    let addr = address(&svc);
+    let clients: Vec<TcpStream> = (0..40).map(|_| TcpStream::connect(addr).unwrap()).collect();
+    thread::sleep(Duration::from_millis(1500));
+    drop(clients);
+    // Accepting again: the connections queued meanwhile first, then this one.
+    eventually("a request is answered once descriptors are free", || {
+        http::get(addr, "/").is_ok_and(|answer| answer.status == 200)
+    });
+    svc.signal("TERM");
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    // Said once: the next line would come ten seconds later at the earliest.
+    let said = out
+        .stderr
+        .matches("http server: cannot accept a connection: Too many open files")
+        .count();
+    assert_eq!(said, 1, "{}", out.stderr);
 }
