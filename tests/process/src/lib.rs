@@ -210,7 +210,10 @@ fn launch_command(
             let _ = tx.send(text);
             if last {
                 if let Some(filler) = filler {
+                    #[cfg(unix)]
                     stall::fill(filler);
+                    #[cfg(not(unix))]
+                    drop(filler);
                     // Unread until the service is done with; then the read end goes, and
                     // the filler's write fails and ends it.
                     let _ = released.recv();
