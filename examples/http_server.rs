@@ -16,9 +16,10 @@
 //!    still accepts connections for the two-second drain delay: the load balancer
 //!    notices and stops sending traffic. Responses on kept-alive connections say
 //!    `Connection: close`, so those clients reconnect through it too.
-//! 2. The server stops accepting (new connections are refused), closes idle connections
-//!    and waits for the requests in flight: `/slow` completes with 200. A client that
-//!    stalls halfway through sending its request is cut off 3 s after it began.
+//! 2. The server stops accepting (new connections are refused), gives idle connections
+//!    a second for a request already on its way, then closes them, and waits for the
+//!    requests in flight: `/slow` completes with 200. A client that stalls halfway
+//!    through sending its request is cut off 3 s after it began.
 //! 3. `/events` streams go on until a margin before the deadline (`hard_stop`), then the
 //!    server closes them, so a client that never hangs up cannot hold the process.
 //! 4. The process exits 0, well inside its 10 s deadline when no stream is open.

@@ -142,6 +142,22 @@ impl Subject {
         kib * 1024
     }
 
+    /// The CPU time it has used so far, user and system, every thread: `/proc/<pid>/stat`,
+    /// in ticks of 10 ms (Linux's `USER_HZ`, 100 everywhere).
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid))
+            .unwrap_or_else(|e| fail(&format!("cannot read {}'s stat: {e}", self.name)));
+        // Fields 14 and 15, counted after the command's closing parenthesis (field 2).
+        let ticks: u64 = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().skip(11).take(2))
+            .into_iter()
+            .flatten()
+            .map(|t| t.parse::<u64>().unwrap_or(0))
+            .sum();
+        Duration::from_millis(ticks * 10)
+    }
+
     /// Sends `SIGTERM`; returns when it was sent (monotonic ns, read just before `kill`).
     pub fn terminate(&self) -> u64 {
         let at = clock::now_ns();

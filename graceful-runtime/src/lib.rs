@@ -80,12 +80,17 @@
 //!   bind; non-blocking, close-on-exec, listed by [`listeners`] with its [`Origin`].
 //! - `graceful::http::serve(listener, app)` (cargo feature `axum`) serves an axum
 //!   `Router` over HTTP/1 and HTTP/2: through the drain delay (HTTP/1 responses say
-//!   `Connection: close` from the first signal on), then it stops accepting, closes idle
-//!   connections, sends HTTP/2 `GOAWAY`, and returns once every request under way is
-//!   answered; a header-read timeout keeps a stalled client from holding the exit;
-//!   streams and websockets end at the hard stop; connections are tracked tasks, named in
-//!   the report when the deadline cuts them. `graceful::http::readiness` answers a
-//!   readiness probe: 200 until the first signal, 503 with the reason from it on.
+//!   `Connection: close` from the first signal on, except those that hand the connection
+//!   over, such as a websocket's `101`), then it stops accepting, sends HTTP/2 `GOAWAY`,
+//!   gives idle connections a second for a request already on its way, and returns once
+//!   every request under way is answered. No client holds the exit: header-read and
+//!   body-read timeouts cut off one that stalls, a request body still coming fails at the
+//!   hard stop, and a silent HTTP/2 client is closed. Streams and websockets end at the
+//!   hard stop by themselves; a handler still computing then has until the deadline, and
+//!   its answer is sent. A handler that panics is answered `500` and the service goes on.
+//!   Connections are tracked tasks, named in the report when the deadline cuts them.
+//!   `graceful::http::readiness` answers a readiness probe: 200 until the first signal,
+//!   503 with the reason from it on.
 //! - `graceful::grpc::serve(listener, routes)` (cargo feature `tonic`, Rust 1.88) does the
 //!   same for tonic services, and `graceful::grpc::health()` gives the standard health
 //!   service, `NOT_SERVING` from the first signal on.

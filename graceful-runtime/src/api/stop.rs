@@ -83,6 +83,10 @@ pub fn shutdown_requested() -> ShutdownRequested {
 /// here, in time for the process to exit by its deadline. Work that should have finished
 /// goes in [`until_deadline`] instead, which counts what the hard stop cuts short.
 ///
+/// `graceful::http::serve` (and `graceful::grpc::serve`) end their own streams and
+/// upgraded connections here, with nothing to write for it; this is for those served
+/// otherwise, or to end one more gracefully (a last event that says goodbye).
+///
 /// ```no_run
 /// # async fn next_event() -> String { String::new() }
 /// # async fn send(_: String) {}

@@ -5,6 +5,8 @@ use std::borrow::Cow;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+#[cfg(feature = "axum")]
+use std::sync::Arc;
 
 use tokio::sync::Notify;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -17,6 +19,9 @@ use crate::trigger::panic::{self, CatchUnwind};
 #[derive(Clone)]
 pub(crate) enum TaskName {
     Named(Cow<'static, str>),
+    /// A name the task's own code uses too (a connection's, in its log lines).
+    #[cfg(feature = "axum")]
+    Shared(Arc<str>),
     SpawnedAt(&'static Location<'static>),
 }
 
@@ -24,6 +29,8 @@ impl TaskName {
     fn render(&self) -> String {
         match self {
             TaskName::Named(name) => name.clone().into_owned(),
+            #[cfg(feature = "axum")]
+            TaskName::Shared(name) => name.to_string(),
             TaskName::SpawnedAt(at) => format!("task spawned at {}:{}", at.file(), at.line()),
         }
     }

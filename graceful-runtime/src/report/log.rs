@@ -348,6 +348,36 @@ pub(crate) fn listener_note(message: &str) {
     stderr_line(format_args!("{message}"));
 }
 
+/// A server could not accept a connection (a full descriptor table, say): said for the
+/// first failure, then at most every few seconds with the count of those unsaid
+/// (`unsaid`). It tries again after `pause`.
+#[cfg(feature = "axum")]
+pub(crate) fn accept_failed(server: &str, error: &std::io::Error, unsaid: u64, pause: Duration) {
+    emit!(error, server, %error, unsaid, pause_ms = pause.as_millis() as u64, "cannot accept a connection");
+    let more = match unsaid {
+        0 => String::new(),
+        n => format!(" ({n} more failures since the last line)"),
+    };
+    stderr_line(format_args!(
+        "{server} server: cannot accept a connection: {error}{more}; trying again in {pause:?}"
+    ));
+}
+
+/// A server's handler, or the body of its answer, or a connection panicked: `place`
+/// says which (with the request's method and path), `outcome` what the server did. The
+/// server goes on: no shutdown starts, and the exit code is not changed.
+#[cfg(feature = "axum")]
+pub(crate) fn serve_panicked(place: &str, message: &str, outcome: &str) {
+    emit!(
+        error,
+        place,
+        panic = message,
+        outcome,
+        "a panic while serving"
+    );
+    stderr_line(format_args!("a panic in {place}: {message}; {outcome}"));
+}
+
 /// `main` returned an error: printed like Rust's own `main` does, whatever the subscriber.
 pub(crate) fn body_error(error: &str) {
     emit!(error, error, "main returned an error");

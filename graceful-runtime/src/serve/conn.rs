@@ -1,57 +1,71 @@
-//! One connection of [`http::serve`](super::http::serve), from its accept to its end:
-//! the service that runs the app for its requests, the count of handlers that have not
-//! answered yet, and what the hard stop does to it.
+//! One connection of [`http::serve`](super::http::serve), from its accept to its end.
 //!
-//! At the hard stop a connection ends as soon as no handler of it is computing an
-//! answer: what remains is a stream (a server-sent event body, an HTTP/2 stream of
-//! messages) or an idle connection, and neither is work to finish. A handler still
-//! computing is left to run until the deadline, where the report names the connection.
+//! 1. **Serving.** hyper serves it. A client that has not got through its opening
+//!    within the header-read timeout (its first request head over HTTP/1; the preface and
+//!    SETTINGS over HTTP/2) is closed: one that connects and sends nothing, or a byte,
+//!    holds nothing for long.
+//! 2. **Stopping**, from [`shutdown_requested`](crate::shutdown_requested). A
+//!    connection with requests under way is told to stop (HTTP/1: closed once they are
+//!    answered; HTTP/2: `GOAWAY`, then closed once its streams end). One with none is
+//!    given [`IDLE_GRACE`] for a request already on its way (sent before the client
+//!    could know): it is answered (with `Connection: close`), then the connection
+//!    closes; if none comes, the connection closes quietly. An HTTP/2 client is sent
+//!    `GOAWAY` at once; one that has gone silent (it never acknowledges) is closed once
+//!    it has been idle that long, instead of being waited for until the hard stop.
+//! 3. **The hard stop.** The connection ends as soon as no handler of it is computing an
+//!    answer: what remains is a stream (a server-sent event body, an HTTP/2 stream of
+//!    messages, a request body still coming: its reads fail now) or an idle connection,
+//!    and neither is work to finish. A handler still computing is left to run until the
+//!    deadline, where the report names the connection; its answer, once given, is sent
+//!    whole before the connection ends.
 //!
 //! An upgraded connection (a websocket) leaves hyper once upgraded, for a task of the
-//! handler's; its socket stays wrapped in [`Io`], which ends it at the hard stop (reads
-//! see the end, writes fail), and the connection's tracked task lasts until the
-//! socket is dropped or the hard stop comes. So a websocket, like a stream, is served
+//! handler's; its socket stays wrapped in `io.rs`'s [`Io`], which ends it at the hard
+//! stop (reads see the end, writes fail), and the connection's tracked task lasts until
+//! the socket is dropped or the hard stop comes. So a websocket, like a stream, is served
 //! through the drain and the teardown, and ended in time for the exit.
 
 use std::convert::Infallible;
-use std::fmt::Debug;
 use std::future::Future;
-use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::time::Duration;
 
-use axum::extract::connect_info::ConnectInfo;
-use axum::http::header::{HeaderValue, CONNECTION};
-use axum::http::{Request, Response, Version};
-use hyper::body::{Body, Incoming};
+use axum::http::Response;
+use hyper::body::Body;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::Watcher;
-use hyper_util::service::{TowerToHyperService, TowerToHyperServiceFuture};
-use pin_project_lite::pin_project;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::sync::Notify;
+use hyper_util::server::graceful::GracefulConnection;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{sleep_until, Instant};
 
-use crate::controller::{self, scope, Controller};
+use crate::controller::{self, scope};
+use crate::serve::body::BoxError;
+use crate::serve::io::Io;
+use crate::serve::request::{AppRequest, ConnService};
+use crate::serve::state::ConnState;
 
-use crate::sync::latch::Wait;
+/// How long a connection with no request under way is kept once the shutdown is
+/// requested, for a request already on its way to arrive.
+pub(crate) const IDLE_GRACE: Duration = Duration::from_secs(1);
 
-/// An error of the app's response body, as hyper takes it.
-pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+/// How a connection left hyper.
+enum Left {
+    /// hyper is done with it; the socket may live on, upgraded.
+    Done,
+    /// It was closed: it never opened in time, stayed idle through the grace, or the hard
+    /// stop ended it.
+    Closed,
+}
 
-/// Serves one connection until it ends, or until the hard stop has come and no handler
-/// of it is computing an answer.
+/// Serves one connection until it ends (see [the module](self)).
 pub(crate) async fn serve<I, S, A, B>(
-    ctl: &'static Controller,
-    builder: Arc<auto::Builder<Exec>>,
+    builder: &auto::Builder<Exec>,
     io: I,
     service: ConnService<S, A>,
-    watcher: Watcher,
+    header_read_timeout: Duration,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+    S: tower_service::Service<AppRequest, Response = Response<B>, Error = Infallible>
         + Clone
         + Send
         + Sync
@@ -62,34 +76,33 @@ pub(crate) async fn serve<I, S, A, B>(
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let state = service.state.clone();
-    let io = Io {
-        inner: io,
-        stop: ctl.hard_stop.wait(),
-        open: Open(state.clone()),
-    };
-    let ended_with_hyper = {
+    let state = service.state().clone();
+    let ctl = state.ctl;
+    let io = Io::new(io, state.clone());
+    let left = {
         let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-        let conn = watcher.watch(conn);
         tokio::pin!(conn);
         // A connection's errors (a client gone, a malformed request) are its own.
-        tokio::select! {
-            biased;
-            _ = &mut conn => true,
-            () = ctl.hard_stop.wait() => {
-                // The hard stop: streams end; a handler still computing its answer
-                // finishes, or is cut at the deadline with this task.
-                tokio::select! {
-                    biased;
-                    _ = &mut conn => {}
-                    () = state.no_handler_running() => {}
-                }
-                false
+        let opened = async {
+            tokio::time::sleep(header_read_timeout).await;
+            if state.is_opened() {
+                std::future::pending::<()>().await;
             }
+        };
+        let serving = tokio::select! {
+            biased;
+            _ = &mut conn => Some(Left::Done),
+            () = ctl.requested.wait() => None,
+            () = opened => Some(Left::Closed),
+        };
+        match serving {
+            Some(left) => left,
+            None => stop(&state, conn).await,
         }
     };
     // Done with hyper. The socket may live on, upgraded, until the hard stop ends it.
-    if ended_with_hyper {
+    if let Left::Done = left {
+        state.left_hyper();
         tokio::select! {
             biased;
             () = state.closed() => {}
@@ -98,246 +111,48 @@ pub(crate) async fn serve<I, S, A, B>(
     }
 }
 
-/// What one connection's pieces share.
-pub(crate) struct ConnState {
-    ctl: &'static Controller,
-    /// Handlers that have not answered yet.
-    handlers: AtomicUsize,
-    /// Whether the socket has been dropped.
-    closed: AtomicBool,
-    /// Woken when the last handler answers once the hard stop has come, and when the
-    /// socket is dropped.
-    changed: Notify,
-}
-
-impl ConnState {
-    /// Completes when `done` holds, looked at each time something changes.
-    async fn until(&self, done: impl Fn(&ConnState) -> bool) {
-        loop {
-            let changed = self.changed.notified();
-            tokio::pin!(changed);
-            // Registered before the look, so that a change in between wakes it.
-            changed.as_mut().enable();
-            if done(self) {
-                return;
-            }
-            changed.await;
+/// Stops a connection once the shutdown is requested (see [the module](self)).
+async fn stop<C: GracefulConnection>(state: &ConnState, mut conn: Pin<&mut C>) -> Left {
+    let ctl = state.ctl;
+    let mut told = false;
+    let mut idle_since = None;
+    loop {
+        let changed = state.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let idle = state.is_idle();
+        if !told && (!idle || state.is_http2()) {
+            conn.as_mut().graceful_shutdown();
+            told = true;
+        }
+        let closes_at = if idle {
+            Some(*idle_since.get_or_insert_with(Instant::now) + IDLE_GRACE)
+        } else {
+            idle_since = None;
+            None
+        };
+        tokio::select! {
+            biased;
+            _ = conn.as_mut() => return Left::Done,
+            () = ctl.hard_stop.wait() => break,
+            () = changed => {}
+            () = sleep_until_some(closes_at) => return Left::Closed,
         }
     }
-
-    async fn no_handler_running(&self) {
-        self.until(|s| s.handlers.load(Ordering::Acquire) == 0)
-            .await;
-    }
-
-    async fn closed(&self) {
-        self.until(|s| s.closed.load(Ordering::Acquire)).await;
-    }
-
-    /// Whether the hard stop ends the connection now: it has come, and no handler is
-    /// computing an answer.
-    fn ended_by_hard_stop(&self) -> bool {
-        self.ctl.hard_stop.is_set() && self.handlers.load(Ordering::Acquire) == 0
+    // The hard stop: streams end; a handler still computing its answer finishes and its
+    // answer is sent, or it is cut at the deadline with this task.
+    tokio::select! {
+        biased;
+        _ = conn.as_mut() => Left::Done,
+        () = state.hard_stop_done() => Left::Closed,
     }
 }
 
-/// Counts a handler as running until it answers (or is dropped).
-struct Running(Arc<ConnState>);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let state = &self.0;
-        if state.handlers.fetch_sub(1, Ordering::AcqRel) == 1 && state.ctl.hard_stop.is_set() {
-            state.changed.notify_waiters();
-        }
-    }
-}
-
-/// Marks the socket closed when it is dropped.
-struct Open(Arc<ConnState>);
-
-impl Drop for Open {
-    fn drop(&mut self) {
-        self.0.closed.store(true, Ordering::Release);
-        self.0.changed.notify_waiters();
-    }
-}
-
-pin_project! {
-    /// The connection's socket: ends, at the hard stop, a connection no handler is
-    /// answering on (reads see the end, writes fail), so that an upgraded connection,
-    /// which hyper no longer drives, ends too.
-    struct Io<I> {
-        #[pin]
-        inner: I,
-        stop: Wait,
-        open: Open,
-    }
-}
-
-impl<I> Io<I> {
-    /// Whether the hard stop has ended the connection; when it has not, the task is woken
-    /// when it comes.
-    fn poll_ended(stop: &mut Wait, open: &Open, cx: &mut Context<'_>) -> bool {
-        Pin::new(stop).poll(cx).is_ready() && open.0.ended_by_hard_stop()
-    }
-}
-
-impl<I: AsyncWrite> Io<I> {
-    /// Writes with `write`, unless the hard stop has ended the connection.
-    fn write_unless_ended(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        write: impl FnOnce(Pin<&mut I>, &mut Context<'_>) -> Poll<io::Result<usize>>,
-    ) -> Poll<io::Result<usize>> {
-        let this = self.project();
-        if this.stop.latch().is_set() && this.open.0.ended_by_hard_stop() {
-            return Poll::Ready(Err(ended()));
-        }
-        match write(this.inner, cx) {
-            Poll::Pending if Io::<I>::poll_ended(this.stop, this.open, cx) => {
-                Poll::Ready(Err(ended()))
-            }
-            other => other,
-        }
-    }
-}
-
-fn ended() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::BrokenPipe,
-        "the connection was ended at the hard stop",
-    )
-}
-
-impl<I: AsyncRead> AsyncRead for Io<I> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.project();
-        // While no shutdown is under way, one atomic load.
-        if this.stop.latch().is_set() && this.open.0.ended_by_hard_stop() {
-            return Poll::Ready(Ok(()));
-        }
-        match this.inner.poll_read(cx, buf) {
-            Poll::Pending if Io::<I>::poll_ended(this.stop, this.open, cx) => Poll::Ready(Ok(())),
-            other => other,
-        }
-    }
-}
-
-impl<I: AsyncWrite> AsyncWrite for Io<I> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        self.write_unless_ended(cx, |inner, cx| inner.poll_write(cx, buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.write_unless_ended(cx, |inner, cx| inner.poll_write_vectored(cx, bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        self.project().inner.poll_shutdown(cx)
-    }
-}
-
-/// The app as one connection's hyper service: it gives each request the peer's address,
-/// counts the handlers running, and says `Connection: close` on HTTP/1 once the
-/// shutdown has begun.
-pub(crate) struct ConnService<S, A> {
-    app: TowerToHyperService<S>,
-    peer: A,
-    state: Arc<ConnState>,
-}
-
-impl<S, A> ConnService<S, A> {
-    pub(crate) fn new(app: S, peer: A, ctl: &'static Controller) -> Self {
-        ConnService {
-            app: TowerToHyperService::new(app),
-            peer,
-            state: Arc::new(ConnState {
-                ctl,
-                handlers: AtomicUsize::new(0),
-                closed: AtomicBool::new(false),
-                changed: Notify::new(),
-            }),
-        }
-    }
-}
-
-impl<S, A, B> hyper::service::Service<Request<Incoming>> for ConnService<S, A>
-where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
-        + Clone,
-    A: Clone + Send + Sync + 'static,
-{
-    type Response = Response<B>;
-    type Error = Infallible;
-    type Future = Answer<S>;
-
-    fn call(&self, mut request: Request<Incoming>) -> Self::Future {
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(self.peer.clone()));
-        let http1 = request.version() < Version::HTTP_2;
-        self.state.handlers.fetch_add(1, Ordering::AcqRel);
-        Answer {
-            inner: self.app.call(request),
-            http1,
-            running: Some(Running(self.state.clone())),
-        }
-    }
-}
-
-pin_project! {
-    /// A handler's answer, on its way.
-    pub(crate) struct Answer<S>
-    where
-        S: tower_service::Service<Request<Incoming>>,
-    {
-        #[pin]
-        inner: TowerToHyperServiceFuture<S, Request<Incoming>>,
-        http1: bool,
-        running: Option<Running>,
-    }
-}
-
-impl<S, B> Future for Answer<S>
-where
-    S: tower_service::Service<Request<Incoming>, Response = Response<B>, Error = Infallible>,
-{
-    type Output = Result<Response<B>, Infallible>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let Ok(mut response) = std::task::ready!(this.inner.poll(cx));
-        // The handler has answered: what follows is the body, which may stream.
-        let running = this.running.take();
-        let closing = *this.http1 && running.as_ref().is_some_and(|r| r.0.ctl.is_shutting_down());
-        drop(running);
-        if closing {
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-        }
-        Poll::Ready(Ok(response))
+/// Completes at `at`, or never.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -4,8 +4,12 @@
 //! [`serve`] runs tonic services (a [`Routes`]) on a listener over HTTP/2 with the
 //! guarantees of [`http::serve`](crate::http::serve): it serves through the drain
 //! delay; at [`shutdown_requested`](crate::shutdown_requested) it stops accepting and
-//! sends `GOAWAY`; calls under way are answered; server streams still open at the
-//! [`hard_stop`](crate::hard_stop) are ended, so the process exits on time; each
+//! sends `GOAWAY`; calls under way are answered; streams still open at the
+//! [`hard_stop`](crate::hard_stop) are ended, so the process exits on time (a server
+//! stream stops, a client stream's next read fails, and its handler answers); a client
+//! that never gets through its opening within the header-read timeout, or that went
+//! silent at the shutdown, is closed; a handler that panics is answered with HTTP status
+//! `500`, which the client sees as an error of that call, and the server goes on; each
 //! connection is a tracked task, named in the report if the deadline cuts it.
 //!
 //! [`health`] gives the `grpc.health.v1.Health` service (tonic-health's) and a

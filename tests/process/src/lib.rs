@@ -443,6 +443,7 @@ pub fn stopped_by(bin: &str, signal: &str, envs: &[(&str, &str)]) -> Exited {
 pub mod activation;
 mod cleanup;
 mod examples;
+pub mod h2;
 pub mod http;
 mod poll;
 #[cfg(unix)]
