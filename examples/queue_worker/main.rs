@@ -82,11 +82,12 @@ async fn serve(cli: Cli) -> anyhow::Result<()> {
     let consumer = cli.consumer();
     let upgraded_from = graceful::upgraded_from();
     // Provided first: whatever fails later, the `always` hook still finds it. After an
-    // upgrade in place, a directory of its own: the process this one replaces removes
-    // its own at its end, while this one still works.
-    let scratch = std::env::temp_dir().join(match upgraded_from {
-        None => format!("{consumer}.scratch"),
-        Some(_) => format!("{consumer}.{}.scratch", std::process::id()),
+    // upgrade in place under a name given with --consumer, a directory of its own: the
+    // process this one replaces removes its own at its end, while this one still works
+    // (a default name holds the process id already).
+    let scratch = std::env::temp_dir().join(match (upgraded_from, &cli.consumer) {
+        (Some(_), Some(_)) => format!("{consumer}.{}.scratch", std::process::id()),
+        _ => format!("{consumer}.scratch"),
     });
     graceful::provide(Scratch(scratch.clone()));
     std::fs::create_dir_all(&scratch)

@@ -167,6 +167,39 @@
 //! [`State<T>`](State) was never [`provide`]d, instead of letting that hook fail at the
 //! shutdown.
 //!
+//! # Upgrade in place
+//!
+//! On one machine with no second instance to move traffic to, a restart refuses
+//! connections while the service stops and starts. With `#[graceful::main(upgrade)]`
+//! (`SIGHUP`; `upgrade = "SIGUSR2"` picks another signal) or
+//! [`Main::upgrade`], the signal, or [`upgrade`]`().await` from code, replaces the
+//! process with the binary now on disk instead, and no client notices:
+//!
+//! 1. The old process starts the binary at the path it was itself started from
+//!    (resolved at start: a deploy that renames a new file over it, or switches a
+//!    symbolic link, is followed), with the same arguments and environment, and hands it
+//!    every [`listener`] socket by name, plus a channel. Unix only.
+//! 2. The new process runs the same code: [`listener`]`(name, ..)` takes the inherited
+//!    socket of that name instead of binding ([`Origin::Upgrade`]), and [`ready`] tells
+//!    the old process. Until then both hold the sockets, and connections wait in the
+//!    kernel's queue: none is refused.
+//! 3. A second after `ready` (the new process must not exit in it), the old process
+//!    stops accepting and shuts down with trigger [`Trigger::Upgrade`] (no drain delay;
+//!    JSON `{"kind": "upgrade", "pid": N}`), finishes what it holds, and exits 0. Its
+//!    hooks can tell an upgrade from a stop with [`Context::trigger`].
+//! 4. A new process that exits, crashes, or is not ready within
+//!    `GRACEFUL_UPGRADE_TIMEOUT` (60 s unless set) is stopped and reaped; the old one
+//!    goes on serving and logs why ([`UpgradeError`]).
+//! 5. One at a time: a trigger during an upgrade, or in a new process whose old one still
+//!    drains, is refused with a log line. A stop signal during an upgrade stops both.
+//! 6. Under systemd (`Type=notify`, or `Type=notify-reload`), the old process sends
+//!    `RELOADING=1`, then `MAINPID=<new>` and `READY=1` at the handover, and no
+//!    `STOPPING=1`.
+//!
+//! A queue consumer has no socket to hand over, and needs nothing more: the new process
+//! starts taking messages while the old one finishes those it holds. One that reclaims
+//! at start what a crashed predecessor of its name held asks [`upgraded_from`] first.
+//!
 //! # Tracked tasks
 //!
 //! The shutdown waits for the tasks of [`spawn`] and [`spawn_named`], not for those of

@@ -51,7 +51,9 @@ fn resolve(
 ) -> io::Result<PathBuf> {
     let written = Path::new(argv0);
     if !argv0.is_empty() && argv0.as_encoded_bytes().contains(&b'/') {
-        return Ok(cwd.join(written));
+        // `components` drops the `.` of `./service`, for the log; `..` stays, as a
+        // symbolic link before it may need.
+        return Ok(cwd.join(written).components().collect());
     }
     if !argv0.is_empty() {
         if let Some(found) = path_var
@@ -89,7 +91,9 @@ mod tests {
     fn a_path_is_made_absolute_from_where_the_program_started() {
         let cwd = Path::new("/srv/app");
         let got = resolve(OsStr::new("./bin/service"), cwd, None, never).unwrap();
-        assert_eq!(got, Path::new("/srv/app/./bin/service"));
+        assert_eq!(got.as_os_str(), "/srv/app/bin/service");
+        let got = resolve(OsStr::new("../current/service"), cwd, None, never).unwrap();
+        assert_eq!(got.as_os_str(), "/srv/app/../current/service");
         let got = resolve(OsStr::new("/usr/local/bin/service"), cwd, None, never).unwrap();
         assert_eq!(got, Path::new("/usr/local/bin/service"));
     }
