@@ -63,9 +63,19 @@ pub fn signal(pid: u32, name: &str) {
 
 /// Puts a fresh copy of `binary` at `path` as a deploy does: written beside it, then
 /// renamed over it, so that the running process keeps its own file.
+///
+/// The copy is made by `cp(1)`, not by this process: a process that tests run in
+/// parallel fork from must never hold a binary open for writing, or a child forked
+/// meanwhile holds it too until its own `exec`, and executing the binary then fails
+/// with "Text file busy".
 pub fn deploy(binary: &str, path: &Path) {
     let beside = path.with_extension("new");
-    std::fs::copy(binary, &beside).expect("copy the new binary");
+    let copied = std::process::Command::new("cp")
+        .arg(binary)
+        .arg(&beside)
+        .status()
+        .expect("cp(1) is available");
+    assert!(copied.success(), "cp {binary} {} failed", beside.display());
     std::fs::rename(&beside, path).expect("rename it into place");
 }
 
