@@ -662,7 +662,6 @@ fn upgrades_in_place_while_messages_arrive_lose_nothing_and_never_pause() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
     use std::thread;
-    use std::time::Instant;
     use support::upgrade;
 
     /// Each message's work: several are in flight at every trigger.
@@ -725,18 +724,7 @@ fn upgrades_in_place_while_messages_arrive_lose_nothing_and_never_pause() {
         );
         upgrade::deploy(&example("queue_worker"), &app);
         upgrade::signal(old, "HUP");
-        let waited = Instant::now();
-        let new = loop {
-            let pid = serving(&conn);
-            if pid != old {
-                break pid;
-            }
-            assert!(
-                waited.elapsed() < support::PATIENCE,
-                "round {round}: no new consumer"
-            );
-            thread::sleep(Duration::from_millis(20));
-        };
+        let new = upgrade::replaced(old, || serving(&conn));
         pids.push(new);
         assert_eq!(
             upgrade::exit_code(old, support::PATIENCE),

@@ -6,7 +6,7 @@
 use graceful_process_tests as support;
 
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::upgrade::{self, Load};
 use support::{example, http};
@@ -37,18 +37,7 @@ fn ten_upgrades_under_load_refuse_reset_and_fail_nothing() {
         thread::sleep(Duration::from_millis(100));
         upgrade::deploy(&example("http_server"), &app);
         upgrade::signal(old, "HUP");
-        let waited = Instant::now();
-        let new = loop {
-            let pid = upgrade::serving_pid(addr).unwrap();
-            if pid != old {
-                break pid;
-            }
-            assert!(
-                waited.elapsed() < support::PATIENCE,
-                "round {round}: still served by {old}"
-            );
-            thread::sleep(Duration::from_millis(20));
-        };
+        let new = upgrade::replaced(old, || upgrade::serving_pid(addr).unwrap());
         assert!(!pids.contains(&new), "round {round}: pid {new} came back");
         pids.push(new);
         let answered = slow.join().unwrap().unwrap();

@@ -79,6 +79,25 @@ pub fn deploy(binary: &str, path: &Path) {
     std::fs::rename(&beside, path).expect("rename it into place");
 }
 
+/// Waits until `current` names a process other than `old`, the process an upgrade
+/// replaces, and returns it.
+#[track_caller]
+pub fn replaced(old: u32, mut current: impl FnMut() -> u32) -> u32 {
+    let waited = Instant::now();
+    loop {
+        let pid = current();
+        if pid != old {
+            return pid;
+        }
+        assert!(
+            waited.elapsed() < crate::PATIENCE,
+            "still {old} after {:?}",
+            crate::PATIENCE
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A directory of the test's own, emptied.
 pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("graceful-upgrade-{name}-{}", std::process::id()));
