@@ -472,6 +472,19 @@ pub(crate) fn upgrade_failed(why: &str) {
 }
 
 #[cfg(unix)]
+/// An upgrade that ended with the shutdown under way: this process does not serve on.
+pub(crate) fn upgrade_abandoned(why: &str) {
+    emit!(
+        warn,
+        why,
+        "upgrade in place abandoned; this process shuts down"
+    );
+    stderr_line(format_args!(
+        "upgrade abandoned: {why}; this process shuts down"
+    ));
+}
+
+#[cfg(unix)]
 /// A trigger that could not start an upgrade.
 pub(crate) fn upgrade_refused(why: &str) {
     emit!(warn, why, "upgrade in place refused");

@@ -107,10 +107,18 @@ async fn upgrade_here() -> Result<u32, UpgradeError> {
         Ok(_) => {}
         Err(e) if e.was_refused() => log::upgrade_refused(&e.to_string()),
         Err(e) => {
-            if let Some(notifier) = ctl.notifier() {
-                notifier.upgrade_failed(&e.to_string());
+            // Serving on, systemd hears READY=1 again; once the shutdown has started (a
+            // stop came during the upgrade), it has heard STOPPING=1, and nothing more
+            // of the upgrade.
+            let serving_on = ctl.unless_shutting_down(|| {
+                if let Some(notifier) = ctl.notifier() {
+                    notifier.upgrade_failed(&e.to_string());
+                }
+            });
+            match serving_on {
+                Some(()) => log::upgrade_failed(&e.to_string()),
+                None => log::upgrade_abandoned(&e.to_string()),
             }
-            log::upgrade_failed(&e.to_string());
         }
     }
     result

@@ -304,6 +304,45 @@ fn systemd_hears_ready_again_when_an_upgrade_fails() {
     running.stop();
 }
 
+#[test]
+fn systemd_hears_no_ready_after_stopping_when_a_stop_comes_during_an_upgrade() {
+    let socket_path = upgrade::scratch("notify-stop").join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut running = start(
+        "systemd-stop",
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("FIXTURE_FAULT", "never-ready"),
+        ],
+    );
+    assert_eq!(received(&socket), "READY=1");
+    let old = running.pid();
+    upgrade::deploy(FAULTY, &running.path);
+    upgrade::signal(old, "HUP");
+    assert!(received(&socket).starts_with("RELOADING=1\n"));
+    running.wait_for("faulty: took the listener");
+    upgrade::signal(old, "TERM");
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("upgrade abandoned: a stop came during the upgrade: the new process");
+    assert!(!out.stderr.contains("goes on serving"), "{}", out.stderr);
+    // Everything both processes sent from the stop on: never READY=1.
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut after = Vec::new();
+    let mut buf = [0u8; 512];
+    while let Ok(n) = socket.recv(&mut buf) {
+        after.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(after[0].starts_with("STOPPING=1"), "{after:#?}");
+    assert!(!after.iter().any(|m| m.contains("READY=1")), "{after:#?}");
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
 fn received(socket: &UnixDatagram) -> String {
     let mut buf = [0u8; 512];
     let n = socket.recv(&mut buf).expect("a notification");
