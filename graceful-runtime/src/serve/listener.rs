@@ -26,7 +26,10 @@ use super::registry::{self, Kind, Origin, Reservation};
 /// service starts). An inherited socket must be a TCP listener on `addr` (port 0 takes
 /// any port, and `0.0.0.0` and `[::]` are taken as the same "every address", since
 /// systemd's `ListenStream=3000` listens on `[::]:3000`). It is logged with its origin,
-/// and [`listeners`](crate::listeners) lists it.
+/// and [`listeners`](crate::listeners) lists it. After an upgrade in place, the socket
+/// the previous process handed over under `name` is taken if it listens on `addr`;
+/// otherwise the new code moved the listener, and `addr` is bound afresh (said on
+/// stderr), while the old address goes with the previous process.
 ///
 /// Under `#[graceful::main]` the passed sockets are taken, and the variables that
 /// announce them removed from the environment, before the body runs; elsewhere at the
@@ -51,17 +54,15 @@ pub async fn listener(name: &str, addr: impl ToSocketAddrs) -> io::Result<TcpLis
         .await
         .map_err(|e| named(name, e))?
         .collect();
-    let (origin, listener) = match inherited::take(name, Kind::Tcp).map_err(|e| named(name, e))? {
+    let inherited = inherited::take(name, Kind::Tcp).map_err(|e| named(name, e))?;
+    let (origin, listener) = match inherited {
+        // The new code of an upgrade asks for another address: its own, bound afresh.
+        Some((Origin::Upgrade, socket)) if !tcp_listens_on(&socket, &wanted) => {
+            moved(name, &socket, &list(&wanted));
+            (Origin::Bound, bind_tcp(name, &wanted).await?)
+        }
         Some((origin, socket)) => (origin, tcp_from(name, origin, socket, &wanted)?),
-        None => (
-            Origin::Bound,
-            TcpListener::bind(&wanted[..]).await.map_err(|e| {
-                named(
-                    name,
-                    with_context(e, &format!("cannot listen on {}", list(&wanted))),
-                )
-            })?,
-        ),
+        None => (Origin::Bound, bind_tcp(name, &wanted).await?),
     };
     register(
         name,
@@ -71,6 +72,32 @@ pub async fn listener(name: &str, addr: impl ToSocketAddrs) -> io::Result<TcpLis
         socket2::SockRef::from(&listener),
     )?;
     Ok(listener)
+}
+
+async fn bind_tcp(name: &str, wanted: &[SocketAddr]) -> io::Result<TcpListener> {
+    TcpListener::bind(wanted).await.map_err(|e| {
+        named(
+            name,
+            with_context(e, &format!("cannot listen on {}", list(wanted))),
+        )
+    })
+}
+
+/// Whether `socket` listens on an address of `wanted`.
+fn tcp_listens_on(socket: &socket2::Socket, wanted: &[SocketAddr]) -> bool {
+    let actual = socket.local_addr().ok().and_then(|a| a.as_socket());
+    actual.is_some_and(|actual| wanted.iter().any(|w| same_address(*w, actual)))
+}
+
+/// Says that the socket the previous process handed over is not taken, as the new code
+/// listens elsewhere: a deploy that moves a listener, whose old address goes with the
+/// previous process.
+fn moved(name: &str, socket: &socket2::Socket, now: &str) {
+    log::listener_note(&format!(
+        "listener {name:?}: the previous process listened at {}, this one listens at {now} \
+         as asked, bound afresh; the old address closes as the previous process exits",
+        registry::address_of(socket)
+    ));
 }
 
 /// An inherited socket as the TCP listener asked for on `wanted`, or why it cannot be.
@@ -215,7 +242,7 @@ mod unix {
 
     use tokio::net::UnixListener;
 
-    use super::{check_listening, invalid, named, register, with_context};
+    use super::{check_listening, invalid, moved, named, register, with_context};
     use crate::report::log;
     use crate::serve::inherited;
     use crate::serve::registry::{self, Kind, Origin};
@@ -236,9 +263,20 @@ mod unix {
     pub fn unix_listener(name: &str, path: impl AsRef<Path>) -> io::Result<UnixListener> {
         let path = path.as_ref();
         let reservation = registry::reserve(name).map_err(|e| named(name, e))?;
-        let (origin, listener) = match inherited::take(name, Kind::Unix)
-            .map_err(|e| named(name, e))?
-        {
+        let inherited = inherited::take(name, Kind::Unix).map_err(|e| named(name, e))?;
+        let listens_at = |socket: &socket2::Socket| {
+            let at = socket.local_addr().ok();
+            at.as_ref().and_then(|a| a.as_pathname()) == Some(path)
+        };
+        let inherited = match inherited {
+            // The new code of an upgrade asks for another path: its own, bound afresh.
+            Some((Origin::Upgrade, socket)) if !listens_at(&socket) => {
+                moved(name, &socket, &path.display().to_string());
+                None
+            }
+            other => other,
+        };
+        let (origin, listener) = match inherited {
             Some((origin, socket)) => {
                 let address = registry::address_of(&socket);
                 check_listening(name, origin, &socket, Kind::Unix, &address)?;

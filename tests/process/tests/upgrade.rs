@@ -343,6 +343,41 @@ fn systemd_hears_no_ready_after_stopping_when_a_stop_comes_during_an_upgrade() {
     let _ = std::fs::remove_dir_all(running.dir);
 }
 
+#[test]
+fn new_code_that_moves_the_listener_binds_its_address_and_the_old_one_closes() {
+    let free = || {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let (before, after) = (free(), free());
+    let config = upgrade::scratch("moved-config").join("listen");
+    std::fs::write(&config, before.to_string()).unwrap();
+    let mut running = start(
+        "moved",
+        &[("FIXTURE_LISTEN_FILE", config.to_str().unwrap())],
+    );
+    assert_eq!(running.addr, before);
+    let old = running.pid();
+    // The deploy moves the service to another port.
+    std::fs::write(&config, after.to_string()).unwrap();
+    upgrade::deploy(UPGRADABLE, &running.path);
+    upgrade::signal(old, "HUP");
+    running.wait_for_stderr("this process stops accepting and drains");
+    let new = upgrade::serving_pid(after).unwrap();
+    assert_ne!(new, old);
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr(&format!(
+        "listener \"http\": the previous process listened at {before}, this one listens at {after} as asked"
+    ));
+    // The old address went with the old process.
+    let refused = std::net::TcpStream::connect(before).unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    upgrade::signal(new, "TERM");
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
 fn received(socket: &UnixDatagram) -> String {
     let mut buf = [0u8; 512];
     let n = socket.recv(&mut buf).expect("a notification");

@@ -2,7 +2,8 @@
 //! faults (`tests/upgrade.rs`); `fixture-faulty` is the broken binary those tests put in
 //! its place.
 //!
-//! It serves `graceful::listener("http", "127.0.0.1:0")` (`FIXTURE_LISTEN` to choose):
+//! It serves `graceful::listener("http", "127.0.0.1:0")` (`FIXTURE_LISTEN` to choose, or
+//! `FIXTURE_LISTEN_FILE`, a file that holds the address, read by each generation):
 //! `GET /` answers with its process id, `GET /slow` after three seconds (longer than an
 //! upgrade takes to hand over), `GET /upgrade` calls
 //! `graceful::upgrade()` and answers with its result (`ok <pid>` or `error: <message>`).
@@ -42,7 +43,11 @@ async fn main() -> std::io::Result<()> {
                 }
             }),
         );
-    let addr = std::env::var("FIXTURE_LISTEN").unwrap_or_else(|_| "127.0.0.1:0".to_owned());
+    // A deploy may change the address in a file that each generation reads.
+    let addr = match std::env::var("FIXTURE_LISTEN_FILE") {
+        Ok(file) => std::fs::read_to_string(file)?.trim().to_owned(),
+        Err(_) => std::env::var("FIXTURE_LISTEN").unwrap_or_else(|_| "127.0.0.1:0".to_owned()),
+    };
     let listener = graceful::listener("http", addr.as_str()).await?;
     let local = listener.local_addr()?;
     graceful::ready();
