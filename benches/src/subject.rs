@@ -167,6 +167,12 @@ impl Subject {
 
     /// Waits up to `patience` for the exit; kills a subject that is still running.
     pub fn ended(self, patience: Duration) -> Ended {
+        self.wait_for_exit(patience)
+    }
+
+    /// [`Subject::ended`], keeping the subject: its stdout is still read, for what the
+    /// processes it started print there (an upgrade in place hands them its stdout).
+    pub fn wait_for_exit(&self, patience: Duration) -> Ended {
         match self.exited.recv_timeout(patience) {
             Ok((at_ns, status)) => Ended::Exited { at_ns, status },
             Err(_) => {
@@ -220,20 +226,28 @@ impl Subject {
 
 /// The signals a benchmark sends its subjects.
 #[derive(Clone, Copy, Debug)]
-enum Signal {
+pub enum Signal {
+    /// `SIGTERM`: stop.
     Term,
+    /// `SIGHUP`: upgrade in place, to a subject that opted in.
+    Hup,
+    /// `SIGKILL`.
     Kill,
 }
 
+/// Sends `signal` to `pid` with `kill(2)`: a subject, or a process a subject started (the
+/// new process of an upgrade in place). A failure is printed, not fatal: the benchmark
+/// sees what the process then does, or does not do.
 #[cfg(unix)]
 #[allow(unsafe_code)]
-fn send(pid: i32, signal: Signal) {
+pub fn send(pid: i32, signal: Signal) {
     let signal = match signal {
         Signal::Term => libc::SIGTERM,
+        Signal::Hup => libc::SIGHUP,
         Signal::Kill => libc::SIGKILL,
     };
     // SAFETY: kill(2) takes plain integers and touches no memory of ours. The pid is a
-    // child of ours whose exit has not been seen yet.
+    // child of ours, or a descendant this process reaps, whose exit has not been seen yet.
     let rc = unsafe { libc::kill(pid, signal) };
     if rc != 0 {
         eprintln!(
@@ -243,7 +257,8 @@ fn send(pid: i32, signal: Signal) {
     }
 }
 
+/// Unix only: elsewhere, the program stops with a message.
 #[cfg(not(unix))]
-fn send(_: i32, _: Signal) {
+pub fn send(_: i32, _: Signal) {
     crate::unix_only("kill(2), to signal the programs it measures")
 }

@@ -39,6 +39,9 @@ impl KeptAlive {
     pub fn open(addr: SocketAddr) -> io::Result<KeptAlive> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
         stream.set_read_timeout(Some(PATIENCE))?;
+        // A request goes out in several writes: without this, Nagle holds the later ones
+        // for the server's delayed ack, and a request takes 40 ms.
+        stream.set_nodelay(true)?;
         Ok(KeptAlive {
             reader: BufReader::new(stream),
             addr,
@@ -110,6 +113,8 @@ pub fn send_get(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
 pub fn send_head_start(addr: SocketAddr, path: &str) -> io::Result<TcpStream> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
     stream.set_read_timeout(Some(PATIENCE))?;
+    // As for a kept-alive connection: each write goes out at once.
+    stream.set_nodelay(true)?;
     write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n")?;
     Ok(stream)
 }

@@ -186,7 +186,7 @@ impl Load {
 
 /// A request on the kept-alive connection, opened if need be. Closed by the server
 /// between requests, it is retried once on a new connection.
-fn kept_alive_get(
+pub fn kept_alive_get(
     addr: SocketAddr,
     connection: &mut Option<KeptAlive>,
 ) -> Result<http::Response, String> {

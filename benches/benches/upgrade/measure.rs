@@ -1,0 +1,483 @@
+//! The two halves of the benchmark, each through N upgrades and N restarts, and the table.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use graceful_process_tests::upgrade::{become_subreaper, deploy, exit_code, scratch};
+use support::stats::{ratio, secs, Samples};
+use support::subject::{self, Ended, Signal, Subject};
+use support::table::Table;
+
+use super::broker::{Broker, Message};
+use super::traffic::{Request, Traffic};
+use crate::support;
+
+const HTTP: &str = env!("CARGO_BIN_EXE_bench-upgrade-http");
+const QUEUE: &str = env!("CARGO_BIN_EXE_bench-upgrade-queue");
+
+/// Load before the first trigger, unmeasured.
+const WARM_UP: Duration = Duration::from_millis(500);
+/// Steady state before the first trigger, and after each window before the next trigger.
+const STEADY: Duration = Duration::from_millis(1500);
+/// A trigger's window goes on this long after the new process serves (or, for the queue,
+/// after the later of its `ready` and the old one's exit).
+const AFTER: Duration = Duration::from_secs(1);
+/// How long a process may take to start, hand over or exit.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// The queue: messages enqueued a second, workers, and one operation's time.
+const RATE: u32 = 20;
+const WORKERS: usize = 32;
+const OPERATION: Duration = Duration::from_secs(1);
+
+/// The two ways to put a new binary in service.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Upgrade,
+    Restart,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Upgrade => "upgrade",
+            Mode::Restart => "restart",
+        }
+    }
+}
+
+/// One trigger: when the signal went, the process it went to, the new one, and when its
+/// window ends.
+struct Trigger {
+    at: Instant,
+    old: u32,
+    new: u32,
+    settled: Instant,
+}
+
+/// What the HTTP half measured in one mode.
+#[derive(Default)]
+struct Http {
+    failed: Vec<usize>,
+    failed_outside: usize,
+    steady_p99: f64,
+    window_p99: Samples,
+    serving_after: Samples,
+    answered: usize,
+}
+
+/// What the queue half measured in one mode.
+#[derive(Default)]
+struct Queue {
+    steady_pause: f64,
+    pause: Samples,
+    messages: usize,
+}
+
+pub(crate) fn all() {
+    let runs = support::runs(5);
+    become_subreaper();
+    let http = support::selected("http");
+    let queue = support::selected("queue");
+    println!(
+        "{runs} upgrades, then {runs} restarts, per half; HTTP: 3 clients with a connection per request, 3 kept alive, {} between requests; queue: {RATE} messages/s, {WORKERS} workers, operations of {}",
+        secs(super::traffic::PACE.as_secs_f64()),
+        secs(OPERATION.as_secs_f64()),
+    );
+    let modes = [Mode::Upgrade, Mode::Restart];
+    let http: Option<[Http; 2]> = http.then(|| modes.map(|mode| http_half(mode, runs)));
+    let queue: Option<[Queue; 2]> = queue.then(|| modes.map(|mode| queue_half(mode, runs)));
+    table(http.as_ref(), queue.as_ref());
+}
+
+/// The generations of a subject: the first is a child of this process, with its stdout
+/// (which every later one inherits); the later ones are reaped here as orphans.
+struct Generations {
+    first: Subject,
+    current: u32,
+}
+
+impl Generations {
+    fn start(bin: &str, envs: &[(&str, &str)]) -> Generations {
+        let first = Subject::start(bin, &[], envs);
+        let current = first.pid() as u32;
+        Generations { first, current }
+    }
+
+    /// Waits for `pid`'s exit, which must be 0.
+    fn exited(&self, pid: u32) {
+        let name = self.first.name().to_owned();
+        if pid == self.first.pid() as u32 {
+            match self.first.wait_for_exit(PATIENCE) {
+                Ended::Exited { status, .. } if status.success() => {}
+                other => support::fail(&format!("{name} (pid {pid}) did not exit 0: {other:?}")),
+            }
+        } else {
+            match exit_code(pid, PATIENCE) {
+                Some(0) => {}
+                Some(code) => support::fail(&format!("{name} (pid {pid}) exited {code}")),
+                None => {
+                    subject::send(pid as i32, Signal::Kill);
+                    support::fail(&format!(
+                        "{name} (pid {pid}) had not exited after {PATIENCE:?}"
+                    ))
+                }
+            }
+        }
+    }
+
+    /// Stops the current generation, which must exit 0.
+    fn stop(self) {
+        subject::send(self.current as i32, Signal::Term);
+        self.exited(self.current);
+    }
+}
+
+/// The running subject of one mode, and the way it is replaced.
+struct Service {
+    mode: Mode,
+    bin: &'static str,
+    envs: Vec<(&'static str, String)>,
+    /// Upgrade: the path it runs from, where each new binary is deployed.
+    path: Option<(PathBuf, PathBuf)>,
+    generations: Generations,
+}
+
+impl Service {
+    fn start(mode: Mode, bin: &'static str, envs: Vec<(&'static str, String)>) -> Service {
+        let (path, started) = match mode {
+            Mode::Upgrade => {
+                let dir = scratch(&format!("bench-{}", file_name(bin)));
+                let path = dir.join(file_name(bin));
+                deploy(bin, &path);
+                (Some((dir, path.clone())), path)
+            }
+            Mode::Restart => (None, PathBuf::from(bin)),
+        };
+        let generations =
+            Generations::start(started.to_str().expect("a UTF-8 path"), &borrow(&envs));
+        Service {
+            mode,
+            bin,
+            envs,
+            path,
+            generations,
+        }
+    }
+
+    fn lines(&self) -> &Subject {
+        &self.generations.first
+    }
+
+    /// Puts a new process in service; returns when the signal went, and the new pid, once
+    /// the new process said `ready` and the old one exited 0.
+    fn replace(&mut self) -> (Instant, u32) {
+        let old = self.generations.current;
+        match self.mode {
+            Mode::Upgrade => {
+                let (_, path) = self.path.as_ref().expect("an upgraded service's path");
+                deploy(self.bin, path);
+                let at = Instant::now();
+                subject::send(old as i32, Signal::Hup);
+                let line = self.generations.first.wait_for_line("ready ", PATIENCE);
+                let new = line["ready ".len()..]
+                    .trim()
+                    .parse()
+                    .unwrap_or_else(|_| support::fail(&format!("no pid in {line:?}")));
+                self.generations.exited(old);
+                self.generations.current = new;
+                (at, new)
+            }
+            Mode::Restart => {
+                let at = Instant::now();
+                subject::send(old as i32, Signal::Term);
+                self.generations.exited(old);
+                self.generations = Generations::start(self.bin, &borrow(&self.envs));
+                (at, self.generations.current)
+            }
+        }
+    }
+
+    /// After the warm-up and a steady state, `runs` triggers, each followed by [`AFTER`]
+    /// and a steady state. A trigger's window ends [`AFTER`] the new process said `ready`
+    /// and the old one exited; the HTTP half ends it sooner, at its first answer.
+    fn go_through(&mut self, runs: usize) -> Vec<Trigger> {
+        thread::sleep(WARM_UP + STEADY);
+        let mut triggers = Vec::new();
+        for _ in 0..runs {
+            let old = self.generations.current;
+            let (at, new) = self.replace();
+            let settled = Instant::now() + AFTER;
+            triggers.push(Trigger {
+                at,
+                old,
+                new,
+                settled,
+            });
+            until(settled + STEADY);
+        }
+        triggers
+    }
+
+    fn stop(self) {
+        self.generations.stop();
+        if let Some((dir, _)) = self.path {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn file_name(bin: &str) -> &str {
+    Path::new(bin)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or(bin)
+}
+
+fn borrow<'a>(envs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    envs.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+/// Sleeps until `at`.
+fn until(at: Instant) {
+    thread::sleep(at.saturating_duration_since(Instant::now()));
+}
+
+/// The HTTP half in one mode.
+fn http_half(mode: Mode, runs: usize) -> Http {
+    // A fixed port, free now: a restart binds it again, an upgrade hands it over.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap_or_else(|e| support::fail(&format!("no free port: {e}")))
+        .port();
+    let mut service = Service::start(
+        mode,
+        HTTP,
+        vec![("BENCH_LISTEN", format!("127.0.0.1:{port}"))],
+    );
+    let line = service.lines().wait_for_line("address ", PATIENCE);
+    let addr: SocketAddr = line["address ".len()..]
+        .parse()
+        .unwrap_or_else(|_| support::fail(&format!("no address in {line:?}")));
+    let traffic = Traffic::start(addr, 3, 3);
+    let began = Instant::now();
+    let mut triggers = service.go_through(runs);
+    let requests = traffic.stop();
+    service.stop();
+    let mut figures = Http {
+        answered: requests.iter().filter(|r| r.outcome.is_ok()).count(),
+        ..Http::default()
+    };
+    for trigger in &mut triggers {
+        let serving = requests
+            .iter()
+            .filter(|r| {
+                r.sent >= trigger.at && r.outcome.as_ref().is_ok_and(|pid| *pid == trigger.new)
+            })
+            .map(Request::done)
+            .min()
+            .unwrap_or_else(|| support::fail(&format!("pid {} never answered", trigger.new)));
+        figures.serving_after.push_duration(serving - trigger.at);
+        trigger.settled = serving + AFTER;
+        let window: Vec<&Request> = requests
+            .iter()
+            .filter(|r| r.sent >= trigger.at && r.sent <= trigger.settled)
+            .collect();
+        figures
+            .failed
+            .push(window.iter().filter(|r| r.outcome.is_err()).count());
+        figures.window_p99.push(p99(window.iter().copied()));
+        let strays = window
+            .iter()
+            .filter(|r| matches!(r.outcome, Ok(pid) if pid != trigger.old && pid != trigger.new))
+            .count();
+        if strays > 0 {
+            support::fail(&format!(
+                "{strays} answers from neither {} nor {}",
+                trigger.old, trigger.new
+            ));
+        }
+    }
+    let in_window = |r: &Request| {
+        triggers
+            .iter()
+            .any(|t| r.sent >= t.at && r.sent <= t.settled)
+    };
+    let outside: Vec<&Request> = requests
+        .iter()
+        .filter(|r| r.sent >= began + WARM_UP && !in_window(r))
+        .collect();
+    figures.failed_outside = requests
+        .iter()
+        .filter(|r| r.outcome.is_err() && !in_window(r))
+        .count();
+    figures.steady_p99 = p99(outside.into_iter());
+    for (i, (trigger, failed)) in triggers.iter().zip(&figures.failed).enumerate() {
+        if let Some(first) = requests
+            .iter()
+            .find(|r| r.sent >= trigger.at && r.sent <= trigger.settled && r.outcome.is_err())
+        {
+            println!(
+                "http {} {}: pid {} -> {}: {failed} failed, the first: {}",
+                mode.name(),
+                i + 1,
+                trigger.old,
+                trigger.new,
+                first.outcome.as_ref().unwrap_err()
+            );
+        }
+    }
+    figures
+}
+
+/// The 99th percentile of the answered requests' latencies, in seconds.
+fn p99<'a>(requests: impl Iterator<Item = &'a Request>) -> f64 {
+    let mut took: Vec<f64> = requests
+        .filter(|r| r.outcome.is_ok())
+        .map(|r| r.took.as_secs_f64())
+        .collect();
+    if took.is_empty() {
+        support::fail("no request was answered");
+    }
+    took.sort_by(f64::total_cmp);
+    took[(took.len() * 99 / 100).min(took.len() - 1)]
+}
+
+/// The queue half in one mode.
+fn queue_half(mode: Mode, runs: usize) -> Queue {
+    let broker = Broker::start(RATE);
+    let mut service = Service::start(
+        mode,
+        QUEUE,
+        vec![
+            ("BENCH_BROKER", broker.addr().to_string()),
+            ("BENCH_WORKERS", WORKERS.to_string()),
+            ("BENCH_OPERATION_MS", OPERATION.as_millis().to_string()),
+        ],
+    );
+    let began = Instant::now();
+    let triggers = service.go_through(runs);
+    let messages = broker.finish(PATIENCE);
+    service.stop();
+    let waited = |m: &Message| m.waited().expect("every message was taken").as_secs_f64();
+    let mut figures = Queue {
+        messages: messages.len(),
+        ..Queue::default()
+    };
+    for trigger in &triggers {
+        let longest = messages
+            .iter()
+            .filter(|m| m.taken[0] >= trigger.at && m.enqueued <= trigger.settled)
+            .map(waited)
+            .fold(0.0, f64::max);
+        figures.pause.push(longest);
+    }
+    figures.steady_pause = messages
+        .iter()
+        .filter(|m| m.enqueued >= began + WARM_UP)
+        .filter(|m| {
+            !triggers
+                .iter()
+                .any(|t| m.taken[0] >= t.at && m.enqueued <= t.settled)
+        })
+        .map(waited)
+        .fold(0.0, f64::max);
+    figures
+}
+
+/// The table: upgrade against restart, with the targets.
+fn table(http: Option<&[Http; 2]>, queue: Option<&[Queue; 2]>) {
+    let mut table = Table::new([
+        "measure",
+        "upgrade (SIGHUP)",
+        "restart (SIGTERM, exit, start)",
+        "target (upgrade)",
+        "met",
+    ]);
+    let met = |ok: bool| if ok { "yes" } else { "**no**" }.to_owned();
+    if let Some([up, re]) = http {
+        let failed = |h: &Http| {
+            let total: usize = h.failed.iter().sum::<usize>() + h.failed_outside;
+            let each: Vec<String> = h.failed.iter().map(usize::to_string).collect();
+            format!(
+                "{total} of {} (per trigger: {})",
+                total + h.answered,
+                each.join(", ")
+            )
+        };
+        table.row([
+            "HTTP: failed requests, total (per trigger)".to_owned(),
+            failed(up),
+            failed(re),
+            "0".to_owned(),
+            met(up.failed.iter().sum::<usize>() + up.failed_outside == 0),
+        ]);
+        table.row([
+            "HTTP: p99 latency, steady state".to_owned(),
+            secs(up.steady_p99),
+            secs(re.steady_p99),
+            "–".to_owned(),
+            "–".to_owned(),
+        ]);
+        let window = |h: &Http| {
+            format!(
+                "{} ({}) ({}–{})",
+                secs(h.window_p99.median()),
+                ratio(h.window_p99.median(), h.steady_p99),
+                secs(h.window_p99.min()),
+                secs(h.window_p99.max())
+            )
+        };
+        table.row([
+            "HTTP: p99 latency from the trigger to 1 s after the new process serves (median, × steady, min–max)".to_owned(),
+            window(up),
+            window(re),
+            "≤ 2× steady".to_owned(),
+            met(up.window_p99.median() <= 2.0 * up.steady_p99),
+        ]);
+        table.row([
+            "HTTP: trigger to the new process's first answer (median, min–max)".to_owned(),
+            spread(&up.serving_after),
+            spread(&re.serving_after),
+            "–".to_owned(),
+            "–".to_owned(),
+        ]);
+    }
+    if let Some([up, re]) = queue {
+        table.row([
+            "queue: longest wait of a message, steady state".to_owned(),
+            secs(up.steady_pause),
+            secs(re.steady_pause),
+            "–".to_owned(),
+            "–".to_owned(),
+        ]);
+        let pause = |q: &Queue| format!("{} (max {})", secs(q.pause.median()), secs(q.pause.max()));
+        table.row([
+            "queue: longest wait of a message around a trigger (median, max)".to_owned(),
+            pause(up),
+            pause(re),
+            "≤ 500 ms".to_owned(),
+            met(up.pause.max() <= 0.5),
+        ]);
+        table.row([
+            "queue: messages, each taken and acknowledged exactly once".to_owned(),
+            up.messages.to_string(),
+            re.messages.to_string(),
+            "all".to_owned(),
+            "yes".to_owned(),
+        ]);
+    }
+    table.print();
+}
+
+/// `median (min–max)`, in seconds.
+fn spread(samples: &Samples) -> String {
+    format!(
+        "{} ({}–{})",
+        secs(samples.median()),
+        secs(samples.min()),
+        secs(samples.max())
+    )
+}
