@@ -233,11 +233,7 @@ fn a_new_process_refuses_an_upgrade_while_its_old_one_still_drains() {
 
 #[test]
 fn systemd_hears_reloading_then_the_new_main_pid_and_never_stopping_from_the_old_one() {
-    let socket_path = upgrade::scratch("notify").join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    let (socket, socket_path) = notify_socket("notify");
     let mut running = start(
         "systemd",
         &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
@@ -279,11 +275,7 @@ fn systemd_hears_reloading_then_the_new_main_pid_and_never_stopping_from_the_old
 
 #[test]
 fn systemd_hears_ready_again_when_an_upgrade_fails() {
-    let socket_path = upgrade::scratch("notify-failed").join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    let (socket, socket_path) = notify_socket("notify-failed");
     let running = start(
         "systemd-failed",
         &[
@@ -306,11 +298,7 @@ fn systemd_hears_ready_again_when_an_upgrade_fails() {
 
 #[test]
 fn systemd_hears_no_ready_after_stopping_when_a_stop_comes_during_an_upgrade() {
-    let socket_path = upgrade::scratch("notify-stop").join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    let (socket, socket_path) = notify_socket("notify-stop");
     let mut running = start(
         "systemd-stop",
         &[
@@ -376,6 +364,16 @@ fn new_code_that_moves_the_listener_binds_its_address_and_the_old_one_closes() {
     upgrade::signal(new, "TERM");
     assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
     let _ = std::fs::remove_dir_all(running.dir);
+}
+
+/// A datagram socket in place of systemd's `NOTIFY_SOCKET`, and its path.
+fn notify_socket(name: &str) -> (UnixDatagram, PathBuf) {
+    let path = upgrade::scratch(name).join("notify.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    (socket, path)
 }
 
 fn received(socket: &UnixDatagram) -> String {
