@@ -59,6 +59,11 @@ use tonic_prost::ProstCodec;
 #[path = "common/out.rs"]
 mod out;
 
+// The messages of `demo.Jobs`, shared with the example's test, its client.
+#[path = "common/demo.rs"]
+mod demo;
+use demo::{SlowReply, SlowRequest, Tick, TicksRequest};
+
 /// A gRPC service with a slow call, an endless stream and the standard health service,
 /// that shuts down gracefully: press Ctrl-C while a call runs.
 #[derive(Debug, Parser)]
@@ -89,30 +94,6 @@ async fn main() -> anyhow::Result<()> {
     graceful::grpc::serve(listener, routes).await;
     outln!("server stopped: every call answered");
     Ok(())
-}
-
-/// `demo.SlowRequest`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct SlowRequest {}
-
-/// `demo.SlowReply`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct SlowReply {
-    #[prost(string, tag = "1")]
-    message: String,
-    #[prost(uint32, tag = "2")]
-    pid: u32,
-}
-
-/// `demo.TicksRequest`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct TicksRequest {}
-
-/// `demo.Tick`.
-#[derive(Clone, PartialEq, prost::Message)]
-struct Tick {
-    #[prost(uint64, tag = "1")]
-    n: u64,
 }
 
 /// The `demo.Jobs` service: its two methods, and the routing tonic's generated server

@@ -15,26 +15,10 @@ use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_prost::ProstCodec;
 
-// The client's side of `demo.Jobs` (examples/grpc_server.rs has the definition).
-#[derive(Clone, PartialEq, prost::Message)]
-struct SlowRequest {}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct SlowReply {
-    #[prost(string, tag = "1")]
-    message: String,
-    #[prost(uint32, tag = "2")]
-    pid: u32,
-}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct TicksRequest {}
-
-#[derive(Clone, PartialEq, prost::Message)]
-struct Tick {
-    #[prost(uint64, tag = "1")]
-    n: u64,
-}
+// The client's side of `demo.Jobs`: the example's own messages.
+#[path = "../common/demo.rs"]
+mod demo;
+use demo::{SlowReply, SlowRequest, Tick, TicksRequest};
 
 fn start(envs: &[(&str, &str)]) -> (Service, SocketAddr) {
     let mut all = vec![("GRPC_SERVER_LISTEN", "127.0.0.1:0")];
