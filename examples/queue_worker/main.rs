@@ -33,7 +33,7 @@
 //! The modules beside this file: `cli` (the flags), `store` (the queue on SQLite, with
 //! leases), `work` (producer, workers, heartbeat), `health` (the HTTP endpoint, served
 //! through the shutdown by `graceful::http::serve`) and `progress` (the line printed each
-//! second); `out`, shared with the HTTP example, prints without failing.
+//! second); `out`, shared with the HTTP and gRPC examples, prints without failing.
 
 #[macro_use]
 #[path = "../common/out.rs"]

@@ -119,7 +119,7 @@
 //! |---|---|
 //! | 0 | clean: a signal or `main` returning `Ok`, every step completed |
 //! | 1 | `main` returned `Err` (printed like Rust's own `main`), or a hook failed |
-//! | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a drain delay not shorter than the deadline, a signal the platform lacks), found before the body ran |
+//! | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a value set in [`Main`] out of range, a drain delay not shorter than the deadline, a signal the platform lacks), found before the body ran |
 //! | 101 | `main` panicked, or a tracked task did (unless `on_task_panic = "continue"`) |
 //! | 124 | the deadline was exceeded: a step cut or skipped, tasks still running, or work handed back by `until_deadline` |
 //! | 130 / 143 | a second `SIGINT` / `SIGTERM` forced the exit (128 + the signal number) |
@@ -136,7 +136,8 @@
 //! | `GRACEFUL_DRAIN_DELAY` | the time between the signal and the teardown; overrides `drain_delay` (default 0) |
 //! | `GRACEFUL_GRACE_PERIOD` | the orchestrator's time between `SIGTERM` and `SIGKILL` (`30`, whole seconds as Kubernetes writes them, or a duration): warns at startup if the deadline plus the `always` hooks' timeouts do not fit in it |
 //! | `GRACEFUL_REPORT` | a path: the report is written there as JSON |
-//! | `NOTIFY_SOCKET` | set by systemd: graceful notifies it of the shutdown |
+//! | `GRACEFUL_UPGRADE_TIMEOUT` | how long the new process of an [`upgrade`] has to call [`ready`] before it is stopped and the old one serves on (default 60 s) |
+//! | `NOTIFY_SOCKET` | set by systemd: graceful tells it when the program is [`ready`], of the shutdown, and of an upgrade |
 //!
 //! They are read once, before the body runs. A value that does not parse (the grace
 //! period's included), a zero deadline, or a drain delay not shorter than the deadline

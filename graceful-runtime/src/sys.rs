@@ -86,7 +86,8 @@ fn check(fd: RawFd) -> io::Result<()> {
     Ok(())
 }
 
-/// The first descriptor handed to a program: after stdin, stdout and stderr.
+/// The first descriptor handed to a program: after stdin, stdout and stderr; where
+/// systemd's sockets start (`SD_LISTEN_FDS_START`), and an upgrade's.
 pub(crate) const FIRST: RawFd = 3;
 
 /// Makes `cmd` start its program with `fds[i]` as descriptor `FIRST + i`, and no other

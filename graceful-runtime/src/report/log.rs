@@ -342,7 +342,8 @@ pub(crate) fn listening(name: &str, kind: &str, address: &str, origin: &str, inh
 }
 
 /// What a listener did that is worth knowing: sockets passed to the process for another
-/// one were left alone, a stale socket file was replaced.
+/// one (by systemd, or announced by an upgrade) were left alone, a stale socket file was
+/// replaced, a listener moved in an upgrade.
 pub(crate) fn listener_note(message: &str) {
     emit!(info, "{message}");
     stderr_line(format_args!("{message}"));
@@ -420,13 +421,6 @@ impl std::fmt::Display for Millis {
 
 // ---- Upgrade in place ----
 
-/// What the new process found of the upgrade's announcement that is worth knowing.
-#[cfg(unix)]
-pub(crate) fn handover_note(message: &str) {
-    emit!(info, "{message}");
-    stderr_line(format_args!("{message}"));
-}
-
 #[cfg(unix)]
 /// An upgrade started: the binary at `path` runs as `pid`, with these listeners.
 pub(crate) fn upgrade_started(path: &std::path::Path, pid: u32, listeners: &[String]) {
@@ -481,6 +475,15 @@ pub(crate) fn upgrade_abandoned(why: &str) {
     );
     stderr_line(format_args!(
         "upgrade abandoned: {why}; this process shuts down"
+    ));
+}
+
+#[cfg(unix)]
+/// Found at start: an upgrade could not start a binary, and will be refused.
+pub(crate) fn upgrade_unavailable(why: &str) {
+    emit!(warn, why, "upgrade in place unavailable");
+    stderr_line(format_args!(
+        "upgrade in place unavailable: {why}; an upgrade will fail"
     ));
 }
 

@@ -11,25 +11,27 @@ use crate::report::log;
 use super::inherited;
 use super::registry::{self, Kind, Origin, Reservation};
 
-/// A TCP listener named `name`, on `addr`: the socket systemd passed by that name, or
+/// A TCP listener named `name`, on `addr`: the socket handed over by that name, or
 /// bound afresh.
 ///
 /// Where it comes from, first match wins:
 ///
-/// 1. the socket named `name` passed by systemd's socket activation (`LISTEN_FDS`,
+/// 1. after an [upgrade in place](crate::upgrade), the socket the previous process
+///    handed over under `name`, if it listens on `addr` (otherwise the new code moved the
+///    listener: see below);
+/// 2. the socket named `name` passed by systemd's socket activation (`LISTEN_FDS`,
 ///    `LISTEN_PID`, `LISTEN_FDNAMES`; `FileDescriptorName=` in the socket unit). A socket
 ///    without a name (systemd's default, the unit's name) goes to the first listener
 ///    whose name no socket has, in the order they were passed;
-/// 2. a fresh bind of `addr`.
+/// 3. a fresh bind of `addr`.
 ///
 /// The socket is non-blocking and close-on-exec (it does not leak into the programs the
 /// service starts). An inherited socket must be a TCP listener on `addr` (port 0 takes
 /// any port, and `0.0.0.0` and `[::]` are taken as the same "every address", since
 /// systemd's `ListenStream=3000` listens on `[::]:3000`). It is logged with its origin,
-/// and [`listeners`](crate::listeners) lists it. After an upgrade in place, the socket
-/// the previous process handed over under `name` is taken if it listens on `addr`;
-/// otherwise the new code moved the listener, and `addr` is bound afresh (said on
-/// stderr), while the old address goes with the previous process.
+/// and [`listeners`](crate::listeners) lists it. A socket handed over by the previous
+/// process on another address than `addr` is left to it: `addr` is bound afresh (said on
+/// stderr), and the old address goes with the previous process.
 ///
 /// Under `#[graceful::main]` the passed sockets are taken, and the variables that
 /// announce them removed from the environment, before the body runs; elsewhere at the

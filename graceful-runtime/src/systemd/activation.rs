@@ -20,9 +20,6 @@ use std::os::fd::OwnedFd;
 
 use crate::sys;
 
-/// The first descriptor systemd passes (`SD_LISTEN_FDS_START`).
-const FIRST_FD: i32 = 3;
-
 const LISTEN_PID: &str = "LISTEN_PID";
 const LISTEN_FDS: &str = "LISTEN_FDS";
 const LISTEN_FDNAMES: &str = "LISTEN_FDNAMES";
@@ -64,7 +61,7 @@ pub(crate) fn take_from_env() -> Result<(Announced, Vec<Passed>), String> {
     )?;
     let mut passed = Vec::new();
     if let Announced::Sockets(names) = &announced {
-        let fds = sys::adopt_all(FIRST_FD, names.len())
+        let fds = sys::adopt_all(sys::FIRST, names.len())
             .map_err(|e| format!("{LISTEN_FDS}={}: {e}", names.len()))?;
         passed.extend(names.iter().zip(fds).map(|(name, fd)| Passed {
             name: name.clone(),

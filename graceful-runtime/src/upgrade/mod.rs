@@ -57,7 +57,7 @@ static UNDER_WAY: Mutex<Option<Option<u32>>> = Mutex::new(None);
 pub(crate) fn prepare(timeout: Duration) {
     let exe = exe::this_program().map_err(|e| format!("cannot tell which binary to start: {e}"));
     if let Err(why) = &exe {
-        log::upgrade_refused(&format!("upgrades will fail: {why}"));
+        log::upgrade_unavailable(why);
     }
     let _ = PLAN.set(Plan { exe, timeout });
 }
