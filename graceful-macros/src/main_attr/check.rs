@@ -100,9 +100,15 @@ pub(super) fn config(raw: &RawArgs, errors: &mut Errors) -> Config {
     let on_task_panic = raw
         .get("on_task_panic")
         .and_then(|arg| errors.ok(on_task_panic(arg)));
+    // `signals` given but in error: which signals stop is unknown, and not checked against.
+    let stopping = match (raw.get("signals"), signals.as_deref()) {
+        (None, _) => Stopping::Default,
+        (Some(_), Some(given)) => Stopping::Given(given),
+        (Some(_), None) => Stopping::Unknown,
+    };
     let upgrade = raw
         .get("upgrade")
-        .and_then(|arg| errors.ok(upgrade(arg, signals.as_deref())));
+        .and_then(|arg| errors.ok(upgrade(arg, stopping)));
     let crate_path = raw
         .get("crate")
         .and_then(|arg| errors.ok(read::crate_path(&SPEC, arg)));
@@ -268,10 +274,21 @@ fn on_task_panic(arg: &RawArg) -> syn::Result<&'static str> {
     ))
 }
 
+/// The signals that start the shutdown, as far as an upgrade's signal must know them.
+#[derive(Clone, Copy)]
+enum Stopping<'a> {
+    /// `signals = [...]`: these variants.
+    Given(&'a [&'static str]),
+    /// No `signals`: `SIGINT` and `SIGTERM`.
+    Default,
+    /// `signals` has an error of its own, reported already.
+    Unknown,
+}
+
 /// The signal an upgrade in place starts at: `upgrade` alone is `SIGHUP` (systemd's reload
 /// signal), `upgrade = "SIGUSR2"` another Unix signal, that none of `signals` (given, or
 /// the defaults `SIGINT` and `SIGTERM`) takes already.
-fn upgrade(arg: &RawArg, signals: Option<&[&'static str]>) -> syn::Result<&'static str> {
+fn upgrade(arg: &RawArg, signals: Stopping<'_>) -> syn::Result<&'static str> {
     const UNIX: &[&str] = &[
         "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT", "SIGINT", "SIGTERM",
     ];
@@ -290,6 +307,8 @@ fn upgrade(arg: &RawArg, signals: Option<&[&'static str]>) -> syn::Result<&'stat
         let did_you_mean = suggest::did_you_mean(meant.map(|n| format!("{n:?}")));
         let why = if name.starts_with("ctrl_") {
             "upgrade in place exists on Unix only; ".to_owned()
+        } else if matches!(name.as_str(), "SIGKILL" | "SIGSTOP") {
+            format!("`{name}` cannot be caught by a process; ")
         } else {
             String::new()
         };
@@ -303,8 +322,9 @@ fn upgrade(arg: &RawArg, signals: Option<&[&'static str]>) -> syn::Result<&'stat
         ));
     };
     let stops = match signals {
-        Some(signals) => signals.contains(variant),
-        None => matches!(*variant, "Interrupt" | "Terminate"),
+        Stopping::Given(signals) => signals.contains(variant),
+        Stopping::Default => matches!(*variant, "Interrupt" | "Terminate"),
+        Stopping::Unknown => false,
     };
     if stops {
         return Err(syn::Error::new(
@@ -312,7 +332,7 @@ fn upgrade(arg: &RawArg, signals: Option<&[&'static str]>) -> syn::Result<&'stat
             format!(
                 "{name:?} cannot start both the shutdown and an upgrade in `{ATTR}`: it is one of \
                  `signals`{}; pick another upgrade signal, like `upgrade = \"SIGUSR2\"`",
-                if signals.is_none() {
+                if matches!(signals, Stopping::Default) {
                     " (by default)"
                 } else {
                     ""

@@ -630,6 +630,17 @@ fn upgrade_alone_is_sighup_and_a_value_picks_another_signal() {
 }
 
 #[test]
+fn an_upgrade_signal_is_not_checked_against_signals_that_have_an_error_of_their_own() {
+    // Only the typo: SIGTERM is not among the signals given, whatever the defaults.
+    let got = messages(expand_str(
+        r#"signals = ["SIGHUP", "SIGBOGUS"], upgrade = "SIGTERM""#,
+        "async fn main() {}",
+    ));
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].starts_with("unknown signal \"SIGBOGUS\""), "{got:?}");
+}
+
+#[test]
 fn an_upgrade_signal_that_also_stops_or_does_not_exist_is_refused_on_its_value() {
     assert_eq!(
         errors(expand_str(r#"upgrade = "SIGTERM""#, "async fn main() {}")),
@@ -660,6 +671,16 @@ fn an_upgrade_signal_that_also_stops_or_does_not_exist_is_refused_on_its_value()
           expected one of `SIGHUP`, `SIGUSR1`, `SIGUSR2`, `SIGQUIT`, or `upgrade` alone for \
           \"SIGHUP\""
         ]
+    );
+    assert_eq!(
+        messages(expand_str(r#"upgrade = "SIGKILL""#, "async fn main() {}")),
+        ["unknown upgrade signal \"SIGKILL\" in `#[graceful::main]`; `SIGKILL` cannot be caught \
+          by a process; expected one of `SIGHUP`, `SIGUSR1`, `SIGUSR2`, `SIGQUIT`, or `upgrade` \
+          alone for \"SIGHUP\""]
+    );
+    assert_eq!(
+        messages(expand_str("upgrade = 3", "async fn main() {}")),
+        ["expected a string literal for `upgrade` in `#[graceful::main]`, like `upgrade = \"SIGUSR2\"`"]
     );
     assert_eq!(
         messages(expand_str(r#"upgrade = "ctrl_break""#, "async fn main() {}")),

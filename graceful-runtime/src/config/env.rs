@@ -155,6 +155,15 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_upgrade_timeout_is_reported_with_its_variable_and_value() {
+        let errors = read(&[(UPGRADE_TIMEOUT, "soon")]).unwrap_err();
+        assert_eq!(
+            errors,
+            ["GRACEFUL_UPGRADE_TIMEOUT=\"soon\" is not a duration: expected a number, found `soon` (expected a duration like \"25s\", \"1500ms\" or \"1m30s\")"]
+        );
+    }
+
+    #[test]
     fn nothing_set_overrides_nothing() {
         assert_eq!(read(&[]).unwrap(), Environment::default());
     }

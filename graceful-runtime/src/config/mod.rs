@@ -172,9 +172,9 @@ impl Config {
                      take it out of the signals, or pick another upgrade signal"
                 ));
             }
-            if self.upgrade_timeout.is_zero() {
+            if self.upgrade_timeout.is_zero() || self.upgrade_timeout > LONGEST {
                 return Err(format!(
-                    "the upgrade timeout ({}) must be longer than zero",
+                    "the upgrade timeout ({}) must be longer than zero and at most a year",
                     shown(self.upgrade_timeout, &self.upgrade_timeout_from_env)
                 ));
             }
@@ -244,6 +244,39 @@ mod tests {
                 .map(|(_, v)| (*v).into())
         })
         .unwrap()
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_upgrade_signal_that_also_stops_is_refused() {
+        let mut c = Config::new();
+        c.upgrade = Some(Signal::Terminate);
+        assert_eq!(
+            c.validate().unwrap_err(),
+            "SIGTERM cannot both start the shutdown and an upgrade in place: take it out of \
+             the signals, or pick another upgrade signal"
+        );
+        c.upgrade = Some(Signal::Hangup);
+        assert!(c.validate().is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_upgrade_timeout_of_zero_or_over_a_year_is_refused_naming_the_variable() {
+        let mut c = Config::new().with_env(env(&[("GRACEFUL_UPGRADE_TIMEOUT", "0s")]));
+        c.upgrade = Some(Signal::Hangup);
+        assert_eq!(
+            c.validate().unwrap_err(),
+            "the upgrade timeout (GRACEFUL_UPGRADE_TIMEOUT=\"0s\") must be longer than zero and \
+             at most a year"
+        );
+        let mut c = Config::new().with_env(env(&[("GRACEFUL_UPGRADE_TIMEOUT", "9000h")]));
+        c.upgrade = Some(Signal::Hangup);
+        assert!(c.validate().unwrap_err().contains("at most a year"));
+        let mut c = Config::new().with_env(env(&[("GRACEFUL_UPGRADE_TIMEOUT", "90s")]));
+        c.upgrade = Some(Signal::Hangup);
+        assert!(c.validate().is_ok());
+        assert_eq!(c.upgrade_timeout, Duration::from_secs(90));
     }
 
     #[test]

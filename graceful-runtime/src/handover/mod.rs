@@ -88,14 +88,13 @@ fn read() -> Result<Option<Inherited>, String> {
         .map_err(|_| format!("{FROM}={from:?} is not a process id (upgrade in place)"))?;
     let parent = std::os::unix::process::parent_id();
     if from != parent {
-        log::handover_note(&format!(
+        log::listener_note(&format!(
             "{FROM}={from} is not this process's parent ({parent}): what it announces is not for this process, and is left alone"
         ));
         return Ok(None);
     }
+    let fds = fds.unwrap_or_else(|| "0".to_owned());
     let count: usize = fds
-        .as_deref()
-        .unwrap_or("0")
         .trim()
         .parse()
         .map_err(|_| format!("{FDS}={fds:?} is not a number of sockets (upgrade in place)"))?;

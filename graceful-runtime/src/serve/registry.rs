@@ -154,6 +154,17 @@ pub(crate) struct Reservation {
 
 /// Reserves `name`, or fails if a listener has it already.
 pub(crate) fn reserve(name: &str) -> io::Result<Reservation> {
+    // Names travel `:`-separated, as systemd's `LISTEN_FDNAMES` and an upgrade's
+    // announcement carry them: one with a `:`, or none at all, would not come back whole.
+    if name.is_empty() || name.contains(':') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "the name {name:?} cannot be handed over (systemd and an upgrade in place pass \
+                 names `:`-separated): give the listener a name, without `:`"
+            ),
+        ));
+    }
     let mut registry = lock(&REGISTRY);
     if registry.contains_key(name) {
         return Err(io::Error::new(
@@ -287,6 +298,22 @@ mod tests {
                 .address(),
             addr.to_string()
         );
+    }
+
+    #[test]
+    fn a_name_that_cannot_be_handed_over_is_refused() {
+        for name in ["", "api:v1"] {
+            let err = reserve(name).err().unwrap();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "the name {name:?} cannot be handed over (systemd and an upgrade in place \
+                     pass names `:`-separated): give the listener a name, without `:`"
+                )
+            );
+        }
+        assert!(reserve("api-v1").is_ok());
     }
 
     #[cfg(unix)]

@@ -384,7 +384,7 @@ fn durations(line: &str) -> Vec<String> {
         }
         let unit: String = line[j..]
             .chars()
-            .take_while(char::is_ascii_alphabetic)
+            .take_while(|c| c.is_alphabetic())
             .collect();
         if ["ns", "µs", "us", "ms", "s", "m", "h"].contains(&unit.as_str()) {
             found.push(format!("{}{unit}", &line[i..j]));
@@ -396,10 +396,12 @@ fn durations(line: &str) -> Vec<String> {
 
 #[test]
 fn each_line_writes_its_durations_in_one_format() {
+    let mut steps = 0;
     for line in lines_of_a_deadline_cut() {
         if !line.starts_with("graceful: [order") {
             continue;
         }
+        steps += 1;
         // `[order 35] fixture_service::stuck: cut by the deadline (1699.8ms)`: one
         // duration, with one decimal; the line once read `cut by the deadline after
         // 1.699812345s (1699.8ms)`.
@@ -413,6 +415,7 @@ fn each_line_writes_its_durations_in_one_format() {
             assert!(decimals <= 2, "{line}: {d}");
         }
     }
+    assert!(steps > 0, "no step line was checked");
 }
 
 #[test]

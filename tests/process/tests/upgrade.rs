@@ -366,6 +366,46 @@ fn new_code_that_moves_the_listener_binds_its_address_and_the_old_one_closes() {
     let _ = std::fs::remove_dir_all(running.dir);
 }
 
+#[test]
+fn an_announcement_that_cannot_be_read_fails_the_listener_naming_the_variable() {
+    // This process is the fixture's parent: the announcement is taken as meant for it.
+    let parent = std::process::id().to_string();
+    let cases: [(&[(&str, &str)], &str); 4] = [
+        (
+            &[("GRACEFUL_UPGRADE_FROM", "x")],
+            "GRACEFUL_UPGRADE_FROM=\"x\" is not a process id (upgrade in place)",
+        ),
+        (
+            &[("GRACEFUL_UPGRADE_FROM", &parent), ("GRACEFUL_UPGRADE_FDS", "two")],
+            "GRACEFUL_UPGRADE_FDS=\"two\" is not a number of sockets (upgrade in place)",
+        ),
+        (
+            &[
+                ("GRACEFUL_UPGRADE_FROM", &parent),
+                ("GRACEFUL_UPGRADE_FDS", "1"),
+                ("GRACEFUL_UPGRADE_FDNAMES", "http:admin"),
+            ],
+            "GRACEFUL_UPGRADE_FDNAMES names 2 sockets, but GRACEFUL_UPGRADE_FDS=1 (upgrade in place)",
+        ),
+        (
+            &[
+                ("GRACEFUL_UPGRADE_FROM", &parent),
+                ("GRACEFUL_UPGRADE_FDS", "1"),
+                ("GRACEFUL_UPGRADE_FDNAMES", "http"),
+            ],
+            "GRACEFUL_UPGRADE_FDS=1: ",
+        ),
+    ];
+    for (envs, message) in cases {
+        let out = support::start(UPGRADABLE, envs).exited();
+        assert_eq!(out.code, Some(1), "{envs:?}: {out:#?}");
+        // The fixture's `main` returns the error, which Rust prints with `Debug`.
+        let said = out.stderr.replace("\\\"", "\"");
+        assert!(said.contains(message), "{message:?} not in {said}");
+        assert!(said.contains("graceful::listener(\"http\"): "), "{said}");
+    }
+}
+
 /// A datagram socket in place of systemd's `NOTIFY_SOCKET`, and its path.
 fn notify_socket(name: &str) -> (UnixDatagram, PathBuf) {
     let path = upgrade::scratch(name).join("notify.sock");
