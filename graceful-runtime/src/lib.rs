@@ -273,6 +273,7 @@
 // each imports only from those below it.
 mod api;
 mod config;
+pub mod consume;
 mod controller;
 mod entry;
 // Upgrade in place: the protocol and the new process's side.

@@ -24,6 +24,7 @@ const LAYERS: &[&str] = &[
     "hook",
     "api",
     "serve",
+    "consume",
     "upgrade",
     "sequence",
     "entry",

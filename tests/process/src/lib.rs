@@ -4,6 +4,8 @@
 //! The fixture services are the binaries of this package (`src/bin/`); a test names one
 //! with `env!("CARGO_BIN_EXE_fixture-service")`, and [`example`] finds a built example.
 
+pub mod broker;
+
 use std::io::{BufRead, BufReader, Read};
 use std::process::{ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};

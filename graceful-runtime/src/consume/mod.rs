@@ -1,0 +1,11 @@
+//! Consuming, built in: queue consumers that stop taking work at the shutdown, hand back
+//! what they hold but have not started, finish or hand back what is under way by the
+//! deadline, and close their connection only after the last acknowledgement.
+//!
+//! - `source.rs`: the interface between the runner and a broker ([`Source`],
+//!   [`Delivery`], [`Message`], [`Error`]), which every built-in source implements and a
+//!   user's own broker can too.
+
+mod source;
+
+pub use source::{Delivery, Error, Message, Source};

@@ -1,0 +1,169 @@
+//! The interface between the consumer runner and a broker: a [`Source`] of
+//! [`Delivery`]s, each settled exactly once.
+//!
+//! Every built-in source implements it, and so does a user's own broker. The runner calls
+//! the methods in one order only, so an implementation never has to guess:
+//!
+//! 1. [`Source::next`] again and again, never twice at once, only when a handler is free
+//!    (so a source that prefetches holds at most what it was told to). Its future may be
+//!    dropped at any await point (the shutdown wins over it): it must not lose a delivery
+//!    it had already taken off the broker; keep such a delivery for the next call or for
+//!    [`Source::stop`].
+//! 2. [`Source::stop`] once, when intake ends (the drain delay's end, or an upgrade's
+//!    handover): no new delivery may arrive from the broker after it returns (AMQP
+//!    `basic.cancel`; pull sources stop fetching), and it returns every delivery taken
+//!    off the broker that `next` has not returned yet, which the runner hands back at once.
+//! 3. Exactly one of [`Delivery::ack`], [`Delivery::retry`], [`Delivery::reject`] or
+//!    [`Delivery::hand_back`] for each delivery, from any task, possibly after `stop`.
+//! 4. [`Source::close`] once, after every delivery was settled and every settlement
+//!    returned: the connection is closed only then, so no acknowledgement is ever sent
+//!    after the close (and thrown away by the broker).
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+/// What a handler receives: the message's id, its body and which attempt this is.
+///
+/// Cheap to clone: the payload is shared.
+#[derive(Clone)]
+pub struct Message {
+    id: Arc<str>,
+    payload: Arc<[u8]>,
+    attempt: u32,
+}
+
+impl Message {
+    /// A message as a source delivers it. `id` names it in logs, spans and the report (the
+    /// broker's delivery tag, stream entry id, row id, sequence number, ...); `attempt`
+    /// counts its deliveries, 1 for the first (a source that cannot count passes 1, or 2
+    /// when the broker says it is a redelivery).
+    pub fn new(id: impl Into<Arc<str>>, payload: impl Into<Arc<[u8]>>, attempt: u32) -> Message {
+        Message {
+            id: id.into(),
+            payload: payload.into(),
+            attempt: attempt.max(1),
+        }
+    }
+
+    /// Its id, as the source names it.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Its body, as sent.
+    pub fn payload(&self) -> &[u8] {
+        &self.payload
+    }
+
+    /// Its body as text, when it is UTF-8.
+    pub fn text(&self) -> Option<&str> {
+        std::str::from_utf8(&self.payload).ok()
+    }
+
+    /// Which delivery of this message this is: 1 for the first, 2 for the first retry...
+    pub fn attempt(&self) -> u32 {
+        self.attempt
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("id", &self.id)
+            .field("payload", &format_args!("{} bytes", self.payload.len()))
+            .field("attempt", &self.attempt)
+            .finish()
+    }
+}
+
+/// Why a source or a settlement failed: what was being done, and the client's error as
+/// its [`source`](std::error::Error::source).
+#[derive(Debug)]
+pub struct Error {
+    context: String,
+    cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl Error {
+    /// `context` says what failed ("cannot connect to amqp://127.0.0.1:5672"); `cause` is
+    /// the client's error, kept as the source.
+    pub fn new(
+        context: impl Into<String>,
+        cause: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Error {
+        Error {
+            context: context.into(),
+            cause: Some(cause.into()),
+        }
+    }
+
+    /// An error with no underlying cause.
+    pub fn msg(context: impl Into<String>) -> Error {
+        Error {
+            context: context.into(),
+            cause: None,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The cause is the source, not part of this message: a reporter that walks the
+        // chain shows it once.
+        f.write_str(&self.context)
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// A queue the runner consumes from: see [the module's docs](self) for the order in which
+/// the runner calls its methods.
+pub trait Source: Send + 'static {
+    /// One delivery, settled by the runner.
+    type Delivery: Delivery;
+
+    /// The next delivery, waiting as long as it takes. Cancel-safe: when the future is
+    /// dropped, a delivery already taken off the broker is kept for the next call or for
+    /// [`stop`](Source::stop). An `Err` is logged and the call made again after a pause;
+    /// a source that reconnects does so here.
+    fn next(&mut self) -> impl Future<Output = Result<Self::Delivery, Error>> + Send;
+
+    /// Ends intake: nothing more arrives from the broker once this returns. Returns what
+    /// was taken off the broker (prefetched, buffered) and not yet returned by `next`:
+    /// the runner hands each back at once.
+    fn stop(&mut self) -> impl Future<Output = Result<Vec<Self::Delivery>, Error>> + Send;
+
+    /// Closes the connection, after every delivery was settled.
+    fn close(self) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// One delivery of a message, held until it is settled by exactly one of its four
+/// methods. Each returns once the broker has it as far as its protocol can tell (a
+/// confirmed write, a committed transaction, an acknowledged request).
+pub trait Delivery: Send + 'static {
+    /// The message, as its handler receives it.
+    fn message(&self) -> &Message;
+
+    /// Done: the broker forgets the message.
+    fn ack(self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Failed, to be tried again: the message returns to the queue counting this attempt
+    /// (the next delivery's [`Message::attempt`] is one more).
+    fn retry(self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Failed for good: the message goes to the dead letters where the broker has them,
+    /// and is dropped where it has none (the docs of each source say which).
+    fn reject(self) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// Not done, through no fault of the message (never started, or cut at the hard
+    /// stop): it returns to the queue at once for another consumer, and, where the
+    /// source can tell, without counting an attempt.
+    fn hand_back(self) -> impl Future<Output = Result<(), Error>> + Send;
+}
