@@ -3,9 +3,9 @@
 //! deadline, and close their connection only after the last acknowledgement.
 //!
 //! - `source.rs`: the interface between the runner and a broker ([`Source`],
-//!   [`Delivery`], [`Message`], [`Error`]), which every built-in source implements and a
+//!   [`Delivery`], [`Message`], [`Error`], and [`Publish`] for the sending side), which every built-in source implements and a
 //!   user's own broker can too.
 
 mod source;
 
-pub use source::{Delivery, Error, Message, Source};
+pub use source::{Delivery, Error, Message, Publish, Source};

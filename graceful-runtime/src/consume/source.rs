@@ -167,3 +167,11 @@ pub trait Delivery: Send + 'static {
     /// source can tell, without counting an attempt.
     fn hand_back(self) -> impl Future<Output = Result<(), Error>> + Send;
 }
+
+/// The sending side of a queue, as each built-in source offers it: for producers, tests and
+/// tools that put messages where a [`Source`] takes them.
+pub trait Publish: Send + Sync + 'static {
+    /// Puts one message on the queue, returning once the broker has it (a publisher
+    /// confirm, a committed insert, an acknowledged `XADD` or JetStream publish).
+    fn publish(&self, payload: &[u8]) -> impl Future<Output = Result<(), Error>> + Send;
+}
