@@ -303,7 +303,9 @@ pub use api::{
     until_deadline, until_shutdown, HardStop, ShutdownRequested, Until,
 };
 pub use hook::{Context, State};
-pub use report::{Counts, Exit, HookReport, Outcome, Report, TASKS_STEP};
+pub use report::{
+    ConsumerCounts, ConsumerReport, Counts, Exit, HookReport, Outcome, Report, TASKS_STEP,
+};
 pub use trigger::{Signal, Trigger};
 
 // Configuration from code, readiness, the last word.

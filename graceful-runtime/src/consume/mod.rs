@@ -3,9 +3,13 @@
 //! deadline, and close their connection only after the last acknowledgement.
 //!
 //! - `source.rs`: the interface between the runner and a broker ([`Source`],
-//!   [`Delivery`], [`Message`], [`Error`], and [`Publish`] for the sending side), which every built-in source implements and a
-//!   user's own broker can too.
+//!   [`Delivery`], [`Message`], [`Error`], and [`Publish`] for the sending side), which
+//!   every built-in source implements and a user's own broker can too.
+//! - `runner.rs`: the runner itself, [`Consumer`]: N handlers at once over a source, the
+//!   failure policy ([`Failure`]), the counts in the shutdown's report.
 
+mod runner;
 mod source;
 
+pub use runner::{Consumer, ConsumerHandle, Failure, DEFAULT_HANDLERS};
 pub use source::{Delivery, Error, Message, Publish, Source};
