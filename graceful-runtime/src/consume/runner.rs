@@ -397,7 +397,7 @@ where
 }
 
 /// An error and its causes, on one line: `cannot connect: connection refused`.
-fn chain(error: &Error) -> String {
+pub(super) fn chain(error: &Error) -> String {
     let mut text = error.to_string();
     let mut cause = std::error::Error::source(error);
     while let Some(e) = cause {

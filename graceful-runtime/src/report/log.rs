@@ -291,6 +291,14 @@ pub(crate) fn consume_source_failed(consumer: &str, what: &str, error: &str) {
     ));
 }
 
+/// What a source did that is worth a line: messages reclaimed from a killed process, a
+/// heartbeat that failed.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn consume_note(message: &str) {
+    emit!(info, "{message}");
+    stderr_line(format_args!("{message}"));
+}
+
 /// A consumer stopped taking messages, handing back what it had not started.
 pub(crate) fn consume_intake_stopped(consumer: &str, in_flight: usize, unstarted: usize) {
     emit!(info, consumer, in_flight, unstarted, "intake stopped");
