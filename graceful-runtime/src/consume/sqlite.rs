@@ -64,6 +64,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use tokio::sync::Notify;
 use tokio::time::{interval, sleep, MissedTickBehavior};
@@ -366,11 +367,12 @@ impl SqliteSource {
                  RETURNING id, payload, attempts",
                 params![inner.queue, self.consumer, inner.pid, lease_until],
                 |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, Vec<u8>>(1)?,
-                        row.get::<_, u32>(2)?,
-                    ))
+                    // A BLOB as published here, or TEXT as another program may insert.
+                    let payload = match row.get_ref(1)? {
+                        ValueRef::Blob(bytes) | ValueRef::Text(bytes) => bytes.to_vec(),
+                        _ => Vec::new(),
+                    };
+                    Ok((row.get::<_, i64>(0)?, payload, row.get::<_, u32>(2)?))
                 },
             )
             .optional()
