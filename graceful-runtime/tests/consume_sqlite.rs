@@ -251,3 +251,45 @@ fn a_file_that_cannot_be_opened_is_a_clear_error() {
     assert!(e.to_string().contains("cannot open the queue file"), "{e}");
     assert!(std::error::Error::source(&e).is_some());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_left_by_a_dead_process_is_taken_back_after_a_lease() {
+    let path = file("stale-registration");
+    let queue = SqliteQueue::open(&path, "q").unwrap();
+    queue.publish(b"m").await.unwrap();
+    let mut source = queue.source("c", Duration::from_secs(1), None);
+    let held = source.next().await.unwrap();
+    let conn = Connection::open(&path).unwrap();
+    let registered = |conn: &Connection| -> (i64, bool) {
+        conn.query_row(
+            "SELECT pid, online FROM queue_consumers WHERE queue = 'q' AND name = 'c'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    };
+    let me = i64::from(std::process::id());
+    assert_eq!(registered(&conn), (me, true));
+    // A new process of an upgrade took the name, then died: its beats stopped.
+    conn.execute(
+        "UPDATE queue_consumers SET pid = 4000009, heartbeat_at = ?1",
+        [now_ms() - 60_000],
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while registered(&conn).0 != me {
+        assert!(std::time::Instant::now() < deadline, "never taken back");
+        sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(registered(&conn), (me, true));
+    // A live one (beating) is left alone.
+    conn.execute(
+        "UPDATE queue_consumers SET pid = 4000010, heartbeat_at = ?1",
+        [now_ms() + 60_000],
+    )
+    .unwrap();
+    sleep(Duration::from_millis(700)).await;
+    assert_eq!(registered(&conn).0, 4_000_010);
+    held.ack().await.unwrap();
+    source.close().await.unwrap();
+}

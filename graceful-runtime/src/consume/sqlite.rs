@@ -17,7 +17,10 @@
 //! - Under one consumer name, the new process of an upgrade in place neither reclaims,
 //!   renews, nor hands back what the process it replaces still holds: each settles only
 //!   its own. It registers (and reclaims what a killed one held) only at its first take,
-//!   so a new process that is rolled back before it was ready leaves no trace.
+//!   so a new process that is rolled back before it was ready leaves no trace. One that
+//!   dies after its first take leaves a registration that stops beating: after a lease,
+//!   the live process of the name takes it back, and what the dead one held returns to
+//!   pending as its leases run out.
 //! - `hand_back` returns a message to pending without counting the attempt; `retry`
 //!   counts it; `reject` leaves it `dead`, kept in the file.
 //! - Every acknowledgement is also written to `queue_acks`, so a message done twice (only
@@ -449,10 +452,13 @@ async fn heartbeat(inner: Arc<Inner>, consumer: String, lease: Duration) {
         let now = now_ms();
         let lease_until = now.saturating_add(millis(lease));
         let renewed = inner.write("renew the leases", |tx| {
+            // This process's registration, kept fresh; and taken back when it names a
+            // process that stopped beating for a whole lease: a new process of an upgrade
+            // that died after its first take, while this one serves on.
             tx.execute(
-                "UPDATE queue_consumers SET heartbeat_at = ?3
-                 WHERE queue = ?1 AND name = ?2 AND pid = ?4",
-                params![inner.queue, consumer, now, inner.pid],
+                "UPDATE queue_consumers SET pid = ?4, online = 1, heartbeat_at = ?3
+                 WHERE queue = ?1 AND name = ?2 AND (pid = ?4 OR heartbeat_at < ?5)",
+                params![inner.queue, consumer, now, inner.pid, now - millis(lease)],
             )?;
             tx.execute(
                 "UPDATE queue_messages SET lease_until = ?3
