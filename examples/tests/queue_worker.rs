@@ -947,3 +947,68 @@ fn a_sqlite_url_and_a_queue_name_are_accepted() {
     assert!(named > 0);
     db.assert_nothing_lost();
 }
+
+/// An upgrade whose new process exits at once, never ready, is rolled back: the old
+/// process's registration and what it holds stay as they were, it goes on taking
+/// messages, and nothing is lost or done twice.
+#[cfg(target_os = "linux")]
+#[test]
+fn an_upgrade_rolled_back_leaves_no_trace_in_the_queue() {
+    use std::os::unix::fs::PermissionsExt;
+    use support::upgrade;
+
+    upgrade::become_subreaper();
+    let db = Db::new("rollback");
+    let dir = upgrade::scratch("queue-rollback");
+    let app = dir.join("queue_worker");
+    upgrade::deploy(&example("queue_worker"), &app);
+    let mut svc = support::start(
+        app.to_str().unwrap(),
+        &[
+            ("QUEUE_WORKER_DB", db.path()),
+            ("QUEUE_WORKER_CONSUMER", "rolled-back"),
+            ("QUEUE_WORKER_RATE", "40"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", "300ms"),
+        ],
+    );
+    svc.wait_for("ready");
+    svc.wait_for("running");
+    let pid = svc.id();
+    let registration = || -> (u32, bool) {
+        db.open()
+            .query_row(
+                "SELECT pid, online FROM queue_consumers WHERE name = 'rolled-back'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    assert_eq!(registration(), (pid, true));
+
+    // The new binary fails at once, as a broken build would.
+    let broken = dir.join("broken.sh");
+    std::fs::write(&broken, "#!/bin/sh\nexit 3\n").unwrap();
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&broken, &app).unwrap();
+    let done_before = db.count("done");
+    svc.signal("HUP");
+    svc.wait_for_stderr("upgrade failed");
+    assert_eq!(registration(), (pid, true), "the registration changed");
+    let held_by_others: u64 = db
+        .open()
+        .query_row(
+            "SELECT COUNT(*) FROM queue_messages WHERE state = 'in_progress' AND holder_pid != ?1",
+            [pid],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(held_by_others, 0, "someone else holds messages");
+    eventually("the old process goes on consuming", || {
+        db.count("done") > done_before + 20
+    });
+    svc.signal("TERM");
+    assert_clean_exit(&svc.exited());
+    db.assert_nothing_lost();
+    let _ = std::fs::remove_dir_all(dir);
+}
