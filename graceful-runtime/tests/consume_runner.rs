@@ -37,6 +37,8 @@ struct Broker {
     next_errors: AtomicUsize,
     /// Acks fail for these ids.
     ack_fails_for: Mutex<Vec<u32>>,
+    /// The close fails.
+    close_fails: std::sync::atomic::AtomicBool,
 }
 
 impl Broker {
@@ -48,6 +50,7 @@ impl Broker {
             start: Instant::now(),
             next_errors: AtomicUsize::new(0),
             ack_fails_for: Mutex::new(Vec::new()),
+            close_fails: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -175,6 +178,12 @@ impl Source for Mem {
 
     async fn close(self) -> Result<(), Error> {
         self.broker.record(Call::Close);
+        if self.broker.close_fails.load(Ordering::SeqCst) {
+            return Err(Error::new(
+                "cannot close",
+                std::io::Error::other("broken pipe"),
+            ));
+        }
         Ok(())
     }
 }
@@ -679,5 +688,82 @@ async fn the_counts_are_in_the_report_its_json_and_finished() {
     assert_eq!(
         counts.to_string(),
         "taken 4, done 3, failed 1 (retried 0, rejected 1), handed back 0 unstarted and 0 cut"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_close_that_fails_is_the_error_of_finished_and_the_counts_stay_in_the_report() {
+    let broker = Broker::with(2);
+    broker.close_fails.store(true, Ordering::SeqCst);
+    let source = broker.source(1);
+    let error = Arc::new(Mutex::new(None));
+    let out = Arc::clone(&error);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer =
+                Consumer::new("closing", source).start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            *out.lock().unwrap() = consumer.finished().await.err().map(|e| {
+                let cause = std::error::Error::source(&e).map(ToString::to_string);
+                (e.to_string(), cause)
+            });
+        })
+        .await;
+    assert_eq!(
+        *error.lock().unwrap(),
+        Some(("cannot close".to_owned(), Some("broken pipe".to_owned())))
+    );
+    assert_eq!(counts_of(&report, "closing").done, 2);
+}
+
+/// A writer that keeps what the tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_message_runs_in_a_span_with_the_consumer_its_id_and_its_attempt() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let broker = Broker::with(1);
+    broker.put_back(9, 3);
+    let source = broker.source(1);
+    Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("spans", source).start(|_| async {
+                tracing::info!("working");
+                Ok::<(), String>(())
+            });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("message{consumer=spans id=1 attempt=1}: consume_runner: working"),
+        "{text}"
+    );
+    assert!(
+        text.contains("message{consumer=spans id=9 attempt=3}: consume_runner: working"),
+        "{text}"
     );
 }
