@@ -752,6 +752,11 @@ fn upgrades_in_place_while_messages_arrive_lose_nothing_and_never_pause() {
     }
     producing.store(false, Ordering::Relaxed);
     let sent = producer.join().unwrap();
+    let stopped_at: i64 = conn
+        .query_row("SELECT MAX(enqueued_at) FROM queue_messages", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
     eventually("the queue drains", || {
         db.count("pending") == 0 && db.count("in_progress") == 0
     });
@@ -785,6 +790,21 @@ fn upgrades_in_place_while_messages_arrive_lose_nothing_and_never_pause() {
     assert!(
         longest_wait <= 1000,
         "a message waited {longest_wait} ms to be taken"
+    );
+    // Acknowledgements never paused while messages arrived: across three handovers, no
+    // gap between two acknowledgements longer than half a second.
+    let mut stmt = conn
+        .prepare("SELECT acked_at FROM queue_acks WHERE acked_at <= ?1 ORDER BY acked_at")
+        .unwrap();
+    let acks: Vec<i64> = stmt
+        .query_map([stopped_at], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let longest_gap = acks.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+    assert!(
+        longest_gap <= 500,
+        "acknowledgements paused for {longest_gap} ms"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
