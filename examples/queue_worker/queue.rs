@@ -1,5 +1,9 @@
 //! Where the queue is (`--queue URL`), and opening it: one match arm per kind of queue,
 //! each handing the same generic service (`crate::run`) its publisher and its source.
+//!
+//! A kind of queue is added in four places here: a variant of [`QueueUrl`], its scheme
+//! in [`parse`] (and in [`SCHEMES`] and [`HELP`]), and an arm of [`open_and_run`] that
+//! builds an [`Opened`] (`census: None` where the broker cannot count its queue).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

@@ -857,6 +857,9 @@ fn sigterm_mid_traffic_every_message_sent_is_done_exactly_once() {
         "{out:#?}"
     );
     out.assert_stderr("consumer \"journal-first\": taken ");
+    // The SQLite source takes nothing ahead of a handler: nothing to hand back unstarted.
+    out.assert_stderr("consumer \"journal-first\": intake stopped; ");
+    out.assert_stderr(" handed back unstarted");
 
     producer.signal("TERM");
     assert_clean_exit(&producer.exited());

@@ -266,18 +266,19 @@ where
         let mut result = Ok(());
         match stopped {
             Ok(unstarted) => {
-                log::consume_intake_stopped(
-                    &self.name,
-                    self.handlers - slots.available_permits(),
-                    unstarted.len(),
-                );
+                let under_way = self.handlers - slots.available_permits();
+                let mut handed_back = 0;
                 for delivery in unstarted {
                     let id: Arc<str> = delivery.message().id().into();
                     match delivery.hand_back().await {
-                        Ok(()) => Tally::add(&self.tally.handed_back_unstarted),
+                        Ok(()) => {
+                            handed_back += 1;
+                            Tally::add(&self.tally.handed_back_unstarted);
+                        }
                         Err(e) => self.settle_failed(&id, "hand back", &e),
                     }
                 }
+                log::consume_intake_stopped(&self.name, under_way, handed_back);
             }
             Err(e) => {
                 log::consume_source_failed(&self.name, "stop", &chain(&e));

@@ -299,9 +299,12 @@ pub(crate) fn consume_note(message: &str) {
     stderr_line(format_args!("{message}"));
 }
 
-/// A consumer stopped taking messages, handing back what it had not started.
-pub(crate) fn consume_intake_stopped(consumer: &str, in_flight: usize, unstarted: usize) {
-    emit!(info, consumer, in_flight, unstarted, "intake stopped");
+/// A consumer stopped taking messages, and handed back what it had taken but not started.
+pub(crate) fn consume_intake_stopped(consumer: &str, under_way: usize, handed_back: usize) {
+    emit!(info, consumer, under_way, handed_back, "intake stopped");
+    stderr_line(format_args!(
+        "consumer {consumer:?}: intake stopped; {under_way} message(s) under way, {handed_back} handed back unstarted"
+    ));
 }
 
 /// `graceful::ready()` found a hook that needs a `State` nobody provided: said now, so
