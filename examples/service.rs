@@ -54,7 +54,7 @@ async fn enqueue(State(submit): State<mpsc::Sender<String>>, job: String) -> Sta
 async fn work(queue: Queue) {
     let next = || async { queue.lock().await.recv().await };
     while let Some(Some(job)) = graceful::until_shutdown(next()).await {
-        match graceful::until_deadline(tokio::time::sleep(Duration::from_secs(3))).await {
+        match graceful::until_hard_stop(tokio::time::sleep(Duration::from_secs(3))).await {
             Some(()) => tracing::info!("done: {job}"),
             None => tracing::warn!("handed back: {job}"), // requeue it on the broker
         }

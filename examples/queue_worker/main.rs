@@ -14,7 +14,7 @@
 //! 2. order -10, `health endpoint`: the endpoint stops accepting and closes.
 //! 3. order 0, `graceful::tasks`: intake has stopped and every worker finishes the
 //!    message it holds. A message that cannot finish before the deadline is handed back
-//!    (`until_deadline`): it is pending again for the next instance.
+//!    (`until_hard_stop`): it is pending again for the next instance.
 //! 4. order 10, `unplug from queue`: anything still held goes back, the final counts are
 //!    printed, the consumer is marked offline and the connection closed.
 //! 5. order 20, `scratch files` (`always`, so even past the deadline): the work's scratch

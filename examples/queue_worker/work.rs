@@ -59,7 +59,7 @@ pub(crate) async fn work(crew: Arc<Crew>, worker: u16) {
     while let Some(msg) = graceful::until_shutdown(next_message(&crew, worker)).await {
         crew.stats.in_flight.fetch_add(1, Ordering::Relaxed);
         let scratch = crew.scratch.join(format!("message-{}.part", msg.id));
-        let finished = match graceful::until_deadline(process(&scratch, crew.op_time)).await {
+        let finished = match graceful::until_hard_stop(process(&scratch, crew.op_time)).await {
             Some(Ok(())) => acknowledge(&crew, &msg),
             Some(Err(e)) => {
                 errln!(

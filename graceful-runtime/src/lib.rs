@@ -33,7 +33,7 @@
 //!         graceful::spawn_named(format!("worker-{id}"), async move {
 //!             // take a message only while not shutting down; finish what was taken
 //!             while let Some(()) = graceful::until_shutdown(tokio::time::sleep(Duration::from_millis(50))).await {
-//!                 let _ = graceful::until_deadline(tokio::time::sleep(Duration::from_secs(3))).await;
+//!                 let _ = graceful::until_hard_stop(tokio::time::sleep(Duration::from_secs(3))).await;
 //!             }
 //!         });
 //!     }
@@ -43,10 +43,10 @@
 //!
 //! # The sequence
 //!
-//! 1. The first `SIGINT`/`SIGTERM` (or [`shutdown`], `main` returning or panicking, or a
+//! 1. The first `SIGINT`/`SIGTERM` (or [`request_shutdown`], `main` returning or panicking, or a
 //!    tracked task's panic) starts the shutdown: [`is_shutting_down`] is true from now on.
 //! 2. The drain delay passes (`drain_delay`, default 0; only after a signal or
-//!    [`shutdown`]): servers keep serving while readiness probes answer 503.
+//!    [`request_shutdown`]): servers keep serving while readiness probes answer 503.
 //! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`.
 //! 4. The steps run by ascending `order`; steps of equal order run concurrently, and a
 //!    group starts when every step of the previous one has ended. One step is built in:
@@ -54,7 +54,7 @@
 //!    it runs at order 0 unless `tasks_order = n` says otherwise, so hooks with a
 //!    negative order run before the workers are drained, positive ones after. Tasks
 //!    spawned later, by a hook, are waited for at the end.
-//! 5. A margin before the deadline (the hard stop), [`until_deadline`] returns `None` so
+//! 5. A margin before the deadline (the hard stop), [`until_hard_stop`] returns `None` so
 //!    in-flight work is handed back (counted, and exit code 124), and [`hard_stop`]
 //!    completes so long-lived streams end. At the deadline, running steps are cut, later
 //!    ones skipped except `always` hooks, and the process exits with code 124.
@@ -121,7 +121,7 @@
 //! | 1 | `main` returned `Err` (printed like Rust's own `main`), or a hook failed |
 //! | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a value set in [`Main`] out of range, a drain delay not shorter than the deadline, a signal the platform lacks), found before the body ran |
 //! | 101 | `main` panicked, or a tracked task did (unless `on_task_panic = "continue"`) |
-//! | 124 | the deadline was exceeded: a step cut or skipped, tasks still running, or work handed back by `until_deadline` |
+//! | 124 | the deadline was exceeded: a step cut or skipped, tasks still running, or work handed back by `until_hard_stop` |
 //! | 130 / 143 | a second `SIGINT` / `SIGTERM` forced the exit (128 + the signal number) |
 //!
 //! # Configuration at run time
@@ -299,16 +299,20 @@ mod upgrade;
 pub use graceful_macros::{link, main, teardown};
 
 pub use api::{
-    hard_stop, is_shutting_down, provide, shutdown, shutdown_requested, spawn, spawn_named,
-    until_deadline, until_shutdown, HardStop, ShutdownRequested, Until,
+    hard_stop, is_shutting_down, provide, request_shutdown, shutdown_requested, spawn, spawn_named,
+    until_hard_stop, until_shutdown, HardStop, ShutdownRequested, Until,
 };
+// The former names, for one release.
+#[allow(deprecated)]
+pub use api::{shutdown, until_deadline};
 pub use hook::{Context, State};
 pub use report::{Counts, Exit, HookReport, Outcome, Report, TASKS_STEP};
+pub use trigger::body::MainOutput;
 pub use trigger::{Signal, Trigger};
 
 // Configuration from code, readiness, the last word.
 pub use api::{at_exit, drop_at_exit, ready};
-pub use config::{Flavor, TaskPanic};
+pub use config::{parse_duration, DurationError, Flavor, TaskPanic};
 pub use entry::Main;
 pub use report::PanickedTask;
 
@@ -322,7 +326,9 @@ pub use serve::http;
 pub use serve::listener::listener;
 #[cfg(unix)]
 pub use serve::listener::unix_listener;
+#[allow(deprecated)]
 pub use serve::ready::not_ready;
+pub use serve::ready::not_ready_reason;
 pub use serve::registry::{listeners, ListenerInfo, Origin};
 
 // Upgrade in place.
