@@ -35,8 +35,9 @@ async fn main() -> anyhow::Result<()> {
     // The socket systemd passed, or the previous process handed over; else bound here.
     let listener = graceful::listener("http", "127.0.0.1:3000").await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    graceful::ready(); // to systemd, or to the process this one replaces
-                       // Serves through the drain delay, then stops accepting; returns once all is answered.
+    // Tells systemd, or the process this one replaces, that it serves from now on.
+    graceful::ready();
+    // Serves through the drain delay, then stops accepting; returns once all is answered.
     graceful::http::serve(listener, app).await;
     Ok(())
 }
