@@ -75,3 +75,35 @@ fn every_link_of_the_readme_to_a_file_of_the_repository_finds_it() {
     }
     assert!(checked > 5, "only {checked} links checked");
 }
+
+#[test]
+fn every_link_of_the_guide_to_a_file_of_the_repository_finds_it() {
+    let docs = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(docs).unwrap() {
+        let page = entry.unwrap().path();
+        if page.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&page).unwrap();
+        for piece in text.split("](").skip(1) {
+            let target = piece.split(')').next().unwrap();
+            if target.starts_with("http") || target.starts_with('#') {
+                continue;
+            }
+            let path = target.split('#').next().unwrap();
+            // The pages of consuming and of the upgrade's control command are written
+            // beside their code.
+            if ["consuming.md", "upgrade-control.md"].contains(&path) {
+                continue;
+            }
+            assert!(
+                std::path::Path::new(docs).join(path).exists(),
+                "{} links to {target}, which is not in the repository",
+                page.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "only {checked} links checked");
+}
