@@ -71,23 +71,24 @@ fn add(items: Vec<Item>, dir: &Path, path: Vec<String>, all: &mut BTreeMap<Vec<S
         }
     }
     // Items written inside a macro call (`pin_project! { pub struct .. }`) are items
-    // too; a local macro that takes only a name (`latch_future! { HardStop }`) defines a
-    // type of that name, listed with the macro that makes it.
+    // too; so are those a local `macro_rules!` writes from a name
+    // (`latch_future! { HardStop }`): its body, with the name put in.
     let mut expanded = Vec::new();
-    for item in &items {
-        let Item::Macro(m) = item else { continue };
-        if m.ident.is_some() {
-            continue;
-        }
-        match syn::parse2::<syn::File>(m.mac.tokens.clone()) {
-            Ok(file) => expanded.extend(file.items),
-            Err(_) => {
-                let last = m.mac.tokens.clone().into_iter().last();
-                if let Some(proc_macro2::TokenTree::Ident(name)) = last {
-                    let by = tokens(&m.mac.path);
-                    let text = format!("pub struct {name} {{ by_macro: {by} }}");
-                    expanded.push(syn::parse_str(&text).unwrap());
-                }
+    let mut calls: Vec<syn::Macro> = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Macro(m) if m.ident.is_none() => Some(m.mac.clone()),
+            _ => None,
+        })
+        .collect();
+    while let Some(mac) = calls.pop() {
+        let parsed = syn::parse2::<syn::File>(mac.tokens.clone())
+            .ok()
+            .or_else(|| expand_local(&items, &mac));
+        for item in parsed.map(|f| f.items).unwrap_or_default() {
+            match item {
+                Item::Macro(m) if m.ident.is_none() => calls.push(m.mac),
+                other => expanded.push(other),
             }
         }
     }
@@ -95,6 +96,58 @@ fn add(items: Vec<Item>, dir: &Path, path: Vec<String>, all: &mut BTreeMap<Vec<S
         .or_insert(Module { items: Vec::new() })
         .items
         .extend(items.into_iter().chain(expanded));
+}
+
+/// A call of a `macro_rules!` of the same module that takes a name (`$name:ident`, after
+/// doc attributes), expanded: its transcriber with the name in place of `$name`, and
+/// the repetitions of doc attributes left out.
+fn expand_local(items: &[Item], call: &syn::Macro) -> Option<syn::File> {
+    let name = call.path.get_ident()?;
+    let rules = items.iter().find_map(|item| match item {
+        Item::Macro(m) if m.ident.as_ref() == Some(name) => Some(&m.mac.tokens),
+        _ => None,
+    })?;
+    let Some(proc_macro2::TokenTree::Ident(given)) = call.tokens.clone().into_iter().last() else {
+        return None;
+    };
+    // `(matcher) => { transcriber };`: the transcriber of the only rule.
+    let transcriber = rules.clone().into_iter().find_map(|tt| match tt {
+        proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+            Some(g.stream())
+        }
+        _ => None,
+    })?;
+    syn::parse2(substitute(transcriber, &given)).ok()
+}
+
+/// `$name` becomes `given`; `$( .. )*` is dropped.
+fn substitute(
+    stream: proc_macro2::TokenStream,
+    given: &proc_macro2::Ident,
+) -> proc_macro2::TokenStream {
+    use proc_macro2::TokenTree;
+    let mut out = Vec::new();
+    let mut tokens = stream.into_iter().peekable();
+    while let Some(tt) = tokens.next() {
+        match tt {
+            TokenTree::Punct(p) if p.as_char() == '$' => match tokens.next() {
+                Some(TokenTree::Ident(_)) => out.push(TokenTree::Ident(given.clone())),
+                Some(TokenTree::Group(_)) => {
+                    // The repetition's operator.
+                    tokens.next();
+                }
+                other => out.extend(other),
+            },
+            TokenTree::Group(g) => {
+                let mut inner =
+                    proc_macro2::Group::new(g.delimiter(), substitute(g.stream(), given));
+                inner.set_span(g.span());
+                out.push(TokenTree::Group(inner));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
 }
 
 fn path_attr(attrs: &[Attribute]) -> Option<String> {
@@ -606,6 +659,8 @@ fn the_surface_lists_what_users_call() {
         "graceful::Main: impl Main { pub fn deadline(self, deadline: Duration) -> Self }",
         "graceful::main: pub use graceful_macros::main",
         "graceful::testing::Harness: pub struct Harness { /* private fields */ }",
+        // Written by a local macro, from a name.
+        "graceful::HardStop: impl Future for HardStop",
     ] {
         assert!(
             s.lines().any(|l| l == expected),
