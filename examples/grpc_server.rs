@@ -5,13 +5,16 @@
 //!
 //! ```text
 //! cargo run --example grpc_server
-//! grpcurl -plaintext -d '{}' localhost:50051 demo.Jobs/Slow &       # answers after 3 s
-//! grpcurl -plaintext -d '{}' localhost:50051 demo.Jobs/Ticks &      # a tick a second, for ever
-//! grpcurl -plaintext localhost:50051 grpc.health.v1.Health/Check    # SERVING
+//! cargo run --example grpc_client -- slow &          # answers after 3 s
+//! cargo run --example grpc_client -- ticks &         # a tick a second, for ever
+//! cargo run --example grpc_client -- health          # SERVING
 //! # then Ctrl-C the server
 //! ```
 //!
-//! (The service has no reflection: give grpcurl the `.proto` below with `-proto`.)
+//! `grpc_client` is the project's own client (`examples/grpc_client.rs`): nothing to
+//! install. With grpcurl instead, the service has no reflection: save the definition
+//! below as `demo.proto` and pass `-import-path . -proto demo.proto`
+//! (`grpcurl -plaintext -d '{}' localhost:50051 demo.Jobs/Slow`).
 //!
 //! On `SIGTERM` or Ctrl-C:
 //!
@@ -74,7 +77,7 @@ struct Cli {
     listen: SocketAddr,
 
     /// How long Slow takes to answer (e.g. 3s, 500ms).
-    #[arg(long, env = "GRPC_SERVER_SLOW", default_value = "3s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "GRPC_SERVER_SLOW", default_value = "3s", value_parser = graceful::parse_duration)]
     slow: Duration,
 }
 

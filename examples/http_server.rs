@@ -68,7 +68,7 @@ struct Cli {
     listen: SocketAddr,
 
     /// How long /slow takes to answer (e.g. 3s, 500ms).
-    #[arg(long, env = "HTTP_SERVER_SLOW", default_value = "3s", value_parser = humantime::parse_duration)]
+    #[arg(long, env = "HTTP_SERVER_SLOW", default_value = "3s", value_parser = graceful::parse_duration)]
     slow: Duration,
 }
 

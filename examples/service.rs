@@ -1,44 +1,43 @@
-//! The service of the README's "In a service", whole: an HTTP endpoint that takes jobs,
-//! workers that do them, and the cleanup, stopped in order. Copy it to start your own.
+//! The service of the README, whole: an HTTP endpoint that takes jobs, workers that do
+//! them, and the cleanup, stopped in order; upgraded in place on `SIGHUP`. Copy it to
+//! start your own.
 //!
 //! ```text
 //! cargo run --example service
 //! curl -d 'a job' localhost:3000/jobs          # queued; a worker takes 3 s on it
+//! kill -HUP $(pgrep -x service)                # the binary on disk takes over, no request lost
 //! # then Ctrl-C, and watch the steps in order
 //! ```
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
-use axum::http::StatusCode;
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{extract::State, http::StatusCode, Router};
 use tokio::sync::{mpsc, Mutex};
 
 /// The jobs waiting for a worker (a broker's queue, in a real service).
 type Queue = Arc<Mutex<mpsc::Receiver<String>>>;
 
-#[graceful::main(deadline = "25s", drain_delay = "5s")]
+#[graceful::main(deadline = "25s", drain_delay = "5s", upgrade)]
 async fn main() -> anyhow::Result<()> {
-    // graceful's lines go through it too; it loses a line, never the program, when the
-    // output is closed.
-    tracing_subscriber::fmt().init();
+    tracing_subscriber::fmt().init(); // graceful's lines go through it too
     let (submit, queue) = mpsc::channel::<String>(1000);
     let queue: Queue = Arc::new(Mutex::new(queue));
-    graceful::provide(queue.clone());
+    graceful::provide(queue.clone()); // for the hook below
     for id in 0..4 {
         graceful::spawn_named(format!("worker-{id}"), work(queue.clone()));
     }
     let app = Router::new()
         .route("/jobs", post(enqueue))
-        .route("/readyz", get(graceful::http::readiness))
+        .route("/readyz", get(graceful::http::readiness)) // 503 from the signal on
         .with_state(submit);
-    // systemd's socket named `http` when socket-activated; else bound here.
+    // The socket systemd passed, or the previous process handed over; else bound here.
     let listener = graceful::listener("http", "127.0.0.1:3000").await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    // Serves through the drain delay (`/readyz` says 503 from the signal on), then stops
-    // accepting, and returns once every request under way has been answered.
+    // Tells systemd, or the process this one replaces, that it serves from now on.
+    graceful::ready();
+    // Serves through the drain delay, then stops accepting; returns once all is answered.
     graceful::http::serve(listener, app).await;
     Ok(())
 }
@@ -54,7 +53,7 @@ async fn enqueue(State(submit): State<mpsc::Sender<String>>, job: String) -> Sta
 async fn work(queue: Queue) {
     let next = || async { queue.lock().await.recv().await };
     while let Some(Some(job)) = graceful::until_shutdown(next()).await {
-        match graceful::until_deadline(tokio::time::sleep(Duration::from_secs(3))).await {
+        match graceful::until_hard_stop(tokio::time::sleep(Duration::from_secs(3))).await {
             Some(()) => tracing::info!("done: {job}"),
             None => tracing::warn!("handed back: {job}"), // requeue it on the broker
         }

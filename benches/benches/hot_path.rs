@@ -8,12 +8,12 @@
 //!   (`Acquire`, the floor for any flag) and `CancellationToken::is_cancelled()` (what a
 //!   hand-written tokio service asks). Target: ≤ 2 ns per call.
 //! - `until-ready` and `until-pending`: `graceful::until_shutdown(fut).await` and
-//!   `graceful::until_deadline(fut).await` against `fut.await` directly, beside the
+//!   `graceful::until_hard_stop(fut).await` against `fut.await` directly, beside the
 //!   hand-written `tokio::select! { biased; _ = token.cancelled() => None, v = fut => Some(v) }`.
 //!   `fut` is either ready at its first poll, or pending once (it wakes itself, then is
 //!   ready: this is where a waiter for the shutdown gets registered and removed). Target:
 //!   `until_shutdown` adds ≤ 50 ns per call over `fut.await` (and so does
-//!   `until_deadline`, the same future on another latch).
+//!   `until_hard_stop`, the same future on another latch).
 //!
 //! Method: each variant runs in batches of many iterations, `black_box` on the inputs and
 //! outputs so that nothing is optimised away; a batch's figure is its elapsed time over
@@ -214,7 +214,7 @@ fn is_shutting_down(batches: usize) {
     table.print();
 }
 
-/// `fut.await` against `until_shutdown(fut)`, `until_deadline(fut)` and the hand-written
+/// `fut.await` against `until_shutdown(fut)`, `until_hard_stop(fut)` and the hand-written
 /// biased select on a token, for the futures `make` returns.
 fn until<F>(rt: &Runtime, batches: usize, title: &str, make: impl Fn(u64) -> F + Copy)
 where
@@ -236,8 +236,8 @@ where
         Variant::new("graceful::until_shutdown(fut)", |n| {
             timed_async(rt, n, |i| graceful::until_shutdown(make(i)))
         }),
-        Variant::new("graceful::until_deadline(fut)", |n| {
-            timed_async(rt, n, |i| graceful::until_deadline(make(i)))
+        Variant::new("graceful::until_hard_stop(fut)", |n| {
+            timed_async(rt, n, |i| graceful::until_hard_stop(make(i)))
         }),
     ];
     let figures = measure(&mut variants, batches);

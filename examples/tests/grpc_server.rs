@@ -134,3 +134,39 @@ fn an_endless_server_stream_is_ended_at_the_hard_stop_and_the_exit_is_clean() {
     // a margin (500 ms) before the deadline.
     support::assert_ended_at_the_hard_stop(svc, deadline, ticks, closed_after);
 }
+
+/// Runs the project's own client, `cargo run --example grpc_client -- <args>`, against
+/// the server at `addr`, and returns what it printed.
+fn client(addr: SocketAddr, args: &[&str]) -> String {
+    let out = std::process::Command::new(example("grpc_client"))
+        .arg("--addr")
+        .arg(format!("http://{addr}"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "grpc_client {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_example_client_calls_the_server_as_its_header_says() {
+    let (mut svc, addr) = start(&[("GRPC_SERVER_SLOW", "100ms")]);
+    assert_eq!(client(addr, &["health"]), "SERVING\n");
+    assert_eq!(client(addr, &["health", "demo.Jobs"]), "SERVING\n");
+    let slow = client(addr, &["slow"]);
+    assert!(slow.ends_with(&format!("(pid {})\n", svc.id())), "{slow:?}");
+    // A service the server does not know is an error, said as such.
+    let unknown = std::process::Command::new(example("grpc_client"))
+        .args(["--addr", &format!("http://{addr}"), "health", "no.Such"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(said.contains("Error: the health check failed"), "{said}");
+    svc.signal("TERM");
+    assert_eq!(svc.exited().code, Some(0));
+}

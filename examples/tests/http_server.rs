@@ -139,7 +139,30 @@ fn an_address_in_use_fails_the_start_with_the_address() {
     let addr = taken.local_addr().unwrap().to_string();
     let out = support::start(&example("http_server"), &[("HTTP_SERVER_LISTEN", &addr)]).exited();
     assert_eq!(out.code, Some(1), "{out:#?}");
-    out.assert_stderr(&format!("Error: cannot listen on {addr}"));
+    // The error as a user reads it: its message and its causes on one line, not the
+    // Debug form of anyhow or io::Error.
+    out.assert_stderr(&format!(
+        "Error: cannot listen on {addr}: graceful::listener(\"http\"): cannot listen on {addr}: "
+    ));
+    assert!(!out.stderr.contains("Caused by"), "{}", out.stderr);
+}
+
+#[test]
+fn a_flag_takes_the_durations_graceful_deadline_takes_and_refuses_the_others_alike() {
+    // `--slow` is parsed by `graceful::parse_duration`, the grammar of GRACEFUL_DEADLINE.
+    let out = std::process::Command::new(example("http_server"))
+        .args(["--slow", "1.5s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("invalid value '1.5s' for '--slow <SLOW>': fractions are not supported; use a smaller unit, like `1500ms` instead of `1.5s`"),
+        "{said}"
+    );
+    let (mut svc, _addr) = start(&[("HTTP_SERVER_SLOW", "1m 30s")]);
+    svc.signal("TERM");
+    assert_eq!(svc.exited().code, Some(0));
 }
 
 #[test]

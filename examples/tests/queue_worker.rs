@@ -241,7 +241,7 @@ fn work_longer_than_the_deadline_is_handed_back_before_it() {
     out.assert_stderr(
         "steps: 4 ok, 0 failed, 0 timed out, 0 skipped; exit code 124 (deadline exceeded)",
     );
-    out.assert_stderr("work cut short at the hard stop: 5 `until_deadline` call(s) gave up");
+    out.assert_stderr("work cut short at the hard stop: 5 `until_hard_stop` call(s) gave up");
     assert!(out.has_line("unplugged "), "{out:#?}");
     assert_alone_and_drained(&out);
     assert!(

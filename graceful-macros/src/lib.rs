@@ -94,8 +94,9 @@ use proc_macro::TokenStream;
 /// # The function
 ///
 /// An `async fn` without parameters, generics, `const`, `unsafe` or `extern`, usually
-/// `main`. It returns `()` or `Result<(), E>` where `E: Debug`; an `Err` is printed like
-/// Rust's own `main` prints it, and the exit code is 1.
+/// `main`. It returns `()` or `Result<(), E>` where `E: Display` (`graceful::MainOutput`);
+/// an `Err` is printed as `Error: ` and its `Display` with its causes, and the exit code
+/// is 1.
 ///
 /// # Compile errors
 ///
@@ -135,7 +136,7 @@ use proc_macro::TokenStream;
 /// ```compile_fail
 /// #[graceful::main]
 /// async fn main() -> i32 { 0 }
-/// // error[E0277]: `#[graceful::main]` must return `()` or `Result<(), E>` where `E: Debug`,
+/// // error[E0277]: `#[graceful::main]` must return `()` or `Result<(), E>` where `E: Display`,
 /// //               not `i32`
 /// ```
 ///
@@ -151,7 +152,7 @@ use proc_macro::TokenStream;
 /// | a method (`&self`) | `main_on_a_method.rs` |
 /// | generics | `main_generic.rs` |
 /// | `const`, `unsafe`, `extern`, a `where` clause, `...` | unit tests |
-/// | a return type other than `()` or `Result<(), E: Debug>`, at the type | `main_bad_return_type.rs` |
+/// | a return type other than `()` or `Result<(), E: Display>`, at the type | `main_bad_return_type.rs` |
 /// | `#[graceful::main]` twice | `main_applied_twice.rs` |
 /// | with `#[tokio::main]`, or another crate's `main` | `main_with_tokio_main.rs` |
 /// | with `#[graceful::teardown]` | `main_with_a_teardown_attribute.rs` |

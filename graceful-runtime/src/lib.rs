@@ -33,7 +33,7 @@
 //!         graceful::spawn_named(format!("worker-{id}"), async move {
 //!             // take a message only while not shutting down; finish what was taken
 //!             while let Some(()) = graceful::until_shutdown(tokio::time::sleep(Duration::from_millis(50))).await {
-//!                 let _ = graceful::until_deadline(tokio::time::sleep(Duration::from_secs(3))).await;
+//!                 let _ = graceful::until_hard_stop(tokio::time::sleep(Duration::from_secs(3))).await;
 //!             }
 //!         });
 //!     }
@@ -41,12 +41,48 @@
 //! }
 //! ```
 //!
+//! # The guide
+//!
+//! This reference says what each item does. The guide, in the repository's `docs/`, says
+//! how to put them together, chapter by chapter:
+//! [getting started](https://github.com/graceful-rs/graceful/blob/main/docs/getting-started.md),
+//! [the shutdown sequence](https://github.com/graceful-rs/graceful/blob/main/docs/shutdown-sequence.md),
+//! [teardown hooks](https://github.com/graceful-rs/graceful/blob/main/docs/teardown-hooks.md),
+//! [serving](https://github.com/graceful-rs/graceful/blob/main/docs/serving.md),
+//! [consuming](https://github.com/graceful-rs/graceful/blob/main/docs/consuming.md),
+//! [upgrade in place](https://github.com/graceful-rs/graceful/blob/main/docs/upgrade.md),
+//! [configuration](https://github.com/graceful-rs/graceful/blob/main/docs/configuration.md),
+//! [operations](https://github.com/graceful-rs/graceful/blob/main/docs/operations.md),
+//! [testing](https://github.com/graceful-rs/graceful/blob/main/docs/testing.md),
+//! [troubleshooting](https://github.com/graceful-rs/graceful/blob/main/docs/troubleshooting.md).
+//!
+//! # Other crates in the API
+//!
+//! A few items hand out or take types of other crates. Each is a choice: the type is one
+//! your code already holds (the listener you serve on, the router you built, the routes
+//! you add the health service to), so wrapping it would only get in the way. Each ties
+//! this crate to a version range; a new major version of one of them comes with a new
+//! version of this crate that says so.
+//!
+//! | type | in | crate and versions |
+//! |---|---|---|
+//! | `tokio::net::TcpListener`, `tokio::net::UnixListener` | [`listener`], [`unix_listener`] | tokio 1 |
+//! | `tokio::task::JoinHandle` | [`spawn`], [`spawn_named`] | tokio 1 |
+//! | `tokio::time::Instant` | [`Context::ends_at`], [`Context::deadline`] | tokio 1 |
+//! | `tokio_util::sync::CancellationToken` | [`Context::token`] | tokio-util 0.7 |
+//! | `axum::serve::Listener`, `axum::extract::Request`, `axum::http::StatusCode` | `http::serve`, `http::readiness` (feature `axum`) | axum 0.8 (http 1) |
+//! | `tonic::service::Routes`, `tonic::server::NamedService` | `grpc::serve`, `grpc::Health` (feature `tonic`) | tonic 0.14 |
+//! | `tonic_health::pb::health_server::HealthServer`, `tonic_health::server::HealthService`, `tonic_health::ServingStatus` | `grpc::health`, `grpc::Health` (feature `tonic`) | tonic-health 0.14 |
+//!
+//! The rest of the public surface is this crate's own; the repository's
+//! `graceful-runtime/public-api.txt` lists all of it, and a test keeps that list true.
+//!
 //! # The sequence
 //!
-//! 1. The first `SIGINT`/`SIGTERM` (or [`shutdown`], `main` returning or panicking, or a
+//! 1. The first `SIGINT`/`SIGTERM` (or [`request_shutdown`], `main` returning or panicking, or a
 //!    tracked task's panic) starts the shutdown: [`is_shutting_down`] is true from now on.
 //! 2. The drain delay passes (`drain_delay`, default 0; only after a signal or
-//!    [`shutdown`]): servers keep serving while readiness probes answer 503.
+//!    [`request_shutdown`]): servers keep serving while readiness probes answer 503.
 //! 3. [`shutdown_requested`] completes; [`until_shutdown`] returns `None`.
 //! 4. The steps run by ascending `order`; steps of equal order run concurrently, and a
 //!    group starts when every step of the previous one has ended. One step is built in:
@@ -54,7 +90,7 @@
 //!    it runs at order 0 unless `tasks_order = n` says otherwise, so hooks with a
 //!    negative order run before the workers are drained, positive ones after. Tasks
 //!    spawned later, by a hook, are waited for at the end.
-//! 5. A margin before the deadline (the hard stop), [`until_deadline`] returns `None` so
+//! 5. A margin before the deadline (the hard stop), [`until_hard_stop`] returns `None` so
 //!    in-flight work is handed back (counted, and exit code 124), and [`hard_stop`]
 //!    completes so long-lived streams end. At the deadline, running steps are cut, later
 //!    ones skipped except `always` hooks, and the process exits with code 124.
@@ -124,35 +160,22 @@
 //!
 //! # Exit codes
 //!
-//! | code | meaning |
-//! |---|---|
-//! | 0 | clean: a signal or `main` returning `Ok`, every step completed |
-//! | 1 | `main` returned `Err` (printed like Rust's own `main`), or a hook failed |
-//! | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a value set in [`Main`] out of range, a drain delay not shorter than the deadline, a signal the platform lacks), found before the body ran |
-//! | 101 | `main` panicked, or a tracked task did (unless `on_task_panic = "continue"`) |
-//! | 124 | the deadline was exceeded: a step cut or skipped, tasks still running, or work handed back by `until_deadline` |
-//! | 130 / 143 | a second `SIGINT` / `SIGTERM` forced the exit (128 + the signal number) |
+//! 0 clean, 1 failed, 2 bad configuration, 101 panic, 124 deadline exceeded, 130 / 143 a
+//! second signal: [`Exit`] lists them, with which wins when several apply. An error
+//! returned by `main` is printed as `Error: ` and its message with its causes
+//! ([`MainOutput`]).
 //!
 //! # Configuration at run time
 //!
 //! Operators tune the shutdown without a rebuild. **The environment wins over the
-//! attribute (or [`Main`]), which wins over the default.** Durations use the attribute's
-//! grammar (`25s`, `1500ms`, `1m`, `1m30s`).
-//!
-//! | variable | what it does |
-//! |---|---|
-//! | `GRACEFUL_DEADLINE` | the whole shutdown budget; overrides `deadline` (default 30 s) |
-//! | `GRACEFUL_DRAIN_DELAY` | the time between the signal and the teardown; overrides `drain_delay` (default 0) |
-//! | `GRACEFUL_GRACE_PERIOD` | the orchestrator's time between `SIGTERM` and `SIGKILL` (`30`, whole seconds as Kubernetes writes them, or a duration): warns at startup if the deadline plus the `always` hooks' timeouts do not fit in it |
-//! | `GRACEFUL_REPORT` | a path: the report is written there as JSON |
-//! | `GRACEFUL_UPGRADE_TIMEOUT` | how long the new process of an [`upgrade`] has to call [`ready`] before it is stopped and the old one serves on (default 60 s) |
-//! | `NOTIFY_SOCKET` | set by systemd: graceful tells it when the program is [`ready`], of the shutdown, and of an upgrade |
-//!
-//! They are read once, before the body runs. A value that does not parse (the grace
-//! period's included), a zero deadline, or a drain delay not shorter than the deadline
-//! stops the program there with exit code 2 and a message naming the variable and its
-//! value. A variable set but empty (or blank) counts as unset, as a shell or a manifest
-//! produce for a value left out.
+//! attribute (or [`Main`]), which wins over the default.** `GRACEFUL_DEADLINE`,
+//! `GRACEFUL_DRAIN_DELAY`, `GRACEFUL_GRACE_PERIOD`, `GRACEFUL_REPORT`,
+//! `GRACEFUL_UPGRADE_TIMEOUT` and `NOTIFY_SOCKET` are read once, before the body runs; a
+//! value that does not parse stops the program there with exit code 2 and a message
+//! naming the variable and its value. What each does:
+//! [the guide's configuration](https://github.com/graceful-rs/graceful/blob/main/docs/configuration.md#the-environment).
+//! Durations use the attributes' grammar (`25s`, `1500ms`, `1m30s`); [`parse_duration`]
+//! reads it for a service's own flags, as clap's `value_parser`.
 //!
 //! # Configuration from code
 //!
@@ -160,13 +183,17 @@
 //! its command line; `#[graceful::main(deadline = "25s")]` expands to
 //! `graceful::Main::new().deadline(..).run(main())`. The environment still wins. A value
 //! the attribute would refuse at compile time stops the program in [`Main::run`], before
-//! the body runs, with exit code 2.
+//! the body runs, with exit code 2. [`Main::upgrade`] turns on the upgrade in place.
 //!
 //! ```no_run
 //! # async fn serve() {}
 //! fn main() {
-//!     let deadline = std::time::Duration::from_secs(25); // from `--deadline 25s`, say
-//!     graceful::Main::new().deadline(deadline).run(serve())
+//!     // From `--deadline 25s`, say, read with `graceful::parse_duration`.
+//!     let deadline = graceful::parse_duration("25s").unwrap();
+//!     graceful::Main::new()
+//!         .deadline(deadline)
+//!         .upgrade(graceful::Signal::Hangup)
+//!         .run(serve())
 //! }
 //! ```
 //!
@@ -308,18 +335,22 @@ mod upgrade;
 pub use graceful_macros::{link, main, teardown};
 
 pub use api::{
-    hard_stop, is_shutting_down, provide, shutdown, shutdown_requested, spawn, spawn_named,
-    until_deadline, until_shutdown, HardStop, ShutdownRequested, Until,
+    hard_stop, is_shutting_down, provide, request_shutdown, shutdown_requested, spawn, spawn_named,
+    until_hard_stop, until_shutdown, HardStop, ShutdownRequested, Until,
 };
+// The former names, for one release.
+#[allow(deprecated)]
+pub use api::{shutdown, until_deadline};
 pub use hook::{Context, State};
 pub use report::{
     ConsumerCounts, ConsumerReport, Counts, Exit, HookReport, Outcome, Report, TASKS_STEP,
 };
+pub use trigger::body::MainOutput;
 pub use trigger::{Signal, Trigger};
 
 // Configuration from code, readiness, the last word.
 pub use api::{at_exit, drop_at_exit, ready};
-pub use config::{Flavor, TaskPanic};
+pub use config::{parse_duration, DurationError, Flavor, TaskPanic};
 pub use entry::Main;
 pub use report::PanickedTask;
 
@@ -333,7 +364,9 @@ pub use serve::http;
 pub use serve::listener::listener;
 #[cfg(unix)]
 pub use serve::listener::unix_listener;
+#[allow(deprecated)]
 pub use serve::ready::not_ready;
+pub use serve::ready::not_ready_reason;
 pub use serve::registry::{listeners, ListenerInfo, Origin};
 
 // Upgrade in place.

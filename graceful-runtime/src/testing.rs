@@ -15,7 +15,7 @@
 //! ```
 //!
 //! The runtime API ([`is_shutting_down`](crate::is_shutting_down),
-//! [`spawn`](crate::spawn), [`shutdown`](crate::shutdown), ...) finds the harness it
+//! [`spawn`](crate::spawn), [`request_shutdown`](crate::request_shutdown), ...) finds the harness it
 //! belongs to from the harness's body, its hooks (async and sync), the tasks started with
 //! [`spawn`](crate::spawn), and the test's own thread (where a plain `tokio::spawn` task
 //! also runs: it sees the latest harness still alive there). A thread of its own — a
@@ -129,7 +129,7 @@ impl Harness {
     }
 
     /// Starts `body` as the program's `main`. The shutdown starts when the body returns,
-    /// when it calls [`shutdown`](crate::shutdown), or at [`Running::signal`].
+    /// when it calls [`request_shutdown`](crate::request_shutdown), or at [`Running::signal`].
     ///
     /// # Panics
     ///
@@ -176,7 +176,7 @@ impl Harness {
     }
 
     /// Runs `body` as the program's `main` and the shutdown that follows its return (or
-    /// its call to [`shutdown`](crate::shutdown)), and returns the report.
+    /// its call to [`request_shutdown`](crate::request_shutdown)), and returns the report.
     pub async fn run<F>(self, body: F) -> Report
     where
         F: Future + Send + 'static,

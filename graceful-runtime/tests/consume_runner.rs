@@ -420,7 +420,7 @@ async fn an_error_retries_the_message_up_to_the_maximum_then_rejects_it() {
                     async move { Err::<(), _>(format!("cannot process {}", msg.id())) }
                 });
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;
@@ -470,7 +470,7 @@ async fn the_default_policy_runs_a_message_five_times() {
         .run(async move {
             let consumer = Consumer::new("default", source).start(|_| async { Err::<(), _>("no") });
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;
@@ -495,7 +495,7 @@ async fn a_panic_is_a_failed_message_and_the_consumer_goes_on() {
                     Ok::<(), String>(())
                 });
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;
@@ -563,7 +563,7 @@ async fn errors_of_next_are_retried_after_a_growing_pause() {
             let consumer =
                 Consumer::new("patient", source).start(|_| async { Ok::<(), String>(()) });
             sleep(Duration::from_secs(2)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;
@@ -589,7 +589,7 @@ async fn a_failed_ack_is_counted_and_on_acked_is_not_called() {
                 .on_acked(move |msg| seen.lock().unwrap().push(id(msg)))
                 .start(|_| async { Ok::<(), String>(()) });
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;
@@ -622,7 +622,7 @@ async fn a_consumer_that_waits_for_ready_takes_nothing_before_it() {
             graceful::ready();
             sleep(Duration::from_secs(1)).await;
             a.store(taken.load(Ordering::SeqCst), Ordering::SeqCst);
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;
@@ -642,7 +642,7 @@ async fn a_candidate_never_ready_takes_nothing_and_still_stops_and_closes() {
                 .after_ready(true)
                 .start(|_| async { Ok::<(), String>(()) });
             sleep(Duration::from_secs(5)).await;
-            graceful::shutdown("rolled back");
+            graceful::request_shutdown("rolled back");
             consumer.finished().await.map(|_| ())
         })
         .await;
@@ -670,7 +670,7 @@ async fn the_counts_are_in_the_report_its_json_and_finished() {
                     Ok(())
                 });
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             *out.lock().unwrap() = Some(consumer.finished().await.unwrap());
         })
         .await;
@@ -704,7 +704,7 @@ async fn a_close_that_fails_is_the_error_of_finished_and_the_counts_stay_in_the_
             let consumer =
                 Consumer::new("closing", source).start(|_| async { Ok::<(), String>(()) });
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             *out.lock().unwrap() = consumer.finished().await.err().map(|e| {
                 let cause = std::error::Error::source(&e).map(ToString::to_string);
                 (e.to_string(), cause)
@@ -753,7 +753,7 @@ async fn each_message_runs_in_a_span_with_the_consumer_its_id_and_its_attempt() 
                 Ok::<(), String>(())
             });
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;

@@ -219,7 +219,7 @@ async fn the_runner_over_sqlite_does_every_message_once() {
                     Ok(())
                 });
             sleep(Duration::from_secs(2)).await;
-            graceful::shutdown("test over");
+            graceful::request_shutdown("test over");
             consumer.finished().await.map(|_| ())
         })
         .await;

@@ -120,7 +120,6 @@ fn sources() -> BTreeMap<String, String> {
     let mut stack = vec![src.clone()];
     while let Some(dir) = stack.pop() {
         for entry in fs::read_dir(&dir).unwrap() {
-            // `metadata` follows the link that `shared` is.
             let path: PathBuf = entry.unwrap().path();
             if fs::metadata(&path).unwrap().is_dir() {
                 stack.push(path);

@@ -238,7 +238,7 @@ async fn a_body_that_ignores_the_shutdown_exits_at_the_deadline() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn until_deadline_hands_work_back_a_margin_before_the_deadline() {
+async fn until_hard_stop_hands_work_back_a_margin_before_the_deadline() {
     let handed_back_at = Arc::new(std::sync::Mutex::new(None));
     let at = handed_back_at.clone();
     let running = Harness::new()
@@ -248,7 +248,7 @@ async fn until_deadline_hands_work_back_a_margin_before_the_deadline() {
             let t0 = Instant::now();
             let worker = graceful::spawn(async move {
                 // An operation far longer than the deadline.
-                if graceful::until_deadline(sleep(HOUR)).await.is_none() {
+                if graceful::until_hard_stop(sleep(HOUR)).await.is_none() {
                     *at.lock().unwrap() = Some(t0.elapsed());
                 }
             });
@@ -298,7 +298,7 @@ async fn work_that_ends_before_the_hard_stop_is_not_counted_as_cut() {
         .deadline(Duration::from_secs(5))
         .start(async move {
             let worker = graceful::spawn(async move {
-                graceful::until_deadline(sleep(Duration::from_secs(3))).await
+                graceful::until_hard_stop(sleep(Duration::from_secs(3))).await
             });
             graceful::shutdown_requested().await;
             assert_eq!(worker.await.unwrap(), Some(()));
@@ -380,7 +380,7 @@ async fn the_hard_stop_never_comes_before_the_shutdown_itself() {
     sleep(Duration::from_millis(9_200)).await;
     let taken_at = Instant::now();
     let worker = graceful::spawn(async move {
-        let out = graceful::until_deadline(sleep(HOUR)).await;
+        let out = graceful::until_hard_stop(sleep(HOUR)).await;
         *seen.lock().unwrap() = Some((out, taken_at.elapsed()));
     });
     worker.await.unwrap();

@@ -176,7 +176,7 @@ async fn the_deadline_and_a_main_error_are_in_the_json() {
     assert_eq!(v["trigger"], json!({"kind": "main_failed"}));
     assert_eq!(v["exit_code"], 124);
     assert_eq!(v["exit"], "deadline_exceeded");
-    assert_eq!(v["main_error"], "\"config file \\\"app.toml\\\" missing\"");
+    assert_eq!(v["main_error"], "config file \"app.toml\" missing");
     let outcomes: Vec<&str> = v["hooks"]
         .as_array()
         .unwrap()

@@ -127,8 +127,41 @@ async fn a_body_error_runs_the_hooks_and_exits_1() {
         .await;
     assert_eq!(entries(&log).len(), 2);
     assert_eq!(report.trigger(), &Trigger::BodyFailed);
-    assert_eq!(report.main_error(), Some("\"database unreachable\""));
+    assert_eq!(report.main_error(), Some("database unreachable"));
     assert_eq!(report.exit_code(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_error_is_reported_as_its_message_and_its_causes_not_its_debug_form() {
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async {
+            let refused = std::io::Error::new(std::io::ErrorKind::AddrInUse, "address in use");
+            let cause: Box<dyn std::error::Error + Send + Sync> = Box::new(refused);
+            Err::<(), _>(std::io::Error::other(Listen(cause)))
+        })
+        .await;
+    assert_eq!(
+        report.main_error(),
+        Some("cannot listen on 0.0.0.0:3000: address in use")
+    );
+    assert_eq!(report.exit_code(), 1);
+}
+
+/// An error with a cause, as a service's own error type has.
+#[derive(Debug)]
+struct Listen(Box<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("cannot listen on 0.0.0.0:3000")
+    }
+}
+
+impl std::error::Error for Listen {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -153,8 +186,8 @@ async fn shutdown_from_code_names_its_reason_and_waits_the_drain_delay() {
         .drain_delay(Duration::from_secs(2))
         .run(async {
             sleep(Duration::from_secs(1)).await;
-            graceful::shutdown("admin endpoint");
-            graceful::shutdown("ignored: already shutting down");
+            graceful::request_shutdown("admin endpoint");
+            graceful::request_shutdown("ignored: already shutting down");
             graceful::shutdown_requested().await;
         })
         .await;
@@ -268,7 +301,7 @@ async fn a_task_left_from_an_earlier_harness_cannot_touch_the_next() {
         .start(async {
             graceful::spawn(async {
                 sleep(Duration::from_secs(10)).await;
-                graceful::shutdown("a task of the first program");
+                graceful::request_shutdown("a task of the first program");
             });
             graceful::shutdown_requested().await;
         });
@@ -298,7 +331,7 @@ async fn the_test_thread_follows_the_harnesses_still_alive_whatever_order_they_e
     a.signal(Signal::Terminate);
     a.report().await;
     // `a` is gone; the test's own calls reach `b`, the one still alive.
-    graceful::shutdown("from the test");
+    graceful::request_shutdown("from the test");
     assert!(b.is_shutting_down());
     assert_eq!(
         b.report().await.trigger(),

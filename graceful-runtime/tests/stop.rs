@@ -1,4 +1,4 @@
-//! The worker-facing API: `until_shutdown`, `until_deadline`, `is_shutting_down`.
+//! The worker-facing API: `until_shutdown`, `until_hard_stop`, `is_shutting_down`.
 
 use std::future::ready;
 use std::time::Duration;
@@ -68,12 +68,12 @@ async fn a_waiting_receive_is_woken_by_the_shutdown() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn until_deadline_is_transparent_without_a_shutdown() {
+async fn until_hard_stop_is_transparent_without_a_shutdown() {
     let _running = Harness::new()
         .without_registered_hooks()
         .start(std::future::pending::<()>());
     assert_eq!(
-        graceful::until_deadline(async {
+        graceful::until_hard_stop(async {
             sleep(Duration::from_secs(100)).await;
             "done"
         })

@@ -13,6 +13,8 @@ pub use provide::provide;
 pub use ready::ready;
 pub use spawn::{spawn, spawn_named};
 pub use stop::{
-    hard_stop, is_shutting_down, shutdown, shutdown_requested, until_deadline, until_shutdown,
-    HardStop, ShutdownRequested, Until,
+    hard_stop, is_shutting_down, request_shutdown, shutdown_requested, until_hard_stop,
+    until_shutdown, HardStop, ShutdownRequested, Until,
 };
+#[allow(deprecated)]
+pub use stop::{shutdown, until_deadline};

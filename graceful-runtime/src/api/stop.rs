@@ -12,7 +12,7 @@ use crate::controller;
 use crate::sync::latch::{Latch, Wait};
 use crate::trigger::Trigger;
 
-/// True from the first signal (or [`shutdown`] call) on, including the drain delay.
+/// True from the first signal (or [`request_shutdown`] call) on, including the drain delay.
 ///
 /// A single atomic load: cheap enough for every loop iteration. Readiness probes answer
 /// 503 from this moment, so load balancers stop sending traffic while the service still
@@ -33,12 +33,21 @@ pub fn is_shutting_down() -> bool {
     controller::current().is_shutting_down()
 }
 
-/// Requests a shutdown from code (a fatal error, an admin endpoint), as a signal would.
+/// Requests a shutdown from code (a fatal error, an admin endpoint), as a signal would,
+/// and returns at once: the sequence runs as it does after a signal.
 ///
 /// The reason appears in logs and the report. The drain delay applies. A call after the
 /// shutdown has started does nothing.
-pub fn shutdown(reason: impl Into<String>) {
+pub fn request_shutdown(reason: impl Into<String>) {
     controller::current().initiate(Trigger::Requested(reason.into()));
+}
+
+/// The former name of [`request_shutdown`].
+#[deprecated(
+    note = "renamed `graceful::request_shutdown`: it asks for the shutdown and returns at once"
+)]
+pub fn shutdown(reason: impl Into<String>) {
+    request_shutdown(reason);
 }
 
 /// Completes when the shutdown starts: after the first signal and the drain delay.
@@ -81,7 +90,7 @@ pub fn shutdown_requested() -> ShutdownRequested {
 /// For what is meant to last as long as the process: a server-sent event stream, a
 /// websocket, a long poll. They stay open through the drain for their clients, and end
 /// here, in time for the process to exit by its deadline. Work that should have finished
-/// goes in [`until_deadline`] instead, which counts what the hard stop cuts short.
+/// goes in [`until_hard_stop`] instead, which counts what the hard stop cuts short.
 ///
 /// `graceful::http::serve` (and `graceful::grpc::serve`) end their own streams and
 /// upgraded connections here, with nothing to write for it; this is for those served
@@ -172,7 +181,7 @@ pub fn until_shutdown<F: Future>(fut: F) -> Until<F> {
 /// (nacked, requeued) instead of being killed with the process. The hard stop wins ties,
 /// like in [`until_shutdown`].
 ///
-/// Each `until_deadline` that the hard stop ends is counted in the report
+/// Each `until_hard_stop` that the hard stop ends is counted in the report
 /// ([`Report::cut_at_hard_stop`](crate::Report::cut_at_hard_stop)), and the process
 /// exits with code 124: the deadline cut work short, even if everything was handed back
 /// in time.
@@ -181,19 +190,27 @@ pub fn until_shutdown<F: Future>(fut: F) -> Until<F> {
 /// # async fn work() {}
 /// # async fn requeue() {}
 /// # async fn doc() {
-/// match graceful::until_deadline(work()).await {
+/// match graceful::until_hard_stop(work()).await {
 ///     Some(()) => { /* acknowledge */ }
 ///     None => requeue().await, // out of time: give the message back
 /// }
 /// # }
 /// ```
-pub fn until_deadline<F: Future>(fut: F) -> Until<F> {
+pub fn until_hard_stop<F: Future>(fut: F) -> Until<F> {
     let ctl = controller::current();
     Until::new(fut, &ctl.hard_stop, Some(&ctl.cut_at_hard_stop))
 }
 
+/// The former name of [`until_hard_stop`].
+#[deprecated(
+    note = "renamed `graceful::until_hard_stop`: it ends at the hard stop, a margin before the deadline"
+)]
+pub fn until_deadline<F: Future>(fut: F) -> Until<F> {
+    until_hard_stop(fut)
+}
+
 pin_project! {
-    /// The future returned by [`until_shutdown`] and [`until_deadline`].
+    /// The future returned by [`until_shutdown`] and [`until_hard_stop`].
     #[must_use = "futures do nothing unless awaited"]
     pub struct Until<F> {
         #[pin]

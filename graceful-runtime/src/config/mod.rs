@@ -5,11 +5,13 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Duration;
 
+mod duration;
 pub(crate) mod env;
 mod options;
 
 use crate::shared::limits::{DEFAULT_DEADLINE, LONGEST};
 use crate::trigger::Signal;
+pub use duration::{parse_duration, DurationError};
 use env::{EnvDuration, Environment};
 pub use options::{Flavor, TaskPanic};
 
@@ -115,7 +117,7 @@ impl Config {
         self
     }
 
-    /// The margin before the deadline at which [`until_deadline`](crate::until_deadline)
+    /// The margin before the deadline at which [`until_hard_stop`](crate::until_hard_stop)
     /// gives up: a tenth of the deadline, at most one second.
     pub(crate) fn hard_stop_margin(&self) -> Duration {
         (self.deadline / 10).min(Duration::from_secs(1))

@@ -109,7 +109,7 @@
 //!             Ok(())
 //!         });
 //!         tokio::time::sleep(Duration::from_secs(1)).await;
-//!         graceful::shutdown("the example is over");
+//!         graceful::request_shutdown("the example is over");
 //!         consumer.finished().await.map(|_| ())
 //!     })
 //!     .await;

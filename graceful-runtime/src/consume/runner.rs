@@ -23,7 +23,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use super::source::{Delivery, Error, Message, Source};
-use crate::api::{spawn_named, until_deadline, until_shutdown};
+use crate::api::{spawn_named, until_hard_stop, until_shutdown};
 use crate::controller::consumers::Tally;
 use crate::controller::{self, Controller};
 use crate::report::{log, ConsumerCounts};
@@ -337,7 +337,7 @@ where
             attempt = msg.attempt()
         );
         let work = CatchUnwind::new((self.handler)(msg.clone()).instrument(span));
-        let ran = match until_deadline(work).await {
+        let ran = match until_hard_stop(work).await {
             Some(Ok(Ok(()))) => Ran::Ok,
             Some(Ok(Err(e))) => Ran::Failed {
                 error: format!("{e:#}"),

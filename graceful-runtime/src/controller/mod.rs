@@ -44,9 +44,9 @@ pub(crate) struct Controller {
     pub(crate) requested: Latch,
     /// The drain delay in nanoseconds, for the thread that starts the shutdown.
     drain_delay_ns: AtomicU64,
-    /// Set a margin before the deadline: `until_deadline()`.
+    /// Set a margin before the deadline: `until_hard_stop()`.
     pub(crate) hard_stop: Latch,
-    /// How many `until_deadline()` futures the hard stop ended: work the deadline cut.
+    /// How many `until_hard_stop()` futures the hard stop ended: work the deadline cut.
     pub(crate) cut_at_hard_stop: AtomicUsize,
     /// Set by a second signal.
     pub(crate) forced: Latch,
@@ -240,7 +240,7 @@ impl Controller {
         self.shutting_down.load(Ordering::Acquire)
     }
 
-    /// The drain delay that a signal or [`shutdown`](crate::shutdown) waits before the
+    /// The drain delay that a signal or [`request_shutdown`](crate::request_shutdown) waits before the
     /// workers are told: set before the program runs.
     fn set_drain_delay(&self, delay: Duration) {
         let ns = u64::try_from(delay.as_nanos()).unwrap_or(u64::MAX);

@@ -140,7 +140,7 @@ impl Main {
     /// In order: the environment is read and the settings checked (a bad one ends the
     /// program here with exit code 2, the body never runs); the tokio runtime is built;
     /// the signal handlers are installed; `body` runs. Its end, a signal or
-    /// [`shutdown`](crate::shutdown) starts the shutdown; once it is over, the report is
+    /// [`request_shutdown`](crate::request_shutdown) starts the shutdown; once it is over, the report is
     /// logged, the [`at_exit`](crate::at_exit) work runs, and the process exits.
     ///
     /// Call it from a plain `fn main`, outside any tokio runtime: it builds its own. Called

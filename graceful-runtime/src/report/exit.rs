@@ -12,7 +12,7 @@ use crate::trigger::Signal;
 /// | 1 | `main` returned `Err`, or a hook failed (error, panic, own timeout, missing state) |
 /// | 2 | bad configuration (a `GRACEFUL_*` variable that does not parse, a value set in [`Main`](crate::Main) that the attribute would refuse, among others), found before the body ran |
 /// | 101 | `main` panicked (Rust's own code for a panic), or a task of [`spawn`](crate::spawn) did, unless [`TaskPanic::Continue`](crate::TaskPanic::Continue) is in force |
-/// | 124 | the deadline was exceeded (as `timeout(1)` reports): a step was cut or skipped, tasks or `main` were still running, or [`until_deadline`](crate::until_deadline) handed work back |
+/// | 124 | the deadline was exceeded (as `timeout(1)` reports): a step was cut or skipped, tasks or `main` were still running, or [`until_hard_stop`](crate::until_hard_stop) handed work back |
 /// | 128 + n | a second signal n forced the exit: 130 for `SIGINT`, 143 for `SIGTERM` |
 ///
 /// When several apply, the first in this order wins: forced, deadline, panic, failure.

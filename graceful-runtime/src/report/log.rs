@@ -221,7 +221,7 @@ pub(crate) fn summary(report: &Report) {
     }
     if cut_at_hard_stop > 0 {
         stderr_line(format_args!(
-            "work cut short at the hard stop: {cut_at_hard_stop} `until_deadline` call(s) gave up, a margin before the deadline"
+            "work cut short at the hard stop: {cut_at_hard_stop} `until_hard_stop` call(s) gave up, a margin before the deadline"
         ));
     }
     for consumer in report.consumers() {

@@ -115,7 +115,7 @@ impl Report {
     pub fn tasks_panicked(&self) -> &[PanickedTask] {
         &self.tasks_panicked
     }
-    /// How many [`until_deadline`](crate::until_deadline) futures the hard stop ended:
+    /// How many [`until_hard_stop`](crate::until_hard_stop) futures the hard stop ended:
     /// work the deadline cut short, to be handed back. Above zero, the exit code is 124.
     pub fn cut_at_hard_stop(&self) -> usize {
         self.cut_at_hard_stop
@@ -186,7 +186,7 @@ impl Report {
     /// ```
     ///
     /// - `trigger.kind`: `signal` (with `signal`), `requested` (with `reason`, given to
-    ///   [`shutdown`](crate::shutdown)), `main_returned`, `main_failed`, `main_panicked`,
+    ///   [`request_shutdown`](crate::request_shutdown)), `main_returned`, `main_failed`, `main_panicked`,
     ///   `task_panicked` (with `task`, its name), `upgrade` (with `pid`, the new
     ///   process's). Other kinds may be added; each carries its own fields beside `kind`.
     /// - Timestamps are RFC 3339 in UTC, to the millisecond. Durations are milliseconds,
@@ -205,7 +205,7 @@ impl Report {
     ///   twenty, sorted; `tasks_still_running_count`: how many there were.
     /// - `tasks_panicked`: the tracked tasks that panicked, each
     ///   `{"name": "worker-3", "message": "..."}`, in the order they did.
-    /// - `cut_at_hard_stop`: how many `until_deadline` futures the hard stop ended.
+    /// - `cut_at_hard_stop`: how many `until_hard_stop` futures the hard stop ended.
     /// - `main_error`: what `main` returned as its error, or the message it panicked with.
     /// - `consumers`: each consumer of [`consume`](crate::consume), with the counts of
     ///   [`ConsumerCounts`] under their field names.

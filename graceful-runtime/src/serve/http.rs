@@ -281,7 +281,7 @@ where
 /// let app = app.route("/readyz", axum::routing::get(graceful::http::readiness));
 /// ```
 pub async fn readiness() -> (StatusCode, String) {
-    match ready::not_ready() {
+    match ready::not_ready_reason() {
         None => (StatusCode::OK, "ready\n".to_owned()),
         Some(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("{reason}\n")),
     }

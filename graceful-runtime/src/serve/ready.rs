@@ -4,12 +4,12 @@
 use crate::controller;
 
 /// Why the program is not ready: `None` while it is. From the first signal (or
-/// [`shutdown`](crate::shutdown) call, or `main` ending) on, the reason, such as
-/// `shutting down: SIGTERM`.
+/// [`request_shutdown`](crate::request_shutdown) call, or `main` ending) on, the reason,
+/// such as `shutting down: SIGTERM`.
 ///
-/// One atomic load while the program runs. `graceful::http::readiness` (feature `axum`)
-/// answers with it.
-pub fn not_ready() -> Option<String> {
+/// It asks, where [`ready`](crate::ready) acts. One atomic load while the program runs.
+/// `graceful::http::readiness` (feature `axum`) answers with it.
+pub fn not_ready_reason() -> Option<String> {
     let ctl = controller::current();
     if !ctl.is_shutting_down() {
         return None;
@@ -18,4 +18,12 @@ pub fn not_ready() -> Option<String> {
         Some(trigger) => format!("shutting down: {trigger}"),
         None => "shutting down".to_owned(),
     })
+}
+
+/// The former name of [`not_ready_reason`].
+#[deprecated(
+    note = "renamed `graceful::not_ready_reason`: it asks why, where `graceful::ready` acts"
+)]
+pub fn not_ready() -> Option<String> {
+    not_ready_reason()
 }

@@ -17,7 +17,7 @@ pub use signal::Signal;
 pub enum Trigger {
     /// A signal arrived (the first one; a second forces the exit).
     Signal(Signal),
-    /// The program called [`shutdown`](crate::shutdown) with this reason.
+    /// The program called [`request_shutdown`](crate::request_shutdown) with this reason.
     Requested(String),
     /// The body of `main` returned `Ok` or `()`.
     BodyReturned,

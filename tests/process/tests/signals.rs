@@ -229,7 +229,7 @@ fn main_returning_runs_the_hooks_and_exits_0() {
 fn main_returning_an_error_prints_it_runs_the_hooks_and_exits_1() {
     let out = start(SERVICE, &[("FIXTURE_BODY", "err")]).exited();
     assert_eq!(out.code, Some(1), "{out:#?}");
-    out.assert_stderr("Error: \"body failed\"");
+    out.assert_stderr("Error: body failed");
     out.line("hook stop_intake trigger=main returned an error");
     out.line("hook remove_scratch always");
 }

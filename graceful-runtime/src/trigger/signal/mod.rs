@@ -35,8 +35,9 @@ pub enum Signal {
 }
 
 impl Signal {
-    /// Every signal, in the order of the attribute's documentation.
-    pub const ALL: [Signal; 10] = [
+    /// Every signal, in the order of the attribute's documentation. A slice, like
+    /// [`DEFAULT`](Signal::DEFAULT): a signal added later does not change its type.
+    pub const ALL: &'static [Signal] = &[
         Signal::Interrupt,
         Signal::Terminate,
         Signal::Hangup,
@@ -70,7 +71,7 @@ impl Signal {
 
     /// The signal with that name, as written in the attribute.
     pub fn from_name(name: &str) -> Option<Signal> {
-        Signal::ALL.into_iter().find(|s| s.name() == name)
+        Signal::ALL.iter().copied().find(|s| s.name() == name)
     }
 
     /// The Unix signal number on this platform (`SIGTERM` is 15), or `None` for a Windows
@@ -146,7 +147,7 @@ mod tests {
     #[test]
     fn the_shared_table_follows_the_declaration_order() {
         assert_eq!(Signal::ALL.len(), SIGNALS.len());
-        for (i, signal) in Signal::ALL.into_iter().enumerate() {
+        for (i, &signal) in Signal::ALL.iter().enumerate() {
             assert_eq!(signal as usize, i);
             assert_eq!(format!("{signal:?}"), SIGNALS[i].1);
         }
@@ -154,7 +155,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in Signal::ALL {
+        for &s in Signal::ALL {
             assert_eq!(Signal::from_name(s.name()), Some(s));
         }
         assert_eq!(Signal::from_name("SIGKILL"), None);
