@@ -244,10 +244,21 @@ impl Controller {
     /// this thread, at once, rather than from the sequence once its task has woken up:
     /// the two then go on in parallel.
     pub(crate) fn initiate(&self, trigger: Trigger) -> bool {
+        self.initiate_after(trigger, || ())
+    }
+
+    /// [`initiate`](Self::initiate), with `first` run before, under the lock that decides
+    /// the trigger, if and only if this call starts the shutdown: nothing else can start
+    /// it in between, and what `first` tells the service manager comes before anything
+    /// the shutdown tells it. An upgrade's handover is made so: either it hands over and
+    /// a stop that follows finds the shutdown started, or the stop came first and there
+    /// is no handover.
+    pub(crate) fn initiate_after(&self, trigger: Trigger, first: impl FnOnce()) -> bool {
         let mut slot = lock(&self.trigger);
         if slot.is_some() {
             return false;
         }
+        first();
         let drained = trigger.drains() && self.drain_delay_ns.load(Ordering::Relaxed) > 0;
         *slot = Some(trigger);
         drop(slot);

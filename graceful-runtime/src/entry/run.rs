@@ -205,13 +205,7 @@ fn on_signal(ctl: &'static Controller, signal: Signal) {
 /// comes during it waits for the new process it stops too. A failure is logged there.
 fn on_upgrade_signal(ctl: &'static Controller, runtime: &tokio::runtime::Handle) {
     let _runtime = runtime.enter();
-    controller::tasks::spawn_in(
-        ctl,
-        controller::tasks::TaskName::Named("upgrade in place".into()),
-        async {
-            let _ = crate::upgrade::upgrade().await;
-        },
-    );
+    drop(crate::upgrade::spawn(ctl));
 }
 
 /// Ends the process once: a second caller (the watchdog, the signal thread and the

@@ -77,6 +77,17 @@ pub(crate) fn prepare(timeout: Duration) {
 /// [`ready`](crate::ready) within `GRACEFUL_UPGRADE_TIMEOUT` (60 s unless set) is
 /// stopped (`SIGTERM`, then `SIGKILL` after five seconds) and reaped.
 ///
+/// # Cancel safety
+///
+/// The upgrade runs as a task of its own (a tracked one: a shutdown waits for it), which
+/// this future only awaits. Dropping the future (a `tokio::time::timeout`, an admin
+/// handler whose client hung up) cancels nothing: the upgrade goes on to its end, the new
+/// process is adopted or rolled back, the outcome is logged, and the service manager
+/// hears `READY=1` after its `RELOADING=1` as ever. The next trigger is refused only
+/// while that upgrade is still under way.
+///
+/// Call it from within the program's tokio runtime.
+///
 /// ```no_run
 /// # async fn doc() {
 /// match graceful::upgrade().await {
@@ -87,14 +98,31 @@ pub(crate) fn prepare(timeout: Duration) {
 /// ```
 pub async fn upgrade() -> Result<u32, UpgradeError> {
     #[cfg(unix)]
-    return upgrade_here().await;
+    return match spawn(controller::current()).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Aborted: the process ends, and the upgrade with it.
+        Err(_) => Err(UpgradeError::ShuttingDown),
+    };
     #[cfg(not(unix))]
     Err(UpgradeError::NotEnabled)
 }
 
+/// Starts an upgrade as a tracked task of its own, which runs to its end whether or not
+/// its outcome is awaited: what the upgrade signal and [`upgrade`] both do.
 #[cfg(unix)]
-async fn upgrade_here() -> Result<u32, UpgradeError> {
-    let ctl = controller::current();
+pub(crate) fn spawn(
+    ctl: &'static Controller,
+) -> tokio::task::JoinHandle<Result<u32, UpgradeError>> {
+    controller::tasks::spawn_in(
+        ctl,
+        controller::tasks::TaskName::Named("upgrade in place".into()),
+        upgrade_here(ctl),
+    )
+}
+
+#[cfg(unix)]
+async fn upgrade_here(ctl: &'static Controller) -> Result<u32, UpgradeError> {
     let result = match begin(ctl) {
         Ok(plan) => {
             let result = start::start(ctl, plan).await;

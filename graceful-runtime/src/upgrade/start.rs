@@ -45,8 +45,15 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     let (ours, theirs) = UnixStream::pair()
         .map_err(|e| cannot_start(format!("cannot make the upgrade's channel: {e}")))?;
 
-    if let Some(notifier) = ctl.notifier() {
-        notifier.reloading();
+    // systemd hears RELOADING=1 only if no stop came first: after its STOPPING=1, it
+    // would read as the service coming back.
+    let told = ctl.unless_shutting_down(|| {
+        if let Some(notifier) = ctl.notifier() {
+            notifier.reloading();
+        }
+    });
+    if told.is_none() {
+        return Err(UpgradeError::ShuttingDown);
     }
     let mut cmd = std::process::Command::new(&exe.path);
     cmd.arg0(&exe.argv0)
@@ -130,14 +137,20 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         () = &mut settle => {}
     }
 
-    // The handover. systemd hears of the new main process first: from here on, this one
-    // tells it nothing.
-    if let Some(notifier) = ctl.notifier() {
-        notifier.handed_over(pid);
+    // The handover, decided under the lock that decides the shutdown's trigger: a stop
+    // that comes first is a stop during the upgrade, which stops the new process too; one
+    // that comes after finds this process draining. systemd hears of the new main process
+    // before anything of this one's shutdown: from here on, this one tells it nothing.
+    let handed_over = ctl.initiate_after(Trigger::Upgrade { pid }, || {
+        if let Some(notifier) = ctl.notifier() {
+            notifier.handed_over(pid);
+        }
+        crate::sync::lock(&HANDED_OVER).push(ours);
+        log::upgrade_handed_over(pid, ready_after, SETTLE);
+    });
+    if !handed_over {
+        return Err(stopped(ctl, &mut child, pid).await);
     }
-    crate::sync::lock(&HANDED_OVER).push(ours);
-    log::upgrade_handed_over(pid, ready_after, SETTLE);
-    ctl.initiate(Trigger::Upgrade { pid });
     Ok(pid)
 }
 

@@ -198,6 +198,123 @@ fn a_stop_during_an_upgrade_stops_both_processes() {
 }
 
 #[test]
+fn an_upgrade_whose_caller_gave_up_still_ends_and_the_next_one_hands_over() {
+    let (socket, socket_path) = notify_socket("notify-dropped");
+    let mut running = start(
+        "dropped",
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("FIXTURE_FAULT", "never-ready"),
+            ("GRACEFUL_UPGRADE_TIMEOUT", "1s"),
+        ],
+    );
+    assert_eq!(received(&socket), "READY=1");
+    upgrade::deploy(FAULTY, &running.path);
+    // The caller's future is dropped 50 ms in, long before the new process's timeout.
+    let answer = http::get(running.addr, "/upgrade-briefly").unwrap();
+    assert_eq!(answer.body, "gave up waiting\n");
+    // The upgrade went on without it: the new process was stopped at its timeout, and
+    // the service manager heard READY=1 after RELOADING=1.
+    running.wait_for_stderr("was not ready after 1s");
+    running.wait_for_stderr("this process goes on serving");
+    let told = notifications_until(&socket, "READY=1\nSTATUS=upgrade failed: ");
+    assert!(told[0].starts_with("RELOADING=1\n"), "{told:#?}");
+    // Nothing is left under way: the fixed binary hands over.
+    upgrade::deploy(UPGRADABLE, &running.path);
+    let answer = http::get(running.addr, "/upgrade").unwrap();
+    let new: u32 = answer
+        .body
+        .trim()
+        .strip_prefix("ok ")
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{answer:?}"));
+    assert_eq!(upgrade::serving_pid(running.addr).unwrap(), new);
+    let told = notifications_until(&socket, "MAINPID=");
+    assert_eq!(told.last().unwrap(), &format!("MAINPID={new}\nREADY=1"));
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.has_line("faulty: stopped"), "{out:#?}");
+    assert_eq!(
+        out.stderr.matches("upgrade: started").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    upgrade::signal(new, "TERM");
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn a_stop_at_the_handover_either_stops_both_or_comes_after_it() {
+    // The stop is sent at moments spread around the handover, which comes a second
+    // after the new process said it is ready. Whichever side of it the stop lands, the
+    // two processes agree: the new one serves and the old one drains, or both stop; and
+    // systemd hears MAINPID= or STOPPING=1 from the old one, never both.
+    let (mut handed_over, mut stopped) = (0, 0);
+    for i in 0..20u64 {
+        let (socket, socket_path) = notify_socket(&format!("notify-race-{i}"));
+        let mut running = start(
+            &format!("race-{i}"),
+            &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+        );
+        assert_eq!(received(&socket), "READY=1");
+        let old = running.pid();
+        upgrade::deploy(UPGRADABLE, &running.path);
+        upgrade::signal(old, "HUP");
+        assert!(received(&socket).starts_with("RELOADING=1\n"));
+        // The new process's own line: it has said it is ready.
+        running.wait_for("ready: listening");
+        let new = pid_of_new(&running.svc);
+        thread::sleep(Duration::from_millis(800 + i * 20));
+        upgrade::signal(old, "TERM");
+        let out = running.svc.exited();
+        assert_eq!(out.code, Some(0), "{out:#?}");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut told = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(n) = socket.recv(&mut buf) {
+            told.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        if out.has_line(&format!("hook trigger=upgraded: pid {new}")) {
+            handed_over += 1;
+            assert_eq!(
+                told.first(),
+                Some(&format!("MAINPID={new}\nREADY=1")),
+                "{told:#?}"
+            );
+            assert!(!told.iter().any(|m| m.contains("STOPPING=1")), "{told:#?}");
+            assert_eq!(upgrade::serving_pid(running.addr).unwrap(), new);
+            upgrade::signal(new, "TERM");
+            assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+        } else {
+            stopped += 1;
+            assert!(out.has_line("hook trigger=SIGTERM"), "{out:#?}");
+            out.assert_stderr(&format!(
+                "a stop came during the upgrade: the new process (pid {new}) was told to stop \
+                 too, and exited with 0"
+            ));
+            assert!(
+                told.first().is_some_and(|m| m.starts_with("STOPPING=1")),
+                "{told:#?}"
+            );
+            assert!(!told.iter().any(|m| m.contains("MAINPID=")), "{told:#?}");
+            let refused = std::net::TcpStream::connect(running.addr).unwrap_err();
+            assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        let _ = std::fs::remove_dir_all(running.dir);
+        let _ = std::fs::remove_dir_all(socket_path.parent().unwrap());
+    }
+    // The moments chosen fall on both sides of the handover.
+    assert!(
+        handed_over > 0 && stopped > 0,
+        "{handed_over} handed over, {stopped} stopped"
+    );
+}
+
+#[test]
 fn a_new_process_refuses_an_upgrade_while_its_old_one_still_drains() {
     let mut running = start("draining", &[]);
     let old = running.pid();
@@ -420,6 +537,19 @@ fn received(socket: &UnixDatagram) -> String {
     let mut buf = [0u8; 512];
     let n = socket.recv(&mut buf).expect("a notification");
     String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// The notifications received until one starting with `last`, which ends the list.
+fn notifications_until(socket: &UnixDatagram, last: &str) -> Vec<String> {
+    let mut told = Vec::new();
+    loop {
+        let message = received(socket);
+        let done = message.starts_with(last);
+        told.push(message);
+        if done {
+            return told;
+        }
+    }
 }
 
 /// The new process of an upgrade under way: the old process's one child.

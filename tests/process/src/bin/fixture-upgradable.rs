@@ -6,7 +6,9 @@
 //! `FIXTURE_LISTEN_FILE`, a file that holds the address, read by each generation):
 //! `GET /` answers with its process id, `GET /slow` after three seconds (longer than an
 //! upgrade takes to hand over), `GET /upgrade` calls
-//! `graceful::upgrade()` and answers with its result (`ok <pid>` or `error: <message>`).
+//! `graceful::upgrade()` and answers with its result (`ok <pid>` or `error: <message>`),
+//! `GET /upgrade-briefly` the same, but gives up waiting after 50 ms (`gave up waiting`)
+//! and drops the call's future, as an admin handler whose client hung up does.
 //! It prints `ready: listening on http://<address>` once it has said `graceful::ready()`,
 //! and its one hook prints `hook trigger=<trigger>`.
 
@@ -40,6 +42,16 @@ async fn main() -> std::io::Result<()> {
                 match graceful::upgrade().await {
                     Ok(pid) => format!("ok {pid}\n"),
                     Err(e) => format!("error: {e}\n"),
+                }
+            }),
+        )
+        .route(
+            "/upgrade-briefly",
+            get(|| async {
+                match tokio::time::timeout(Duration::from_millis(50), graceful::upgrade()).await {
+                    Ok(Ok(pid)) => format!("ok {pid}\n"),
+                    Ok(Err(e)) => format!("error: {e}\n"),
+                    Err(_) => "gave up waiting\n".to_owned(),
                 }
             }),
         );
