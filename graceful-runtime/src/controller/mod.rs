@@ -167,6 +167,12 @@ impl Controller {
         !self.ready.swap(true, Ordering::AcqRel)
     }
 
+    /// Whether the program has said it is ready.
+    #[cfg(unix)]
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
     /// True once, for the caller that is to announce the readiness: when the program has
     /// said it is ready and has been prepared (its hooks' needs and its service manager
     /// are known), whichever of the two came last.

@@ -77,6 +77,7 @@ where
     #[cfg(unix)]
     if config.upgrade.is_some() {
         crate::upgrade::prepare(config.upgrade_timeout);
+        crate::upgrade::control::listen(ctl, runtime.handle());
     }
     let always_budget = hook::always_budget(&hooks);
     let exit_limit = config.exit_limit(always_budget);
@@ -217,6 +218,8 @@ fn exit_process(code: i32) -> ! {
             std::thread::park();
         }
     }
+    #[cfg(unix)]
+    crate::upgrade::control::remove();
     std::process::exit(code)
 }
 

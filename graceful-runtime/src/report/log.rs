@@ -493,3 +493,34 @@ pub(crate) fn upgrade_refused(why: &str) {
     emit!(warn, why, "upgrade in place refused");
     stderr_line(format_args!("upgrade refused: {why}"));
 }
+
+#[cfg(unix)]
+/// Found at start: the control socket `graceful-ctl` speaks to could not be made.
+pub(crate) fn control_unavailable(why: &str) {
+    emit!(warn, why, "control socket unavailable");
+    stderr_line(format_args!(
+        "control socket unavailable: {why}; graceful-ctl cannot reach this process (the \
+         upgrade signal still works)"
+    ));
+}
+
+#[cfg(unix)]
+/// A peer the control socket refused: another user than the service's, not root.
+pub(crate) fn control_denied(uid: u32, pid: Option<i32>) {
+    emit!(warn, uid, pid, "control socket: peer refused");
+    let pid = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+    stderr_line(format_args!(
+        "control socket: refused a client of uid {uid}{pid}: only this service's user and \
+         root may control it"
+    ));
+}
+
+#[cfg(unix)]
+/// The control socket was asked for an upgrade.
+pub(crate) fn control_upgrade(uid: u32, pid: Option<i32>) {
+    emit!(info, uid, pid, "control socket: upgrade asked");
+    let pid = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+    stderr_line(format_args!(
+        "control socket: upgrade asked by uid {uid}{pid}"
+    ));
+}

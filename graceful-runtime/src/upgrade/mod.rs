@@ -11,6 +11,8 @@
 //! more, both serving, so that a program that dies as soon as it has said it is ready is
 //! rolled back too.
 
+#[cfg(unix)]
+pub(crate) mod control;
 mod error;
 #[cfg(unix)]
 mod exe;
@@ -20,7 +22,7 @@ mod start;
 #[cfg(unix)]
 use std::sync::{Mutex, OnceLock};
 #[cfg(unix)]
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 #[cfg(unix)]
 use crate::controller::{self, Controller};
@@ -47,9 +49,9 @@ struct Plan {
 #[cfg(unix)]
 static PLAN: OnceLock<Plan> = OnceLock::new();
 
-/// An upgrade under way: the new process's id once it is started.
+/// An upgrade under way: the new process's id once it is started, and since when.
 #[cfg(unix)]
-static UNDER_WAY: Mutex<Option<Option<u32>>> = Mutex::new(None);
+static UNDER_WAY: Mutex<Option<(Option<u32>, SystemTime)>> = Mutex::new(None);
 
 /// Sets upgrades up for this program, when it starts: the binary to start is the one at
 /// the path this process was started from, resolved now.
@@ -165,17 +167,25 @@ fn begin(ctl: &'static Controller) -> Result<&'static Plan, UpgradeError> {
         }
     }
     let mut under_way = lock(&UNDER_WAY);
-    if let Some(pid) = *under_way {
+    if let Some((pid, _)) = *under_way {
         return Err(UpgradeError::AlreadyUnderWay { pid });
     }
-    *under_way = Some(None);
+    *under_way = Some((None, SystemTime::now()));
     Ok(plan)
 }
 
 /// Records the new process's id, for the refusal of a second trigger.
 #[cfg(unix)]
 fn started(pid: u32) {
-    *lock(&UNDER_WAY) = Some(Some(pid));
+    if let Some((slot, _)) = lock(&UNDER_WAY).as_mut() {
+        *slot = Some(pid);
+    }
+}
+
+/// The upgrade under way, if one is: its new process once started, and since when.
+#[cfg(unix)]
+fn under_way() -> Option<(Option<u32>, SystemTime)> {
+    *lock(&UNDER_WAY)
 }
 
 /// The id of the process this one replaced, when an upgrade in place started it; until
