@@ -77,7 +77,10 @@ pub(crate) fn prepare(timeout: Duration) {
 /// On failure this process goes on serving, and the error says why; it is logged too. A
 /// new process that exits, is killed by a signal, or does not call
 /// [`ready`](crate::ready) within `GRACEFUL_UPGRADE_TIMEOUT` (60 s unless set) is
-/// stopped (`SIGTERM`, then `SIGKILL` after five seconds) and reaped.
+/// stopped (`SIGTERM`, then `SIGKILL` after five seconds) and reaped. It runs in a process
+/// group of its own, which is ended then too: what it forked holds no socket afterwards.
+/// (So a terminal's Ctrl-C, sent to the old process's group, does not reach it: stop an
+/// upgraded service with a signal to its pid, as a service manager does.)
 ///
 /// # Cancel safety
 ///

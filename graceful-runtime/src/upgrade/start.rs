@@ -56,9 +56,13 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         return Err(UpgradeError::ShuttingDown);
     }
     let mut cmd = std::process::Command::new(&exe.path);
+    // A process group of its own: a broken binary that forks (a shell script whose
+    // child lives on) leaves nothing behind at a rollback, where the whole group is
+    // ended.
     cmd.arg0(&exe.argv0)
         .args(&exe.args)
-        .envs(handover::announce(&names));
+        .envs(handover::announce(&names))
+        .process_group(0);
     let fds: Vec<BorrowedFd<'_>> = listeners
         .iter()
         .map(|(_, socket)| socket.as_fd())
@@ -75,11 +79,37 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     drop(sources);
     drop(theirs);
     let pid = child.id().expect("a child just spawned has an id");
+    let handle = match sys::ChildHandle::open(pid) {
+        Ok(handle) => handle,
+        Err(e) => {
+            let _ = child.start_kill();
+            let _ = child.wait().await;
+            return Err(cannot_start(format!("cannot take hold of pid {pid}: {e}")));
+        }
+    };
     started(pid);
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     log::upgrade_started(&exe.path, pid, &names);
     drop(listeners);
 
+    let outcome = watch(ctl, plan, &mut child, &handle, pid, ours).await;
+    if outcome.is_err() {
+        // Whatever the new process left behind: it serves nothing, and must hold no
+        // socket of this service.
+        let _ = handle.signal_group(libc::SIGKILL);
+    }
+    outcome
+}
+
+/// Waits for the new process to be ready and to hold up, then hands over; or stops it.
+async fn watch(
+    ctl: &'static Controller,
+    plan: &Plan,
+    child: &mut Child,
+    handle: &sys::ChildHandle,
+    pid: u32,
+    ours: UnixStream,
+) -> Result<u32, UpgradeError> {
     let began = Instant::now();
     let ours_async = ours
         .try_clone()
@@ -87,11 +117,14 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
             s.set_nonblocking(true)?;
             tokio::net::UnixStream::from_std(s)
         })
-        .map_err(|e| cannot_start(format!("cannot read the upgrade's channel: {e}")));
+        .map_err(|e| UpgradeError::CannotStart {
+            path: None,
+            reason: format!("cannot read the upgrade's channel: {e}"),
+        });
     let ours_async = match ours_async {
         Ok(stream) => stream,
         Err(e) => {
-            end(&mut child).await;
+            end(child, handle).await;
             return Err(e);
         }
     };
@@ -105,7 +138,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     loop {
         tokio::select! {
             biased;
-            () = &mut stop => return Err(stopped(ctl, &mut child, pid).await),
+            () = &mut stop => return Err(stopped(ctl, child, handle, pid).await),
             status = child.wait() => {
                 let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
                 return Err(UpgradeError::Exited { pid, how });
@@ -114,10 +147,10 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
                 Ok(Some(line)) if handover::parse_ready(&line) == Some(pid) => break,
                 // Anything else on the channel is not ours to read.
                 Ok(Some(_)) => {}
-                Ok(None) | Err(_) => return Err(closed(&mut child, pid).await),
+                Ok(None) | Err(_) => return Err(closed(child, handle, pid).await),
             },
             () = &mut timeout => {
-                end(&mut child).await;
+                end(child, handle).await;
                 return Err(UpgradeError::NotReady { pid, after: plan.timeout });
             }
         }
@@ -129,7 +162,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     tokio::pin!(settle);
     tokio::select! {
         biased;
-        () = &mut stop => return Err(stopped(ctl, &mut child, pid).await),
+        () = &mut stop => return Err(stopped(ctl, child, handle, pid).await),
         status = child.wait() => {
             let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
             return Err(UpgradeError::Exited { pid, how: format!("{how} right after it said it was ready") });
@@ -149,21 +182,21 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         log::upgrade_handed_over(pid, ready_after, SETTLE);
     });
     if !handed_over {
-        return Err(stopped(ctl, &mut child, pid).await);
+        return Err(stopped(ctl, child, handle, pid).await);
     }
     Ok(pid)
 }
 
 /// The new process closed its channel without saying it is ready: its exit is waited for
 /// a moment, then it is killed.
-async fn closed(child: &mut Child, pid: u32) -> UpgradeError {
+async fn closed(child: &mut Child, handle: &sys::ChildHandle, pid: u32) -> UpgradeError {
     match tokio::time::timeout(CLOSE_TO_EXIT, child.wait()).await {
         Ok(Ok(status)) => UpgradeError::Exited {
             pid,
             how: how_it_ended(status),
         },
         _ => {
-            end(child).await;
+            end(child, handle).await;
             UpgradeError::ClosedWithoutReady { pid }
         }
     }
@@ -171,16 +204,21 @@ async fn closed(child: &mut Child, pid: u32) -> UpgradeError {
 
 /// A stop came during the upgrade: the new process gets the same signal (`SIGTERM` for
 /// another trigger), and its exit is waited for, so that the stop stops both.
-async fn stopped(ctl: &Controller, child: &mut Child, pid: u32) -> UpgradeError {
+async fn stopped(
+    ctl: &Controller,
+    child: &mut Child,
+    handle: &sys::ChildHandle,
+    pid: u32,
+) -> UpgradeError {
     let signal = match ctl.trigger() {
         Some(Trigger::Signal(signal)) => signal.number(),
         _ => None,
     }
     .unwrap_or(libc::SIGTERM);
-    let status = if sys::send_signal(pid, signal).is_ok() {
+    let status = if handle.signal(signal).is_ok() {
         child.wait().await.ok()
     } else {
-        end(child).await
+        end(child, handle).await
     };
     let how = status.map_or_else(|| "could not be waited for".to_owned(), how_it_ended);
     UpgradeError::Stopped { pid, how }
@@ -189,12 +227,10 @@ async fn stopped(ctl: &Controller, child: &mut Child, pid: u32) -> UpgradeError 
 /// Stops the new process and reaps it: `SIGTERM` first, so that one that took work, or
 /// connections, hands them back, then `SIGKILL` if it has not exited within
 /// [`ROLLBACK_GRACE`].
-async fn end(child: &mut Child) -> Option<ExitStatus> {
-    if let Some(pid) = child.id() {
-        if sys::send_signal(pid, libc::SIGTERM).is_ok() {
-            if let Ok(status) = tokio::time::timeout(ROLLBACK_GRACE, child.wait()).await {
-                return status.ok();
-            }
+async fn end(child: &mut Child, handle: &sys::ChildHandle) -> Option<ExitStatus> {
+    if handle.signal(libc::SIGTERM).is_ok() {
+        if let Ok(status) = tokio::time::timeout(ROLLBACK_GRACE, child.wait()).await {
+            return status.ok();
         }
     }
     let _ = child.start_kill();

@@ -315,6 +315,49 @@ fn a_stop_at_the_handover_either_stops_both_or_comes_after_it() {
 }
 
 #[test]
+fn a_broken_binary_that_forks_leaves_no_process_holding_the_socket() {
+    let mut running = start("forks", &[]);
+    let old = running.pid();
+    // A "binary" that starts a child, which inherits the listening socket and lives on,
+    // and fails.
+    let script = running.dir.join("forks.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nsleep 600 &\necho \"forks: left pid $!\"\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let socket = listening_inode(running.addr);
+    assert_eq!(holders_of(&socket), [old]);
+    upgrade::deploy(script.to_str().unwrap(), &running.path);
+    upgrade::signal(old, "HUP");
+    running.wait_for("forks: left pid");
+    running.wait_for_stderr("upgrade failed: ");
+    // The rollback ended the new process's group: the old process alone holds the socket.
+    let waited = Instant::now();
+    while holders_of(&socket) != [old] {
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "held by {:?}, not only by {old}",
+            holders_of(&socket)
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(upgrade::serving_pid(running.addr).unwrap(), old);
+    let out = running.stop();
+    out.assert_stderr(") exited with 3; this process goes on serving");
+    let left: u32 = out.stdout[out.line("forks: left pid ")]
+        .strip_prefix("forks: left pid ")
+        .and_then(|pid| pid.parse().ok())
+        .expect("the script's child's pid");
+    // Orphaned to this process, which reaps it: it was killed.
+    assert_eq!(
+        upgrade::exit_code(left, support::PATIENCE),
+        Some(128 + libc::SIGKILL)
+    );
+}
+
+#[test]
 fn a_new_process_refuses_an_upgrade_while_its_old_one_still_drains() {
     let mut running = start("draining", &[]);
     let old = running.pid();
@@ -550,6 +593,44 @@ fn notifications_until(socket: &UnixDatagram, last: &str) -> Vec<String> {
             return told;
         }
     }
+}
+
+/// The `socket:[inode]` name of the TCP socket that listens at `addr` (IPv4).
+fn listening_inode(addr: SocketAddr) -> String {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let local = format!("0100007F:{:04X}", addr.port());
+    let inode = table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|cols| cols[1] == local && cols[3] == "0A")
+        .map(|cols| cols[9].to_owned())
+        .unwrap_or_else(|| panic!("nothing listens at {addr}"));
+    format!("socket:[{inode}]")
+}
+
+/// The processes that hold the socket named `socket` (`socket:[inode]`), by id.
+fn holders_of(socket: &str) -> Vec<u32> {
+    let mut holders = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == socket)
+        });
+        if holds {
+            holders.push(pid);
+        }
+    }
+    holders
 }
 
 /// The new process of an upgrade under way: the old process's one child.
