@@ -128,6 +128,7 @@ pub(crate) fn spawn(
 
 #[cfg(unix)]
 async fn upgrade_here(ctl: &'static Controller) -> Result<u32, UpgradeError> {
+    let role = log::current_role();
     let result = match begin(ctl) {
         Ok(plan) => {
             let result = start::start(ctl, plan).await;
@@ -152,6 +153,8 @@ async fn upgrade_here(ctl: &'static Controller) -> Result<u32, UpgradeError> {
                 Some(()) => log::upgrade_failed(&e.to_string()),
                 None => log::upgrade_abandoned(&e.to_string()),
             }
+            // Its log no longer speaks of an old process.
+            log::set_role(role);
         }
     }
     result

@@ -1,5 +1,6 @@
 //! Starting the new process and waiting for it: ready, exited, late, or stopped with us.
 
+use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -22,6 +23,9 @@ use crate::{handover, sys};
 /// Our ends of the channels of upgrades that handed over: kept open until this process
 /// exits, which the new process reads as the end of its predecessor.
 static HANDED_OVER: Mutex<Vec<UnixStream>> = Mutex::new(Vec::new());
+
+/// How often a wait for the new process's `ready` is said in the log.
+const WAIT_NOTE: Duration = Duration::from_secs(5);
 
 /// How long a new process that closed its channel has to exit before it is stopped.
 const CLOSE_TO_EXIT: Duration = Duration::from_secs(1);
@@ -88,6 +92,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         }
     };
     started(pid);
+    log::set_role(Some(log::Role::Old));
     let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
     log::upgrade_started(&exe.path, pid, &names);
     drop(listeners);
@@ -135,6 +140,7 @@ async fn watch(
     // Ready, or not.
     let timeout = sleep(plan.timeout);
     tokio::pin!(timeout);
+    let mut still_waiting = tokio::time::interval_at(began + WAIT_NOTE, WAIT_NOTE);
     loop {
         tokio::select! {
             biased;
@@ -152,6 +158,9 @@ async fn watch(
             () = &mut timeout => {
                 end(child, handle).await;
                 return Err(UpgradeError::NotReady { pid, after: plan.timeout });
+            }
+            _ = still_waiting.tick() => {
+                log::upgrade_waiting(pid, began.elapsed(), plan.timeout, "to call graceful::ready()");
             }
         }
     }
@@ -178,6 +187,8 @@ async fn watch(
         if let Some(notifier) = ctl.notifier() {
             notifier.handed_over(pid);
         }
+        // The new process's stop is no rollback from now on (`Context::is_rollback`).
+        let _ = (&ours).write_all(handover::HANDED_OVER.as_bytes());
         crate::sync::lock(&HANDED_OVER).push(ours);
         log::upgrade_handed_over(pid, ready_after, SETTLE);
     });

@@ -95,7 +95,10 @@ fn a_new_binary_that_exits_at_once_is_rolled_back_and_the_old_one_serves_on() {
     let out = failed_upgrade("exits", "exit", &[]);
     out.assert_stderr("exited with 3; this process goes on serving");
     // The old process's shutdown is its own, from the signal.
-    assert!(out.has_line("hook trigger=SIGTERM"), "{out:#?}");
+    assert!(
+        out.has_line("hook trigger=SIGTERM rollback=false"),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -110,8 +113,20 @@ fn a_new_binary_that_never_says_it_is_ready_is_stopped_after_the_timeout() {
         "was not ready after 1s: did it call graceful::ready()? stopped \
          (GRACEFUL_UPGRADE_TIMEOUT sets the time); this process goes on serving",
     );
-    // Stopped with SIGTERM, as a service: it said so on its way out.
+    // Stopped with SIGTERM, as a service: it said so on its way out, and its hook knew
+    // it was rolled back. Meanwhile it was not ready, though it held the socket.
     assert!(out.has_line("faulty: stopped"), "{out:#?}");
+    assert!(out.has_line("faulty: hook rollback=true"), "{out:#?}");
+    assert!(
+        out.has_line(
+            "faulty: took the listener (never-ready); readiness: Some(\"starting: the new process \
+             of an upgrade, until graceful::ready()\")"
+        ),
+        "{out:#?}"
+    );
+    // Two processes wrote one log: each line of the upgrade says which.
+    out.assert_stderr(", new): SIGTERM: shutting down");
+    out.assert_stderr(", old): upgrade failed: the new process (pid ");
     assert!(started.elapsed() < support::PATIENCE);
 }
 
@@ -184,6 +199,10 @@ fn a_stop_during_an_upgrade_stops_both_processes() {
     upgrade::signal(old, "HUP");
     running.wait_for("faulty: took the listener");
     let new = pid_of_new(&running.svc);
+    // The wait is said every few seconds.
+    running.wait_for_stderr(&format!(
+        "upgrade: still waiting for pid {new} to call graceful::ready() (5s of 60s)"
+    ));
     upgrade::signal(old, "TERM");
     // The new process was told to stop too, and stopped as a service does; the old one
     // waited for it and says how it ended.

@@ -10,7 +10,7 @@
 //! `GET /upgrade-briefly` the same, but gives up waiting after 50 ms (`gave up waiting`)
 //! and drops the call's future, as an admin handler whose client hung up does.
 //! It prints `ready: listening on http://<address>` once it has said `graceful::ready()`,
-//! and its one hook prints `hook trigger=<trigger>`.
+//! and its one hook prints `hook trigger=<trigger> rollback=<Context::is_rollback>`.
 
 use std::time::Duration;
 
@@ -19,7 +19,11 @@ use axum::Router;
 
 #[graceful::teardown(order = 10)]
 async fn show_trigger(ctx: graceful::Context) {
-    println!("hook trigger={}", ctx.trigger());
+    println!(
+        "hook trigger={} rollback={}",
+        ctx.trigger(),
+        ctx.is_rollback()
+    );
 }
 
 #[graceful::main(deadline = "5s", drain_delay = "200ms", upgrade)]
