@@ -83,12 +83,30 @@ fn an_upgrade_that_hands_over_prints_the_new_pid_and_exits_0() {
         text(&status.stdout).starts_with(&format!("pid {old}: serving since ")),
         "{status:?}"
     );
+    // The old process will drain this for two seconds after the handover.
+    let slow = support::http::send_get(running.addr, "/slow").unwrap();
     upgrade::deploy(UPGRADABLE, &running.path);
     let out = running.ctl(&["upgrade", &old.to_string()]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let new: u32 = text(&out.stdout).trim().parse().expect("the new pid alone");
     // It serves once the command has answered.
     assert_eq!(upgrade::serving_pid(running.addr).unwrap(), new);
+    // The old one drains, and says so.
+    let status = running.ctl(&["status", &old.to_string()]);
+    let said = text(&status.stdout);
+    assert!(
+        said.starts_with(&format!("pid {old}: draining since "))
+            && said.ends_with(&format!(": upgraded: pid {new} serves now\n")),
+        "{status:?}"
+    );
+    let status = running.ctl(&["status", &new.to_string()]);
+    assert!(
+        text(&status.stdout).ends_with(&format!(
+            ": the process it replaced (pid {old}) still drains\n"
+        )),
+        "{status:?}"
+    );
+    assert_eq!(support::http::read_response(slow).unwrap().status, 200);
     let (old_socket, new_socket) = (running.socket(old), running.socket(new));
     let exited = running.svc.exited();
     assert_eq!(exited.code, Some(0), "{exited:#?}");
