@@ -399,6 +399,34 @@ mod tests {
     }
 
     #[test]
+    fn a_handover_and_a_stop_that_race_are_decided_once_in_one_order() {
+        // The handover's notice runs under the trigger's lock: a stop that lands
+        // meanwhile waits, finds the shutdown started, and starts nothing.
+        let c = Controller::leak();
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (started, seen) = std::sync::mpsc::channel();
+        let log = order.clone();
+        let handover = std::thread::spawn(move || {
+            c.initiate_after(Trigger::Upgrade { pid: 7 }, || {
+                started.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+                lock(&log).push("MAINPID=7");
+            })
+        });
+        seen.recv().unwrap();
+        let stop = c.initiate(Trigger::Signal(Signal::Terminate));
+        lock(&order).push("stop");
+        assert!(handover.join().unwrap());
+        assert!(!stop, "the stop came second and started nothing");
+        assert_eq!(*lock(&order), ["MAINPID=7", "stop"]);
+        assert!(matches!(c.trigger(), Some(Trigger::Upgrade { pid: 7 })));
+        // A stop first: no handover, and its notice never runs.
+        let c = Controller::leak();
+        assert!(c.initiate(Trigger::Signal(Signal::Terminate)));
+        assert!(!c.initiate_after(Trigger::Upgrade { pid: 8 }, || panic!("no handover")));
+    }
+
+    #[test]
     fn what_runs_unless_shutting_down_comes_before_a_shutdown_that_starts_meanwhile() {
         let c = Controller::leak();
         let order = std::sync::Arc::new(Mutex::new(Vec::new()));

@@ -142,7 +142,7 @@ async fn answer(ctl: &'static Controller, stream: UnixStream, uid: u32, started:
         return;
     };
     let (read, mut write) = stream.into_split();
-    if peer.uid() != uid && peer.uid() != 0 {
+    if !may_control(peer.uid(), uid) {
         log::control_denied(peer.uid(), peer.pid());
         let line = format!(
             "denied uid {} may not control this service: only uid {uid} (its user) and root \
@@ -189,6 +189,12 @@ async fn answer(ctl: &'static Controller, stream: UnixStream, uid: u32, started:
     }
 }
 
+/// Whether a client of `peer` uid may control a service of `own` uid: its own user and
+/// root.
+fn may_control(peer: u32, own: u32) -> bool {
+    peer == own || peer == 0
+}
+
 fn one_line(e: &impl std::fmt::Display) -> String {
     e.to_string().replace('\n', " ")
 }
@@ -223,4 +229,36 @@ fn status(ctl: &Controller, started: SystemTime) -> String {
     };
     let secs = since.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     format!("{state}\t{secs}\t{detail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_services_user_and_root_may_control_it_and_no_one_else() {
+        assert!(may_control(1000, 1000));
+        assert!(may_control(0, 1000));
+        assert!(may_control(0, 0));
+        assert!(!may_control(1001, 1000));
+        assert!(!may_control(65534, 0));
+    }
+
+    #[test]
+    fn a_socket_nobody_answers_on_is_replaced_and_one_in_use_is_left() {
+        let dir = std::env::temp_dir().join(format!("graceful-control-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(file_name(1));
+        // In use: left as it is.
+        let live = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        let err = remove_if_stale(&path).unwrap_err();
+        assert_eq!(err.to_string(), "held by someone else; left as it is");
+        assert!(path.exists());
+        // Its process gone: removed, and the path can be bound again.
+        drop(live);
+        remove_if_stale(&path).unwrap();
+        assert!(!path.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
