@@ -115,6 +115,11 @@ fn upgrade_answer(pid: u32, answer: &str) -> Result<String, Failure> {
             "upgrade of pid {pid} refused: {why}"
         )));
     }
+    if let Some(why) = answer.strip_prefix("abandoned ") {
+        return Err(Failure::Outcome(format!(
+            "upgrade of pid {pid} abandoned: {why}; pid {pid} shuts down"
+        )));
+    }
     if let Some(why) = answer.strip_prefix("failed ") {
         return Err(Failure::Outcome(format!(
             "upgrade of pid {pid} failed: {why}; pid {pid} goes on serving"

@@ -13,7 +13,8 @@
 //! and for a directory others may write to.
 //!
 //! The protocol is a line each way. The client writes `upgrade` or `status`; the service
-//! answers one line: for an upgrade `ok <pid>`, `refused <why>` or `failed <why>`; for
+//! answers one line: for an upgrade `ok <pid>`, `refused <why>`, `failed <why>` (rolled
+//! back, this process serves on) or `abandoned <why>` (a stop came meanwhile); for
 //! the status `<state>\t<since, unix seconds>\t<detail>`, the state one of `starting`,
 //! `serving`, `upgrading`, `draining`; to a client it refuses, `denied <why>`.
 
@@ -174,6 +175,10 @@ async fn answer(ctl: &'static Controller, stream: UnixStream, uid: u32, started:
                     let line = match super::spawn(ctl).await {
                         Ok(Ok(pid)) => format!("ok {pid}\n"),
                         Ok(Err(e)) if e.was_refused() => format!("refused {}\n", one_line(&e)),
+                        // A stop came during the upgrade: this process does not serve on.
+                        Ok(Err(e)) if ctl.is_shutting_down() => {
+                            format!("abandoned {}\n", one_line(&e))
+                        }
                         Ok(Err(e)) => format!("failed {}\n", one_line(&e)),
                         Err(e) => format!("failed the upgrade's task ended: {e}\n"),
                     };

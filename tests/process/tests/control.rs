@@ -180,6 +180,32 @@ fn an_upgrade_asked_while_one_is_under_way_is_refused_with_exit_1() {
 }
 
 #[test]
+fn an_upgrade_a_stop_interrupts_exits_1_and_says_the_service_shuts_down() {
+    let mut running = start("abandoned", &[("FIXTURE_FAULT", "never-ready")]);
+    let old = running.svc.id();
+    upgrade::deploy(FAULTY, &running.path);
+    let runtime_dir = running.runtime_dir.clone();
+    let asking = std::thread::spawn(move || ctl(&runtime_dir, &["upgrade", &old.to_string()]));
+    running.svc.wait_for("faulty: took the listener");
+    let mut svc = running.svc;
+    svc.signal("TERM");
+    let out = asking.join().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let said = text(&out.stderr);
+    assert!(
+        said.starts_with(&format!(
+            "graceful-ctl: upgrade of pid {old} abandoned: a stop came during the upgrade: the \
+             new process (pid "
+        )) && said.ends_with(&format!("; pid {old} shuts down\n")),
+        "{said}"
+    );
+    let exited = svc.exited();
+    assert_eq!(exited.code, Some(0), "{exited:#?}");
+    assert!(exited.has_line("faulty: stopped"), "{exited:#?}");
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
 fn a_process_that_is_no_graceful_service_exits_2() {
     let dir = upgrade::scratch("ctl-none");
     // A process that runs, but has no control socket.
