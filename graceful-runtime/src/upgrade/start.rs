@@ -247,3 +247,58 @@ async fn end(child: &mut Child, handle: &sys::ChildHandle) -> Option<ExitStatus>
     let _ = child.start_kill();
     child.wait().await.ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reaped_child_is_never_signalled_again() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let handle = sys::ChildHandle::open(child.id()).unwrap();
+        handle.signal(libc::SIGTERM).unwrap();
+        child.wait().unwrap();
+        // Its id may be another process's by now: the signal reaches none.
+        let err = handle.signal(libc::SIGTERM).unwrap_err();
+        assert_eq!(err.raw_os_error(), Some(libc::ESRCH));
+    }
+
+    #[test]
+    fn the_group_of_a_child_that_forked_is_ended_with_what_it_left() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & echo $!; exit 3"])
+            .stdout(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let handle = sys::ChildHandle::open(child.id()).unwrap();
+        // Its first line only: the child it left holds the pipe open.
+        let mut left = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut left,
+        )
+        .unwrap();
+        assert_eq!(child.wait().unwrap().code(), Some(3));
+        let left: u32 = left.trim().parse().expect("the child's pid");
+        assert!(
+            std::path::Path::new(&format!("/proc/{left}")).exists() || !cfg!(target_os = "linux")
+        );
+        handle.signal_group(libc::SIGKILL).unwrap();
+        // Orphaned, it is reaped by init; gone within a moment.
+        let waited = std::time::Instant::now();
+        while cfg!(target_os = "linux")
+            && std::fs::read_to_string(format!("/proc/{left}/stat"))
+                .is_ok_and(|stat| !stat.contains(") Z "))
+        {
+            assert!(
+                waited.elapsed() < Duration::from_secs(5),
+                "pid {left} lives on"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
