@@ -232,6 +232,10 @@
 //! 6. Under systemd (`Type=notify`, or `Type=notify-reload`), the old process sends
 //!    `RELOADING=1`, then `MAINPID=<new>` and `READY=1` at the handover, and no
 //!    `STOPPING=1`.
+//! 7. A deploy that must learn the outcome runs `graceful-ctl upgrade <PID>` (`cargo
+//!    install graceful-ctl`): it asks on the service's control socket (made at start,
+//!    for its own user and root only), prints the new process's id and exits 0 once it
+//!    serves, or exits 1 with the reason of a rollback or a refusal.
 //!
 //! A queue consumer has no socket to hand over, and needs nothing more: the new process
 //! starts taking messages while the old one finishes those it holds. One that reclaims

@@ -161,6 +161,80 @@ pub(crate) fn monotonic_usec() -> u64 {
         + u64::try_from(now.tv_nsec).unwrap_or(0) / 1_000
 }
 
+/// A child this process started, to signal without the hazard of a reused id: through a
+/// pidfd where the kernel has them (Linux 5.3), which names the process itself and never
+/// another that got its id after it was reaped; by id elsewhere.
+pub(crate) struct ChildHandle {
+    pid: u32,
+    #[cfg(target_os = "linux")]
+    pidfd: Option<OwnedFd>,
+}
+
+impl ChildHandle {
+    /// Takes hold of the child `pid`, which must not have been reaped yet.
+    pub(crate) fn open(pid: u32) -> io::Result<ChildHandle> {
+        let id = libc::pid_t::try_from(pid).map_err(|_| io::ErrorKind::InvalidInput)?;
+        if id <= 0 {
+            return Err(io::ErrorKind::InvalidInput.into());
+        }
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: `pidfd_open` takes a pid and flags and returns a new descriptor,
+            // touching no memory of this process.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, id, 0) };
+            let pidfd = match RawFd::try_from(fd) {
+                // SAFETY: a descriptor the call just made, owned by nobody else, owned
+                // once, here.
+                Ok(fd) if fd >= 0 => Some(unsafe { OwnedFd::from_raw_fd(fd) }),
+                // An older kernel (ENOSYS), or a sandbox that forbids it: by id.
+                _ => None,
+            };
+            Ok(ChildHandle { pid, pidfd })
+        }
+        #[cfg(not(target_os = "linux"))]
+        Ok(ChildHandle { pid })
+    }
+
+    /// Sends `signal` to the child; an error (`ESRCH`) once it has exited.
+    pub(crate) fn signal(&self, signal: i32) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        if let Some(pidfd) = &self.pidfd {
+            // SAFETY: `pidfd_send_signal` reads the descriptor `pidfd` keeps open; the
+            // null `siginfo` asks the kernel to fill it as `kill` does.
+            let sent = unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    pidfd.as_raw_fd(),
+                    signal,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
+            return if sent == 0 {
+                Ok(())
+            } else {
+                Err(io::Error::last_os_error())
+            };
+        }
+        send_signal(self.pid, signal)
+    }
+
+    /// Sends `signal` to every process of the group the child leads (started with
+    /// `process_group(0)`): what a child that forked left behind. The group's id stays
+    /// taken while a process of it lives, so it names no other group; once none lives
+    /// the call fails with `ESRCH`.
+    pub(crate) fn signal_group(&self, signal: i32) -> io::Result<()> {
+        let group = libc::pid_t::try_from(self.pid).map_err(|_| io::ErrorKind::InvalidInput)?;
+        // SAFETY: `kill` touches no memory of this process; a negative id names the
+        // child's process group.
+        if unsafe { libc::kill(-group, signal) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+}
+
 /// Whether a program this one starts sees `fd` open: false for a close-on-exec one.
 #[cfg(test)]
 pub(crate) fn leaks_into_a_child(fd: RawFd) -> bool {

@@ -21,6 +21,11 @@
 //!   process's `ready` and the old one's exit, plus `AFTER`). Every message must be
 //!   taken and acknowledged exactly once, or the benchmark stops.
 //!
+//! - **graceful-ctl** (`bench-ctl`, the command's entry point): N upgrades of the HTTP
+//!   subject, without load, each asked with `graceful-ctl upgrade <PID>`: the time from
+//!   the call to its answer, which comes once the new process serves (its `ready` and the
+//!   second of probation after it).
+//!
 //! Every old process must exit 0: the first is this process's child, the later ones are
 //! reaped by it as the subreaper of their orphans. Targets, for the upgrade: no failed
 //! request, p99 in the window at most 2× the steady state's, a queue pause of at most
@@ -28,7 +33,7 @@
 //! for about one operation.
 //!
 //! `cargo bench --bench upgrade` (5 triggers a mode, about 90 s; 20 s with one; `GRACEFUL_BENCH_RUNS`
-//! sets the count); `cargo bench --bench upgrade -- http` or `-- queue` runs one half.
+//! sets the count); `cargo bench --bench upgrade -- http`, `-- queue` or `-- ctl` runs one part.
 //! Linux only (the subreaper is `prctl(PR_SET_CHILD_SUBREAPER)`); elsewhere it says so.
 
 use graceful_benches as support;

@@ -16,6 +16,7 @@ use crate::support;
 
 const HTTP: &str = env!("CARGO_BIN_EXE_bench-upgrade-http");
 const QUEUE: &str = env!("CARGO_BIN_EXE_bench-upgrade-queue");
+const CTL: &str = env!("CARGO_BIN_EXE_bench-ctl");
 
 /// Load before the first trigger, unmeasured.
 const WARM_UP: Duration = Duration::from_millis(500);
@@ -89,7 +90,44 @@ pub(crate) fn all() {
     let modes = [Mode::Upgrade, Mode::Restart];
     let http: Option<[Http; 2]> = http.then(|| modes.map(|mode| http_half(mode, runs)));
     let queue: Option<[Queue; 2]> = queue.then(|| modes.map(|mode| queue_half(mode, runs)));
-    table(http.as_ref(), queue.as_ref());
+    let ctl = support::selected("ctl").then(|| ctl_upgrades(runs));
+    table(http.as_ref(), queue.as_ref(), ctl.as_ref());
+}
+
+/// `graceful-ctl upgrade <PID>` on the HTTP subject, `runs` times, without load: the time
+/// from the call to its answer (the new process serves), each.
+fn ctl_upgrades(runs: usize) -> Samples {
+    let mut service = Service::start(
+        Mode::Upgrade,
+        HTTP,
+        vec![("BENCH_LISTEN", "127.0.0.1:0".to_owned())],
+    );
+    service.lines().wait_for_line("address ", PATIENCE);
+    let mut took = Samples::default();
+    for _ in 0..runs {
+        let old = service.generations.current;
+        let (_, path) = service.path.as_ref().expect("an upgraded service's path");
+        deploy(service.bin, path);
+        let called = Instant::now();
+        let out = std::process::Command::new(CTL)
+            .args(["upgrade", &old.to_string()])
+            .output()
+            .unwrap_or_else(|e| support::fail(&format!("graceful-ctl: {e}")));
+        took.push_duration(called.elapsed());
+        let answer = String::from_utf8_lossy(&out.stdout);
+        let new: u32 = match (out.status.code(), answer.trim().parse()) {
+            (Some(0), Ok(new)) => new,
+            _ => support::fail(&format!(
+                "graceful-ctl upgrade {old}: {:?}, {answer:?}, {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            )),
+        };
+        service.generations.exited(old);
+        service.generations.current = new;
+    }
+    service.stop();
+    took
 }
 
 /// The generations of a subject: the first is a child of this process, with its stdout
@@ -388,7 +426,7 @@ fn queue_half(mode: Mode, runs: usize) -> Queue {
 }
 
 /// The table: upgrade against restart, with the targets.
-fn table(http: Option<&[Http; 2]>, queue: Option<&[Queue; 2]>) {
+fn table(http: Option<&[Http; 2]>, queue: Option<&[Queue; 2]>, ctl: Option<&Samples>) {
     let mut table = Table::new([
         "measure",
         "upgrade (SIGHUP)",
@@ -467,6 +505,17 @@ fn table(http: Option<&[Http; 2]>, queue: Option<&[Queue; 2]>) {
             re.messages.to_string(),
             "all".to_owned(),
             "yes".to_owned(),
+        ]);
+    }
+    if let Some(took) = ctl {
+        table.row([
+            "`graceful-ctl upgrade`: call to answer, the new process serving (median, min–max; \
+             includes the second of probation)"
+                .to_owned(),
+            spread(took),
+            "–".to_owned(),
+            "–".to_owned(),
+            "–".to_owned(),
         ]);
     }
     table.print();

@@ -176,6 +176,11 @@ impl Controller {
         !self.ready.swap(true, Ordering::AcqRel)
     }
 
+    /// Whether the program has said it is ready.
+    pub(crate) fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
     /// True once, for the caller that is to announce the readiness: when the program has
     /// said it is ready and has been prepared (its hooks' needs and its service manager
     /// are known), whichever of the two came last.
@@ -254,10 +259,21 @@ impl Controller {
     /// this thread, at once, rather than from the sequence once its task has woken up:
     /// the two then go on in parallel.
     pub(crate) fn initiate(&self, trigger: Trigger) -> bool {
+        self.initiate_after(trigger, || ())
+    }
+
+    /// [`initiate`](Self::initiate), with `first` run before, under the lock that decides
+    /// the trigger, if and only if this call starts the shutdown: nothing else can start
+    /// it in between, and what `first` tells the service manager comes before anything
+    /// the shutdown tells it. An upgrade's handover is made so: either it hands over and
+    /// a stop that follows finds the shutdown started, or the stop came first and there
+    /// is no handover.
+    pub(crate) fn initiate_after(&self, trigger: Trigger, first: impl FnOnce()) -> bool {
         let mut slot = lock(&self.trigger);
         if slot.is_some() {
             return false;
         }
+        first();
         let drained = trigger.drains() && self.drain_delay_ns.load(Ordering::Relaxed) > 0;
         *slot = Some(trigger);
         drop(slot);
@@ -390,6 +406,34 @@ mod tests {
             c.requested.is_set(),
             "no drain delay once main has returned"
         );
+    }
+
+    #[test]
+    fn a_handover_and_a_stop_that_race_are_decided_once_in_one_order() {
+        // The handover's notice runs under the trigger's lock: a stop that lands
+        // meanwhile waits, finds the shutdown started, and starts nothing.
+        let c = Controller::leak();
+        let order = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let (started, seen) = std::sync::mpsc::channel();
+        let log = order.clone();
+        let handover = std::thread::spawn(move || {
+            c.initiate_after(Trigger::Upgrade { pid: 7 }, || {
+                started.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(50));
+                lock(&log).push("MAINPID=7");
+            })
+        });
+        seen.recv().unwrap();
+        let stop = c.initiate(Trigger::Signal(Signal::Terminate));
+        lock(&order).push("stop");
+        assert!(handover.join().unwrap());
+        assert!(!stop, "the stop came second and started nothing");
+        assert_eq!(*lock(&order), ["MAINPID=7", "stop"]);
+        assert!(matches!(c.trigger(), Some(Trigger::Upgrade { pid: 7 })));
+        // A stop first: no handover, and its notice never runs.
+        let c = Controller::leak();
+        assert!(c.initiate(Trigger::Signal(Signal::Terminate)));
+        assert!(!c.initiate_after(Trigger::Upgrade { pid: 8 }, || panic!("no handover")));
     }
 
     #[test]

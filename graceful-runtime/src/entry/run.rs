@@ -77,6 +77,7 @@ where
     #[cfg(unix)]
     if config.upgrade.is_some() {
         crate::upgrade::prepare(config.upgrade_timeout);
+        crate::upgrade::control::listen(ctl, runtime.handle());
     }
     let always_budget = hook::always_budget(&hooks);
     let exit_limit = config.exit_limit(always_budget);
@@ -205,13 +206,7 @@ fn on_signal(ctl: &'static Controller, signal: Signal) {
 /// comes during it waits for the new process it stops too. A failure is logged there.
 fn on_upgrade_signal(ctl: &'static Controller, runtime: &tokio::runtime::Handle) {
     let _runtime = runtime.enter();
-    controller::tasks::spawn_in(
-        ctl,
-        controller::tasks::TaskName::Named("upgrade in place".into()),
-        async {
-            let _ = crate::upgrade::upgrade().await;
-        },
-    );
+    drop(crate::upgrade::spawn(ctl));
 }
 
 /// Ends the process once: a second caller (the watchdog, the signal thread and the
@@ -223,6 +218,8 @@ fn exit_process(code: i32) -> ! {
             std::thread::park();
         }
     }
+    #[cfg(unix)]
+    crate::upgrade::control::remove();
     std::process::exit(code)
 }
 

@@ -10,6 +10,10 @@ use std::sync::Arc;
 /// The word the new process writes, followed by its id and a line end.
 pub(crate) const READY: &str = "READY";
 
+/// The line the old process writes at the handover: from then on the new process is the
+/// service, and its stop is no rollback.
+pub(crate) const HANDED_OVER: &str = "HANDED-OVER\n";
+
 /// The new process's id in a line the old one read, if it is the ready line.
 pub(crate) fn parse_ready(line: &str) -> Option<u32> {
     let rest = line.trim_end().strip_prefix(READY)?.strip_prefix(' ')?;
@@ -21,6 +25,8 @@ pub(super) struct Channel {
     stream: UnixStream,
     /// Set once the old process's end is closed: it has exited.
     closed: Arc<AtomicBool>,
+    /// Set once the old process said it handed over.
+    handed_over: Arc<AtomicBool>,
 }
 
 impl Channel {
@@ -30,20 +36,44 @@ impl Channel {
         let stream = UnixStream::from(fd);
         let mut watched = stream.try_clone()?;
         let closed = Arc::new(AtomicBool::new(false));
-        let seen = closed.clone();
+        let handed_over = Arc::new(AtomicBool::new(false));
+        let (seen, told) = (closed.clone(), handed_over.clone());
         std::thread::Builder::new()
             .name("graceful-handover".into())
             .spawn(move || {
-                // The old process writes nothing: the read ends with its exit.
+                // The old process writes one line, at the handover; the read ends with
+                // its exit. What came before the line's end is kept, no more.
                 let mut buf = [0u8; 64];
-                while matches!(watched.read(&mut buf), Ok(n) if n > 0) {}
+                let mut heard = Vec::new();
+                while let Ok(n @ 1..) = watched.read(&mut buf) {
+                    if told.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    heard.extend_from_slice(&buf[..n]);
+                    if heard
+                        .windows(HANDED_OVER.len())
+                        .any(|w| w == HANDED_OVER.as_bytes())
+                    {
+                        told.store(true, Ordering::Release);
+                    } else if heard.len() > HANDED_OVER.len() {
+                        heard.drain(..heard.len() - HANDED_OVER.len());
+                    }
+                }
                 seen.store(true, Ordering::Release);
             })?;
-        Ok(Channel { stream, closed })
+        Ok(Channel {
+            stream,
+            closed,
+            handed_over,
+        })
     }
 
     pub(super) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    pub(super) fn was_handed_over(&self) -> bool {
+        self.handed_over.load(Ordering::Acquire)
     }
 
     pub(super) fn say_ready(&self) -> io::Result<()> {
@@ -76,6 +106,13 @@ mod tests {
         io::BufReader::new(&old).read_line(&mut line).unwrap();
         assert_eq!(parse_ready(&line), Some(std::process::id()));
         assert!(!channel.is_closed());
+        assert!(!channel.was_handed_over());
+        (&old).write_all(HANDED_OVER.as_bytes()).unwrap();
+        let waited = std::time::Instant::now();
+        while !channel.was_handed_over() {
+            assert!(waited.elapsed() < std::time::Duration::from_secs(10));
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         drop(old);
         let waited = std::time::Instant::now();
         while !channel.is_closed() {

@@ -34,7 +34,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::report::log;
 use crate::sync::lock;
 
-pub(crate) use channel::parse_ready;
+pub(crate) use channel::{parse_ready, HANDED_OVER};
 
 /// The old process's id.
 pub(crate) const FROM: &str = "GRACEFUL_UPGRADE_FROM";
@@ -113,6 +113,7 @@ fn read() -> Result<Option<Inherited>, String> {
         .map_err(|e| format!("{FDS}={count}: {e} (upgrade in place)"))?;
     let channel = channel::Channel::new(fds.pop().expect("count + 1 descriptors"))
         .map_err(|e| format!("the upgrade's channel cannot be used: {e}"))?;
+    log::set_role(Some(log::Role::New));
     Ok(Some(Inherited {
         from,
         sockets: Mutex::new(names.into_iter().zip(fds).collect()),
@@ -147,6 +148,16 @@ pub(crate) fn previous_gone() -> bool {
     match inherited() {
         Ok(Some(inherited)) => inherited.channel.is_closed(),
         _ => true,
+    }
+}
+
+/// True in a process an upgrade started that the old process has not handed over to
+/// (yet): its stop now is a rollback, or a stop of both, and the old process serves what
+/// it serves.
+pub(crate) fn is_rollback() -> bool {
+    match inherited() {
+        Ok(Some(inherited)) => !inherited.channel.was_handed_over(),
+        _ => false,
     }
 }
 

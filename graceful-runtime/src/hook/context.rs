@@ -61,6 +61,29 @@ impl Context {
         self.inner.order
     }
 
+    /// True in a process an upgrade in place started, stopping before the old process
+    /// handed over to it: the upgrade is rolled back (it was not ready in time, or a stop
+    /// came during the upgrade). The old process serves (or served) what this one would
+    /// deregister from a load balancer, a service registry or a queue's consumer list: a
+    /// hook that deregisters skips it then. False once the old process has handed over,
+    /// and in a process no upgrade started.
+    ///
+    /// ```
+    /// #[graceful::teardown(order = 10)]
+    /// async fn deregister(ctx: graceful::Context) {
+    ///     if ctx.is_rollback() {
+    ///         return; // the old process still serves under this name
+    ///     }
+    ///     // ... remove this instance from the registry
+    /// }
+    /// ```
+    pub fn is_rollback(&self) -> bool {
+        #[cfg(unix)]
+        return crate::handover::is_rollback();
+        #[cfg(not(unix))]
+        false
+    }
+
     /// Why the shutdown started.
     pub fn trigger(&self) -> &Trigger {
         &self.inner.trigger

@@ -16,9 +16,56 @@ pub(crate) const TARGET: &str = "graceful";
 macro_rules! emit {
     ($level:ident, $($field:tt)+) => {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            tracing::$level!(target: TARGET, $($field)+)
+            tracing::$level!(
+                target: TARGET,
+                process_id = std::process::id(),
+                upgrade_role = role(),
+                $($field)+
+            )
         }));
     };
+}
+
+/// This process's part in an upgrade in place, for its log: two processes write one log
+/// then, and a line of the new one that is rolled back ("shutdown started … exit code
+/// 101") must not read as the service's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// The process that started the new one, and hands over to it.
+    Old = 1,
+    /// A process an upgrade started.
+    New = 2,
+}
+
+static ROLE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Marks this process's part in an upgrade: from then on each event says it, and the
+/// process's id. A new process that upgrades in turn becomes the old one; one whose
+/// upgrade failed is what it was before.
+pub(crate) fn set_role(role: Option<Role>) {
+    ROLE.store(
+        role.map_or(0, |r| r as u8),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// This process's part in an upgrade, if it has one.
+#[cfg(unix)]
+pub(crate) fn current_role() -> Option<Role> {
+    match ROLE.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => Some(Role::Old),
+        2 => Some(Role::New),
+        _ => None,
+    }
+}
+
+/// `old`, `new`, or empty outside an upgrade.
+fn role() -> &'static str {
+    match ROLE.load(std::sync::atomic::Ordering::Relaxed) {
+        1 => "old",
+        2 => "new",
+        _ => "",
+    }
 }
 
 /// True when no tracing subscriber would record our events.
@@ -42,6 +89,12 @@ fn stderr_line(line: std::fmt::Arguments<'_>) {
 fn write_stderr(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut text = line.to_string();
+    let role = role();
+    if !role.is_empty() {
+        if let Some(rest) = text.strip_prefix("graceful: ") {
+            text = format!("graceful (pid {}, {role}): {rest}", std::process::id());
+        }
+    }
     text.push('\n');
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
@@ -573,4 +626,52 @@ pub(crate) fn upgrade_unavailable(why: &str) {
 pub(crate) fn upgrade_refused(why: &str) {
     emit!(warn, why, "upgrade in place refused");
     stderr_line(format_args!("upgrade refused: {why}"));
+}
+
+#[cfg(unix)]
+/// Found at start: the control socket `graceful-ctl` speaks to could not be made.
+pub(crate) fn control_unavailable(why: &str) {
+    emit!(warn, why, "control socket unavailable");
+    stderr_line(format_args!(
+        "control socket unavailable: {why}; graceful-ctl cannot reach this process (the \
+         upgrade signal still works)"
+    ));
+}
+
+#[cfg(unix)]
+/// A peer the control socket refused: another user than the service's, not root.
+pub(crate) fn control_denied(uid: u32, pid: Option<i32>) {
+    emit!(warn, uid, pid, "control socket: peer refused");
+    let pid = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+    stderr_line(format_args!(
+        "control socket: refused a client of uid {uid}{pid}: only this service's user and \
+         root may control it"
+    ));
+}
+
+#[cfg(unix)]
+/// The control socket was asked for an upgrade.
+pub(crate) fn control_upgrade(uid: u32, pid: Option<i32>) {
+    emit!(info, uid, pid, "control socket: upgrade asked");
+    let pid = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+    stderr_line(format_args!(
+        "control socket: upgrade asked by uid {uid}{pid}"
+    ));
+}
+
+#[cfg(unix)]
+/// An upgrade still waits for its new process: said every few seconds, so that a log
+/// read during the wait (up to a minute) says what it waits for.
+pub(crate) fn upgrade_waiting(pid: u32, waited: Duration, limit: Duration, what: &str) {
+    emit!(
+        info,
+        pid,
+        waited_ms = millis(waited),
+        "upgrade in place: still waiting"
+    );
+    stderr_line(format_args!(
+        "upgrade: still waiting for pid {pid} {what} ({}s of {}s)",
+        waited.as_secs(),
+        limit.as_secs()
+    ));
 }

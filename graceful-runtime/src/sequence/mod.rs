@@ -181,8 +181,11 @@ async fn sequence(
     let exit_by = config::after(start, config.exit_limit(hook::always_budget(&hooks)));
     // After an upgrade's handover the new process is the service's main one: this one,
     // draining, tells the service manager nothing more (`STOPPING=1` would stop the
-    // service).
+    // service). Nor does a new process stopped before the handover: the old one is the
+    // main process, and serves on (or stops of itself).
     let notifier = notifier.filter(|_| !matches!(trigger, Trigger::Upgrade { .. }));
+    #[cfg(unix)]
+    let notifier = notifier.filter(|_| !crate::handover::is_rollback());
     if let Some(notifier) = notifier {
         notifier.stopping(exit_by.saturating_duration_since(Instant::now()));
     }

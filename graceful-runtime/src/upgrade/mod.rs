@@ -11,6 +11,8 @@
 //! more, both serving, so that a program that dies as soon as it has said it is ready is
 //! rolled back too.
 
+#[cfg(unix)]
+pub(crate) mod control;
 mod error;
 #[cfg(unix)]
 mod exe;
@@ -20,7 +22,7 @@ mod start;
 #[cfg(unix)]
 use std::sync::{Mutex, OnceLock};
 #[cfg(unix)]
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 #[cfg(unix)]
 use crate::controller::{self, Controller};
@@ -47,9 +49,9 @@ struct Plan {
 #[cfg(unix)]
 static PLAN: OnceLock<Plan> = OnceLock::new();
 
-/// An upgrade under way: the new process's id once it is started.
+/// An upgrade under way: the new process's id once it is started, and since when.
 #[cfg(unix)]
-static UNDER_WAY: Mutex<Option<Option<u32>>> = Mutex::new(None);
+static UNDER_WAY: Mutex<Option<(Option<u32>, SystemTime)>> = Mutex::new(None);
 
 /// Sets upgrades up for this program, when it starts: the binary to start is the one at
 /// the path this process was started from, resolved now.
@@ -75,7 +77,21 @@ pub(crate) fn prepare(timeout: Duration) {
 /// On failure this process goes on serving, and the error says why; it is logged too. A
 /// new process that exits, is killed by a signal, or does not call
 /// [`ready`](crate::ready) within `GRACEFUL_UPGRADE_TIMEOUT` (60 s unless set) is
-/// stopped (`SIGTERM`, then `SIGKILL` after five seconds) and reaped.
+/// stopped (`SIGTERM`, then `SIGKILL` after five seconds) and reaped. It runs in a process
+/// group of its own, which is ended then too: what it forked holds no socket afterwards.
+/// (So a terminal's Ctrl-C, sent to the old process's group, does not reach it: stop an
+/// upgraded service with a signal to its pid, as a service manager does.)
+///
+/// # Cancel safety
+///
+/// The upgrade runs as a task of its own (a tracked one: a shutdown waits for it), which
+/// this future only awaits. Dropping the future (a `tokio::time::timeout`, an admin
+/// handler whose client hung up) cancels nothing: the upgrade goes on to its end, the new
+/// process is adopted or rolled back, the outcome is logged, and the service manager
+/// hears `READY=1` after its `RELOADING=1` as ever. The next trigger is refused only
+/// while that upgrade is still under way.
+///
+/// Call it from within the program's tokio runtime.
 ///
 /// ```no_run
 /// # async fn doc() {
@@ -87,14 +103,32 @@ pub(crate) fn prepare(timeout: Duration) {
 /// ```
 pub async fn upgrade() -> Result<u32, UpgradeError> {
     #[cfg(unix)]
-    return upgrade_here().await;
+    return match spawn(controller::current()).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Aborted: the process ends, and the upgrade with it.
+        Err(_) => Err(UpgradeError::ShuttingDown),
+    };
     #[cfg(not(unix))]
     Err(UpgradeError::NotEnabled)
 }
 
+/// Starts an upgrade as a tracked task of its own, which runs to its end whether or not
+/// its outcome is awaited: what the upgrade signal and [`upgrade`] both do.
 #[cfg(unix)]
-async fn upgrade_here() -> Result<u32, UpgradeError> {
-    let ctl = controller::current();
+pub(crate) fn spawn(
+    ctl: &'static Controller,
+) -> tokio::task::JoinHandle<Result<u32, UpgradeError>> {
+    controller::tasks::spawn_in(
+        ctl,
+        controller::tasks::TaskName::Named("upgrade in place".into()),
+        upgrade_here(ctl),
+    )
+}
+
+#[cfg(unix)]
+async fn upgrade_here(ctl: &'static Controller) -> Result<u32, UpgradeError> {
+    let role = log::current_role();
     let result = match begin(ctl) {
         Ok(plan) => {
             let result = start::start(ctl, plan).await;
@@ -119,6 +153,8 @@ async fn upgrade_here() -> Result<u32, UpgradeError> {
                 Some(()) => log::upgrade_failed(&e.to_string()),
                 None => log::upgrade_abandoned(&e.to_string()),
             }
+            // Its log no longer speaks of an old process.
+            log::set_role(role);
         }
     }
     result
@@ -137,17 +173,25 @@ fn begin(ctl: &'static Controller) -> Result<&'static Plan, UpgradeError> {
         }
     }
     let mut under_way = lock(&UNDER_WAY);
-    if let Some(pid) = *under_way {
+    if let Some((pid, _)) = *under_way {
         return Err(UpgradeError::AlreadyUnderWay { pid });
     }
-    *under_way = Some(None);
+    *under_way = Some((None, SystemTime::now()));
     Ok(plan)
 }
 
 /// Records the new process's id, for the refusal of a second trigger.
 #[cfg(unix)]
 fn started(pid: u32) {
-    *lock(&UNDER_WAY) = Some(Some(pid));
+    if let Some((slot, _)) = lock(&UNDER_WAY).as_mut() {
+        *slot = Some(pid);
+    }
+}
+
+/// The upgrade under way, if one is: its new process once started, and since when.
+#[cfg(unix)]
+fn under_way() -> Option<(Option<u32>, SystemTime)> {
+    *lock(&UNDER_WAY)
 }
 
 /// The id of the process this one replaced, when an upgrade in place started it; until

@@ -95,7 +95,10 @@ fn a_new_binary_that_exits_at_once_is_rolled_back_and_the_old_one_serves_on() {
     let out = failed_upgrade("exits", "exit", &[]);
     out.assert_stderr("exited with 3; this process goes on serving");
     // The old process's shutdown is its own, from the signal.
-    assert!(out.has_line("hook trigger=SIGTERM"), "{out:#?}");
+    assert!(
+        out.has_line("hook trigger=SIGTERM rollback=false"),
+        "{out:#?}"
+    );
 }
 
 #[test]
@@ -110,8 +113,20 @@ fn a_new_binary_that_never_says_it_is_ready_is_stopped_after_the_timeout() {
         "was not ready after 1s: did it call graceful::ready()? stopped \
          (GRACEFUL_UPGRADE_TIMEOUT sets the time); this process goes on serving",
     );
-    // Stopped with SIGTERM, as a service: it said so on its way out.
+    // Stopped with SIGTERM, as a service: it said so on its way out, and its hook knew
+    // it was rolled back. Meanwhile it was not ready, though it held the socket.
     assert!(out.has_line("faulty: stopped"), "{out:#?}");
+    assert!(out.has_line("faulty: hook rollback=true"), "{out:#?}");
+    assert!(
+        out.has_line(
+            "faulty: took the listener (never-ready); readiness: Some(\"starting: the new process \
+             of an upgrade, until graceful::ready()\")"
+        ),
+        "{out:#?}"
+    );
+    // Two processes wrote one log: each line of the upgrade says which.
+    out.assert_stderr(", new): SIGTERM: shutting down");
+    out.assert_stderr(", old): upgrade failed: the new process (pid ");
     assert!(started.elapsed() < support::PATIENCE);
 }
 
@@ -184,6 +199,10 @@ fn a_stop_during_an_upgrade_stops_both_processes() {
     upgrade::signal(old, "HUP");
     running.wait_for("faulty: took the listener");
     let new = pid_of_new(&running.svc);
+    // The wait is said every few seconds.
+    running.wait_for_stderr(&format!(
+        "upgrade: still waiting for pid {new} to call graceful::ready() (5s of 60s)"
+    ));
     upgrade::signal(old, "TERM");
     // The new process was told to stop too, and stopped as a service does; the old one
     // waited for it and says how it ended.
@@ -195,6 +214,168 @@ fn a_stop_during_an_upgrade_stops_both_processes() {
          and exited with 0"
     ));
     let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn an_upgrade_whose_caller_gave_up_still_ends_and_the_next_one_hands_over() {
+    let (socket, socket_path) = notify_socket("notify-dropped");
+    let mut running = start(
+        "dropped",
+        &[
+            ("NOTIFY_SOCKET", socket_path.to_str().unwrap()),
+            ("FIXTURE_FAULT", "never-ready"),
+            ("GRACEFUL_UPGRADE_TIMEOUT", "1s"),
+        ],
+    );
+    assert_eq!(received(&socket), "READY=1");
+    upgrade::deploy(FAULTY, &running.path);
+    // The caller's future is dropped 50 ms in, long before the new process's timeout.
+    let answer = http::get(running.addr, "/upgrade-briefly").unwrap();
+    assert_eq!(answer.body, "gave up waiting\n");
+    // The upgrade went on without it: the new process was stopped at its timeout, and
+    // the service manager heard READY=1 after RELOADING=1.
+    running.wait_for_stderr("was not ready after 1s");
+    running.wait_for_stderr("this process goes on serving");
+    let told = notifications_until(&socket, "READY=1\nSTATUS=upgrade failed: ");
+    assert!(told[0].starts_with("RELOADING=1\n"), "{told:#?}");
+    // The new process, rolled back, is not the main one: it said nothing of its stop.
+    assert_eq!(told.len(), 2, "{told:#?}");
+    // Nothing is left under way: the fixed binary hands over.
+    upgrade::deploy(UPGRADABLE, &running.path);
+    let answer = http::get(running.addr, "/upgrade").unwrap();
+    let new: u32 = answer
+        .body
+        .trim()
+        .strip_prefix("ok ")
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("{answer:?}"));
+    assert_eq!(upgrade::serving_pid(running.addr).unwrap(), new);
+    let told = notifications_until(&socket, "MAINPID=");
+    assert_eq!(told.last().unwrap(), &format!("MAINPID={new}\nREADY=1"));
+    let out = running.svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    assert!(out.has_line("faulty: stopped"), "{out:#?}");
+    assert_eq!(
+        out.stderr.matches("upgrade: started").count(),
+        2,
+        "{}",
+        out.stderr
+    );
+    upgrade::signal(new, "TERM");
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    let _ = std::fs::remove_dir_all(running.dir);
+}
+
+#[test]
+fn a_stop_at_the_handover_either_stops_both_or_comes_after_it() {
+    // The stop is sent at moments spread around the handover, which comes a second
+    // after the new process said it is ready. Whichever side of it the stop lands, the
+    // two processes agree: the new one serves and the old one drains, or both stop; and
+    // systemd hears MAINPID= or STOPPING=1 from the old one, never both.
+    let (mut handed_over, mut stopped) = (0, 0);
+    for i in 0..20u64 {
+        let (socket, socket_path) = notify_socket(&format!("notify-race-{i}"));
+        let mut running = start(
+            &format!("race-{i}"),
+            &[("NOTIFY_SOCKET", socket_path.to_str().unwrap())],
+        );
+        assert_eq!(received(&socket), "READY=1");
+        let old = running.pid();
+        upgrade::deploy(UPGRADABLE, &running.path);
+        upgrade::signal(old, "HUP");
+        assert!(received(&socket).starts_with("RELOADING=1\n"));
+        // The new process's own line: it has said it is ready.
+        running.wait_for("ready: listening");
+        let new = pid_of_new(&running.svc);
+        thread::sleep(Duration::from_millis(800 + i * 20));
+        upgrade::signal(old, "TERM");
+        let out = running.svc.exited();
+        assert_eq!(out.code, Some(0), "{out:#?}");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        let mut told = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(n) = socket.recv(&mut buf) {
+            told.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+        }
+        if out.has_line(&format!("hook trigger=upgraded: pid {new}")) {
+            handed_over += 1;
+            assert_eq!(
+                told.first(),
+                Some(&format!("MAINPID={new}\nREADY=1")),
+                "{told:#?}"
+            );
+            assert!(!told.iter().any(|m| m.contains("STOPPING=1")), "{told:#?}");
+            assert_eq!(upgrade::serving_pid(running.addr).unwrap(), new);
+            upgrade::signal(new, "TERM");
+            assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+        } else {
+            stopped += 1;
+            assert!(out.has_line("hook trigger=SIGTERM"), "{out:#?}");
+            out.assert_stderr(&format!(
+                "a stop came during the upgrade: the new process (pid {new}) was told to stop \
+                 too, and exited with 0"
+            ));
+            assert!(
+                told.first().is_some_and(|m| m.starts_with("STOPPING=1")),
+                "{told:#?}"
+            );
+            assert!(!told.iter().any(|m| m.contains("MAINPID=")), "{told:#?}");
+            let refused = std::net::TcpStream::connect(running.addr).unwrap_err();
+            assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        }
+        let _ = std::fs::remove_dir_all(running.dir);
+        let _ = std::fs::remove_dir_all(socket_path.parent().unwrap());
+    }
+    // The moments chosen fall on both sides of the handover.
+    assert!(
+        handed_over > 0 && stopped > 0,
+        "{handed_over} handed over, {stopped} stopped"
+    );
+}
+
+#[test]
+fn a_broken_binary_that_forks_leaves_no_process_holding_the_socket() {
+    let mut running = start("forks", &[]);
+    let old = running.pid();
+    // A "binary" that starts a child, which inherits the listening socket and lives on,
+    // and fails.
+    let script = running.dir.join("forks.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\nsleep 600 &\necho \"forks: left pid $!\"\nexit 3\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let socket = listening_inode(running.addr);
+    assert_eq!(holders_of(&socket), [old]);
+    upgrade::deploy(script.to_str().unwrap(), &running.path);
+    upgrade::signal(old, "HUP");
+    running.wait_for("forks: left pid");
+    running.wait_for_stderr("upgrade failed: ");
+    // The rollback ended the new process's group: the old process alone holds the socket.
+    let waited = Instant::now();
+    while holders_of(&socket) != [old] {
+        assert!(
+            waited.elapsed() < Duration::from_secs(5),
+            "held by {:?}, not only by {old}",
+            holders_of(&socket)
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(upgrade::serving_pid(running.addr).unwrap(), old);
+    let out = running.stop();
+    out.assert_stderr(") exited with 3; this process goes on serving");
+    let left: u32 = out.stdout[out.line("forks: left pid ")]
+        .strip_prefix("forks: left pid ")
+        .and_then(|pid| pid.parse().ok())
+        .expect("the script's child's pid");
+    // Orphaned to this process, which reaps it: it was killed.
+    assert_eq!(
+        upgrade::exit_code(left, support::PATIENCE),
+        Some(128 + libc::SIGKILL)
+    );
 }
 
 #[test]
@@ -420,6 +601,57 @@ fn received(socket: &UnixDatagram) -> String {
     let mut buf = [0u8; 512];
     let n = socket.recv(&mut buf).expect("a notification");
     String::from_utf8(buf[..n].to_vec()).unwrap()
+}
+
+/// The notifications received until one starting with `last`, which ends the list.
+fn notifications_until(socket: &UnixDatagram, last: &str) -> Vec<String> {
+    let mut told = Vec::new();
+    loop {
+        let message = received(socket);
+        let done = message.starts_with(last);
+        told.push(message);
+        if done {
+            return told;
+        }
+    }
+}
+
+/// The `socket:[inode]` name of the TCP socket that listens at `addr` (IPv4).
+fn listening_inode(addr: SocketAddr) -> String {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let local = format!("0100007F:{:04X}", addr.port());
+    let inode = table
+        .lines()
+        .skip(1)
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|cols| cols[1] == local && cols[3] == "0A")
+        .map(|cols| cols[9].to_owned())
+        .unwrap_or_else(|| panic!("nothing listens at {addr}"));
+    format!("socket:[{inode}]")
+}
+
+/// The processes that hold the socket named `socket` (`socket:[inode]`), by id.
+fn holders_of(socket: &str) -> Vec<u32> {
+    let mut holders = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(fds) = std::fs::read_dir(entry.path().join("fd")) else {
+            continue;
+        };
+        let holds = fds.flatten().any(|fd| {
+            std::fs::read_link(fd.path()).is_ok_and(|target| target.as_os_str() == socket)
+        });
+        if holds {
+            holders.push(pid);
+        }
+    }
+    holders
 }
 
 /// The new process of an upgrade under way: the old process's one child.

@@ -6,9 +6,11 @@
 //! `FIXTURE_LISTEN_FILE`, a file that holds the address, read by each generation):
 //! `GET /` answers with its process id, `GET /slow` after three seconds (longer than an
 //! upgrade takes to hand over), `GET /upgrade` calls
-//! `graceful::upgrade()` and answers with its result (`ok <pid>` or `error: <message>`).
+//! `graceful::upgrade()` and answers with its result (`ok <pid>` or `error: <message>`),
+//! `GET /upgrade-briefly` the same, but gives up waiting after 50 ms (`gave up waiting`)
+//! and drops the call's future, as an admin handler whose client hung up does.
 //! It prints `ready: listening on http://<address>` once it has said `graceful::ready()`,
-//! and its one hook prints `hook trigger=<trigger>`.
+//! and its one hook prints `hook trigger=<trigger> rollback=<Context::is_rollback>`.
 
 use std::time::Duration;
 
@@ -17,7 +19,11 @@ use axum::Router;
 
 #[graceful::teardown(order = 10)]
 async fn show_trigger(ctx: graceful::Context) {
-    println!("hook trigger={}", ctx.trigger());
+    println!(
+        "hook trigger={} rollback={}",
+        ctx.trigger(),
+        ctx.is_rollback()
+    );
 }
 
 #[graceful::main(deadline = "5s", drain_delay = "200ms", upgrade)]
@@ -40,6 +46,16 @@ async fn main() -> std::io::Result<()> {
                 match graceful::upgrade().await {
                     Ok(pid) => format!("ok {pid}\n"),
                     Err(e) => format!("error: {e}\n"),
+                }
+            }),
+        )
+        .route(
+            "/upgrade-briefly",
+            get(|| async {
+                match tokio::time::timeout(Duration::from_millis(50), graceful::upgrade()).await {
+                    Ok(Ok(pid)) => format!("ok {pid}\n"),
+                    Ok(Err(e)) => format!("error: {e}\n"),
+                    Err(_) => "gave up waiting\n".to_owned(),
                 }
             }),
         );
