@@ -652,6 +652,32 @@ async fn a_candidate_never_ready_takes_nothing_and_still_stops_and_closes() {
     assert_eq!(broker.pending().len(), 3);
 }
 
+/// A new process rolled back by its upgrade's timeout gets `SIGTERM` and may still call
+/// `ready()` during its drain delay: it is not the one that serves, and takes nothing.
+#[tokio::test(start_paused = true)]
+async fn a_candidate_ready_only_once_the_shutdown_started_takes_nothing() {
+    let broker = Broker::with(3);
+    let source = broker.source(1);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .drain_delay(Duration::from_secs(2))
+        .run(async move {
+            let consumer = Consumer::new("late", source)
+                .after_ready(true)
+                .start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_secs(1)).await;
+            graceful::request_shutdown("rolled back");
+            sleep(Duration::from_millis(500)).await;
+            graceful::ready(); // within the drain delay
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    let calls: Vec<Call> = broker.calls().into_iter().map(|(_, c)| c).collect();
+    assert_eq!(calls, [Call::Stop, Call::Close]);
+    assert_eq!(counts_of(&report, "late"), ConsumerCounts::default());
+    assert_eq!(broker.pending().len(), 3);
+}
+
 #[tokio::test(start_paused = true)]
 async fn the_counts_are_in_the_report_its_json_and_finished() {
     let broker = Broker::with(4);

@@ -258,7 +258,12 @@ where
         after_ready: bool,
     ) -> Result<ConsumerCounts, Error> {
         let slots = Arc::new(Semaphore::new(self.handlers));
-        let began = !after_ready || until_shutdown(self.ctl.readied.wait()).await.is_some();
+        // A process that waits for `ready()` and hears it only once its shutdown started
+        // (a new process rolled back by its upgrade's timeout, still in its drain delay)
+        // never took over: it takes nothing.
+        let began = !after_ready
+            || (until_shutdown(self.ctl.readied.wait()).await.is_some()
+                && !self.ctl.is_shutting_down());
         if began {
             self.intake(&mut source, &slots).await;
         }
