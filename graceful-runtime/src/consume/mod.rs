@@ -5,7 +5,11 @@
 //! - `source.rs`: the interface between the runner and a broker ([`Source`],
 //!   [`Delivery`], [`Message`], [`Error`], and [`Publish`] for the sending side), which every built-in source implements and a
 //!   user's own broker can too.
+//! - `amqp.rs` (feature `amqp`): RabbitMQ.
 
 mod source;
+
+#[cfg(feature = "amqp")]
+pub mod amqp;
 
 pub use source::{Delivery, Error, Message, Publish, Source};
