@@ -6,10 +6,13 @@
 //!   [`Delivery`], [`Message`], [`Error`], and [`Publish`] for the sending side), which every built-in source implements and a
 //!   user's own broker can too.
 //! - `amqp.rs` (feature `amqp`): RabbitMQ.
+//! - `postgres.rs` (feature `postgres`): a queue table in PostgreSQL.
 
 mod source;
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 pub use source::{Delivery, Error, Message, Publish, Source};
