@@ -47,6 +47,49 @@ async fn delete(channel: &Channel, queue: &str) {
         .expect("delete the test's queue");
 }
 
+/// Deletes a test's queues and exchanges when dropped, so that a failing test leaves
+/// nothing behind either.
+struct Cleanup {
+    queues: Vec<String>,
+    exchanges: Vec<String>,
+}
+
+impl Cleanup {
+    fn queue(name: &str) -> Cleanup {
+        Cleanup {
+            queues: vec![name.to_string()],
+            exchanges: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let queues = std::mem::take(&mut self.queues);
+        let exchanges = std::mem::take(&mut self.exchanges);
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async {
+                let (connection, channel) = admin().await;
+                for queue in &queues {
+                    let _ = channel.queue_delete(QueueDeleteArguments::new(queue)).await;
+                }
+                for exchange in &exchanges {
+                    let _ = channel
+                        .exchange_delete(ExchangeDeleteArguments::new(exchange))
+                        .await;
+                }
+                let _ = channel.close().await;
+                let _ = connection.close().await;
+            });
+        })
+        .join();
+    }
+}
+
 async fn next(source: &mut amqp::AmqpSource) -> AmqpDelivery {
     tokio::time::timeout(Duration::from_secs(10), source.next())
         .await
@@ -73,6 +116,7 @@ async fn published_messages_are_consumed_acknowledged_and_gone() {
         return;
     }
     let queue = broker::unique_name("amqp_ack");
+    let _cleanup = Cleanup::queue(&queue);
     let (_admin, channel) = admin().await;
 
     // The publisher comes first and creates the queue; the source finds it.
@@ -116,6 +160,7 @@ async fn the_prefetch_is_the_number_of_handlers_and_a_dropped_next_loses_nothing
         return;
     }
     let queue = broker::unique_name("amqp_prefetch");
+    let _cleanup = Cleanup::queue(&queue);
     let (_admin, channel) = admin().await;
     // The source comes first and creates the queue.
     let mut source = amqp::source(URL, &queue, 2).await.expect("source");
@@ -157,6 +202,7 @@ async fn stop_returns_what_was_prefetched_and_hand_back_makes_it_available_at_on
         return;
     }
     let queue = broker::unique_name("amqp_stop");
+    let _cleanup = Cleanup::queue(&queue);
     let (_admin, channel) = admin().await;
     let publisher = amqp::publisher(URL, &queue).await.expect("publisher");
     for n in 0..5 {
@@ -220,6 +266,10 @@ async fn retry_counts_attempts_and_reject_goes_to_the_queues_dead_letter_exchang
     let queue = broker::unique_name("amqp_retry");
     let dead_exchange = format!("{queue}_dlx");
     let dead_queue = format!("{queue}_dead");
+    let _cleanup = Cleanup {
+        queues: vec![queue.clone(), dead_queue.clone()],
+        exchanges: vec![dead_exchange.clone()],
+    };
     let (_admin, channel) = admin().await;
     // The user's own queue, with a dead-letter exchange: the source uses it as it is.
     channel
@@ -333,6 +383,7 @@ async fn a_cut_consumers_messages_come_back_by_themselves_and_cannot_be_settled_
         return;
     }
     let queue = broker::unique_name("amqp_cut");
+    let _cleanup = Cleanup::queue(&queue);
     let (_admin, channel) = admin().await;
     let proxy = Proxy::start(broker::RABBITMQ.addr).await;
     let mut doomed = amqp::source(&proxy.url(), &queue, 2)
@@ -347,6 +398,7 @@ async fn a_cut_consumers_messages_come_back_by_themselves_and_cannot_be_settled_
     assert_eq!(text(&held), "a");
     // A consumer waiting on an empty queue when its connection is cut hears of it.
     let idle_queue = format!("{queue}_idle");
+    let _idle_cleanup = Cleanup::queue(&idle_queue);
     let mut idle = amqp::source(&proxy.url(), &idle_queue, 1)
         .await
         .expect("idle source");
@@ -428,6 +480,7 @@ async fn a_wrong_url_an_unreachable_broker_and_bad_credentials_are_clear_errors_
         return;
     }
     let queue = broker::unique_name("amqp_errors");
+    let _cleanup = Cleanup::queue(&queue);
     // A port where nothing answers the protocol: a listener that accepts and stays silent.
     let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let silent_addr = silent.local_addr().unwrap();
@@ -456,6 +509,10 @@ async fn a_wrong_url_an_unreachable_broker_and_bad_credentials_are_clear_errors_
         ),
         (
             "amqp://guest:secret@127.0.0.1:5672/%2f".to_string(),
+            "a refused user or password, or an unknown vhost",
+        ),
+        (
+            "amqp://guest:guest@127.0.0.1:5672/no_such_vhost".to_string(),
             "cannot connect to",
         ),
     ];
@@ -481,6 +538,13 @@ async fn a_wrong_url_an_unreachable_broker_and_bad_credentials_are_clear_errors_
         .await
         .expect_err("bad credentials");
     assert!(std::error::Error::source(&error).is_some(), "{error:?}");
+    let error = amqp::source("amqp://guest:guest@127.0.0.1:5672/no_such_vhost", &queue, 1)
+        .await
+        .expect_err("an unknown vhost");
+    let cause = std::error::Error::source(&error)
+        .expect("the client's error")
+        .to_string();
+    assert!(cause.contains("vhost no_such_vhost not found"), "{cause}");
 }
 
 #[tokio::test]
@@ -492,6 +556,7 @@ async fn a_source_takes_nothing_before_its_first_next() {
         return;
     }
     let queue = broker::unique_name("amqp_lazy");
+    let _cleanup = Cleanup::queue(&queue);
     let (_admin, channel) = admin().await;
     let publisher = amqp::publisher(URL, &queue).await.expect("publisher");
     publisher.publish(b"a").await.expect("confirmed");

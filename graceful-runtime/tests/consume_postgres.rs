@@ -52,6 +52,28 @@ async fn locked(client: &Client, table: &str) -> i64 {
     ready - free
 }
 
+/// Drops a test's table when dropped, so that a failing test leaves nothing behind either.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let table = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async {
+                let client = admin().await;
+                let _ = client
+                    .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
 async fn drop_table(client: &Client, table: &str) {
     client
         .batch_execute(&format!("DROP TABLE \"{table}\""))
@@ -85,6 +107,7 @@ async fn published_rows_are_taken_acknowledged_and_deleted() {
         return;
     }
     let table = broker::unique_name("pg_ack");
+    let _cleanup = Cleanup(table.clone());
     let admin = admin().await;
     // The publisher comes first and creates the table; the source finds it.
     let publisher = postgres::publisher(URL, &table).await.expect("publisher");
@@ -125,6 +148,7 @@ async fn two_sources_never_take_one_row_and_a_waiting_source_is_woken_by_a_publi
         return;
     }
     let table = broker::unique_name("pg_two");
+    let _cleanup = Cleanup(table.clone());
     let admin = admin().await;
     // The source comes first and creates the table.
     let mut a = postgres::source(URL, &table, 2).await.expect("source a");
@@ -189,6 +213,7 @@ async fn hand_back_frees_at_once_uncounted_retry_counts_and_reject_keeps_a_dead_
         return;
     }
     let table = broker::unique_name("pg_settle");
+    let _cleanup = Cleanup(table.clone());
     let admin = admin().await;
     let publisher = postgres::publisher(URL, &table).await.expect("publisher");
     publisher.publish(b"flaky").await.expect("committed");
@@ -294,6 +319,7 @@ async fn a_cut_consumers_rows_come_back_by_themselves_and_cannot_be_settled_afte
         return;
     }
     let table = broker::unique_name("pg_cut");
+    let _cleanup = Cleanup(table.clone());
     let admin = admin().await;
     let proxy = Proxy::start(broker::POSTGRES.addr).await;
     let mut doomed = postgres::source(&proxy.url(), &table, 2)
@@ -360,6 +386,7 @@ async fn a_wrong_url_an_unreachable_server_and_a_refused_login_are_clear_errors_
         return;
     }
     let table = broker::unique_name("pg_errors");
+    let _cleanup = Cleanup(table.clone());
     let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let silent_addr = silent.local_addr().unwrap();
     let _keep = tokio::spawn(async move {

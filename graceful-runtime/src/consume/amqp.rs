@@ -156,7 +156,22 @@ async fn open(endpoint: &Endpoint, queue: &Arc<str>, prefetch: u16) -> Result<Ar
     .await
     {
         Ok(Ok(connection)) => connection,
-        Ok(Err(e)) => return Err(Error::new(format!("cannot connect to {shown}"), e)),
+        Ok(Err(e)) => {
+            // RabbitMQ closes the socket on a refused login or an unknown vhost, which
+            // amqprs sees as a network error: say so when the port itself answers.
+            let addr = (endpoint.args.get_host(), endpoint.args.get_port());
+            let answers = matches!(
+                tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr))
+                    .await,
+                Ok(Ok(_))
+            );
+            let why = if answers && matches!(e, amqprs::error::Error::NetworkError(_)) {
+                ": the broker closed the connection during the handshake (a refused user or password, or an unknown vhost?)"
+            } else {
+                ""
+            };
+            return Err(Error::new(format!("cannot connect to {shown}{why}"), e));
+        }
         Err(_) => {
             return Err(Error::msg(format!(
                 "cannot connect to {shown}: no answer within {:?}",
@@ -704,6 +719,13 @@ impl fmt::Debug for AmqpPublisher {
             .field("broker", &self.link.endpoint)
             .field("queue", &self.link.queue)
             .finish()
+    }
+}
+
+/// The queue and the broker, without the password: `queue "orders" on amqp://app@host:5672/%2f`.
+impl fmt::Display for AmqpPublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "queue {:?} on {}", self.link.queue, self.link.endpoint)
     }
 }
 

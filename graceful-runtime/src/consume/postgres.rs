@@ -551,6 +551,17 @@ impl fmt::Debug for PostgresPublisher {
     }
 }
 
+/// The table and the server, without the password: `queue "orders" on postgres://app@db:5432/prod`.
+impl fmt::Display for PostgresPublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "queue {:?} on {}",
+            self.shared.queue, self.shared.endpoint.shown
+        )
+    }
+}
+
 impl Publish for PostgresPublisher {
     async fn publish(&self, payload: &[u8]) -> Result<(), Error> {
         run(self.client.query(&self.insert, &[&payload]), || {
