@@ -88,3 +88,21 @@ fn an_unreachable_broker_and_bad_credentials_stop_the_start_with_exit_code_1() {
         "a refused user or password, or an unknown vhost",
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn upgrades_in_place_lose_nothing_and_never_pause() {
+    let Some((queue, _cleanup)) = queue("amqp_upgrade") else {
+        return;
+    };
+    broker_queue::upgrades_in_place_lose_nothing_and_never_pause(&queue);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn upgrades_that_fail_leave_no_trace() {
+    let Some((queue, _cleanup)) = queue("amqp_rollback") else {
+        return;
+    };
+    broker_queue::upgrades_that_fail_leave_no_trace(&queue);
+}

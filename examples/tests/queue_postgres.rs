@@ -85,3 +85,21 @@ fn an_unreachable_server_and_a_refused_login_stop_the_start_with_exit_code_1() {
         "role \"nobody_here\" does not exist",
     );
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn upgrades_in_place_lose_nothing_and_never_pause() {
+    let Some((queue, _cleanup)) = queue("pg_upgrade") else {
+        return;
+    };
+    broker_queue::upgrades_in_place_lose_nothing_and_never_pause(&queue);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn upgrades_that_fail_leave_no_trace() {
+    let Some((queue, _cleanup)) = queue("pg_rollback") else {
+        return;
+    };
+    broker_queue::upgrades_that_fail_leave_no_trace(&queue);
+}

@@ -205,3 +205,180 @@ pub(crate) fn refused_at_start(url: &str, expected: &str) {
         started.elapsed()
     );
 }
+
+/// Three upgrades in place (SIGHUP, a fresh binary on disk) while another process
+/// produces: every generation exits 0, nothing is lost or done twice, and the
+/// acknowledgements never pause for more than half a second.
+#[cfg(target_os = "linux")]
+pub(crate) fn upgrades_in_place_lose_nothing_and_never_pause(queue: &Queue) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Instant;
+    use support::upgrade;
+
+    upgrade::become_subreaper();
+    let dir = upgrade::scratch(&queue.name);
+    let app = dir.join("queue_worker");
+    upgrade::deploy(&example("queue_worker"), &app);
+    let mut producer = queue.producer("20");
+    let journal = queue.journal.to_str().expect("a UTF-8 path").to_string();
+    let consumer = format!("{}-upgraded", queue.name);
+    let mut svc = support::start(
+        app.to_str().unwrap(),
+        &[
+            ("QUEUE_WORKER_QUEUE", queue.url.as_str()),
+            ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
+            ("QUEUE_WORKER_CONSUMER", consumer.as_str()),
+            ("QUEUE_WORKER_JOURNAL", journal.as_str()),
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", "400ms"),
+        ],
+    );
+    svc.wait_for("ready");
+
+    // The longest time without a new acknowledgement, sampled while the upgrades run.
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let watching = watching.clone();
+        let path = queue.journal.clone();
+        thread::spawn(move || {
+            let mut last_count = 0;
+            let mut last_change = Instant::now();
+            let mut longest = Duration::ZERO;
+            while watching.load(Ordering::Relaxed) {
+                let count = Journal::read(&path).done.len();
+                let now = Instant::now();
+                if count != last_count {
+                    if last_count > 0 {
+                        longest = longest.max(now - last_change);
+                    }
+                    last_count = count;
+                    last_change = now;
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            longest
+        })
+    };
+    let mut pids = vec![svc.id()];
+    eventually("the first generation acknowledges", || {
+        queue.read().done_by(pids[0]) > 5
+    });
+    for round in 0..3 {
+        let old = *pids.last().unwrap();
+        upgrade::deploy(&example("queue_worker"), &app);
+        upgrade::signal(old, "HUP");
+        let known = pids.clone();
+        let new = upgrade::replaced(old, || {
+            queue
+                .read()
+                .done
+                .iter()
+                .map(|(_, pid)| *pid)
+                .find(|pid| !known.contains(pid))
+                .unwrap_or(old)
+        });
+        pids.push(new);
+        assert_eq!(
+            upgrade::exit_code(old, support::PATIENCE),
+            Some(0),
+            "round {round}: the old process {old} did not exit 0"
+        );
+        thread::sleep(Duration::from_millis(500));
+    }
+    watching.store(false, Ordering::Relaxed);
+    let longest_gap = watcher.join().unwrap();
+    eprintln!("the longest pause in acknowledgements through three upgrades: {longest_gap:?}");
+    producer.signal("TERM");
+    assert_clean_exit(&producer.exited());
+    eventually("every message sent is done", || {
+        let read = queue.read();
+        let done: HashSet<&str> = read.done.iter().map(|(id, _)| id.as_str()).collect();
+        read.sent.iter().all(|id| done.contains(id.as_str()))
+    });
+    let last = *pids.last().unwrap();
+    upgrade::signal(last, "TERM");
+    assert_eq!(upgrade::exit_code(last, support::PATIENCE), Some(0));
+    eventually("every generation's output is read", || {
+        svc.printed_all("unplugged ").len() == pids.len()
+    });
+    queue.read().assert_each_sent_done_once();
+    for pid in &pids {
+        assert!(
+            queue.read().done_by(*pid) > 0,
+            "generation {pid} did nothing"
+        );
+    }
+    assert!(
+        longest_gap <= Duration::from_millis(500),
+        "acknowledgements paused for {longest_gap:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Upgrades that fail: a new binary that exits at once, then a real one rolled back before
+/// it is ready (its upgrade timeout is shorter than its start). Each leaves no trace: the
+/// old process goes on consuming what it holds and what arrives, and at the end every
+/// message sent was done exactly once.
+#[cfg(target_os = "linux")]
+pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
+    use std::os::unix::fs::PermissionsExt;
+    use support::upgrade;
+
+    upgrade::become_subreaper();
+    let dir = upgrade::scratch(&queue.name);
+    let app = dir.join("queue_worker");
+    upgrade::deploy(&example("queue_worker"), &app);
+    let mut producer = queue.producer("20");
+    let journal = queue.journal.to_str().expect("a UTF-8 path").to_string();
+    let consumer = format!("{}-kept", queue.name);
+    let mut svc = support::start(
+        app.to_str().unwrap(),
+        &[
+            ("QUEUE_WORKER_QUEUE", queue.url.as_str()),
+            ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
+            ("QUEUE_WORKER_CONSUMER", consumer.as_str()),
+            ("QUEUE_WORKER_JOURNAL", journal.as_str()),
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", "300ms"),
+            // Too short for a new process to connect and be ready: the real binary's
+            // upgrade is rolled back.
+            ("GRACEFUL_UPGRADE_TIMEOUT", "5ms"),
+        ],
+    );
+    svc.wait_for("ready");
+    let pid = svc.id();
+    eventually("the process acknowledges", || queue.read().done_by(pid) > 5);
+
+    // The new binary fails at once, as a broken build would.
+    let broken = dir.join("broken.sh");
+    std::fs::write(&broken, "#!/bin/sh\nexit 3\n").unwrap();
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&broken, &app).unwrap();
+    svc.signal("HUP");
+    svc.wait_for_stderr("upgrade failed");
+    // The real binary, rolled back before it is ready.
+    upgrade::deploy(&example("queue_worker"), &app);
+    let done_before = queue.read().done_by(pid);
+    svc.signal("HUP");
+    eventually("the second upgrade fails too", || {
+        svc.stderr_has("upgrade failed") && svc.printed_all("ready").len() == 1
+    });
+    eventually("the old process goes on consuming", || {
+        queue.read().done_by(pid) > done_before + 20
+    });
+    producer.signal("TERM");
+    assert_clean_exit(&producer.exited());
+    eventually("every message sent is done", || {
+        let read = queue.read();
+        let done: HashSet<&str> = read.done.iter().map(|(id, _)| id.as_str()).collect();
+        read.sent.iter().all(|id| done.contains(id.as_str()))
+    });
+    svc.signal("TERM");
+    assert_clean_exit(&svc.exited());
+    queue.read().assert_each_sent_done_once();
+    let _ = std::fs::remove_dir_all(dir);
+}
