@@ -581,3 +581,55 @@ async fn a_source_takes_nothing_before_its_first_next() {
     other.close().await.expect("close");
     delete(&channel, &queue).await;
 }
+
+#[tokio::test]
+async fn acknowledgements_made_at_once_all_reach_the_broker() {
+    if !broker::available(
+        broker::RABBITMQ,
+        "acknowledgements_made_at_once_all_reach_the_broker",
+    ) {
+        return;
+    }
+    let queue = broker::unique_name("amqp_many");
+    let _cleanup = Cleanup::queue(&queue);
+    let (_admin, channel) = admin().await;
+    let publisher = amqp::publisher(URL, &queue).await.expect("publisher");
+    // Publishes at once share the channel; each returns once its own confirm came.
+    let publisher = Arc::new(publisher);
+    let mut publishing = tokio::task::JoinSet::new();
+    for n in 0..60 {
+        let publisher = publisher.clone();
+        publishing.spawn(async move { publisher.publish(format!("m{n}").as_bytes()).await });
+    }
+    while let Some(published) = publishing.join_next().await {
+        published.expect("the task").expect("confirmed");
+    }
+    assert_eq!(ready(&channel, &queue).await, 60);
+
+    let mut source = amqp::source(URL, &queue, 60).await.expect("source");
+    let mut held = Vec::new();
+    for _ in 0..60 {
+        held.push(next(&mut source).await);
+    }
+    // Stopped first, so that what is handed back is not delivered here again.
+    assert!(source.stop().await.expect("stop").is_empty());
+    // Sixty settlements at once share round trips; each returns once the broker has it.
+    let mut settling = tokio::task::JoinSet::new();
+    for (n, delivery) in held.into_iter().enumerate() {
+        settling.spawn(async move {
+            if n % 3 == 0 {
+                delivery.hand_back().await
+            } else {
+                delivery.ack().await
+            }
+        });
+    }
+    while let Some(settled) = settling.join_next().await {
+        settled.expect("the task").expect("settled");
+    }
+    // The hand-backs are ready again, the acks are gone, before the connection closes.
+    assert_eq!(ready(&channel, &queue).await, 20);
+    source.close().await.expect("close");
+    assert_eq!(ready(&channel, &queue).await, 20);
+    delete(&channel, &queue).await;
+}
