@@ -106,3 +106,15 @@ fn upgrades_that_fail_leave_no_trace() {
     };
     broker_queue::upgrades_that_fail_leave_no_trace(&queue);
 }
+
+#[test]
+fn the_broker_going_away_mid_drain_is_said_and_nothing_is_done_twice() {
+    let Some((queue, _cleanup)) = queue("amqp_away") else {
+        return;
+    };
+    let proxy = broker_queue::Proxy::start(broker::RABBITMQ.addr);
+    let url = format!("amqp://guest:guest@{}/%2f", proxy.addr);
+    broker_queue::the_broker_going_away_mid_drain_is_said_and_nothing_is_done_twice(
+        &queue, &proxy, &url,
+    );
+}

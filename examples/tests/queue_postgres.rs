@@ -103,3 +103,15 @@ fn upgrades_that_fail_leave_no_trace() {
     };
     broker_queue::upgrades_that_fail_leave_no_trace(&queue);
 }
+
+#[test]
+fn the_server_going_away_mid_drain_is_said_and_nothing_is_done_twice() {
+    let Some((queue, _cleanup)) = queue("pg_away") else {
+        return;
+    };
+    let proxy = broker_queue::Proxy::start(broker::POSTGRES.addr);
+    let url = format!("postgres://postgres@{}/test", proxy.addr);
+    broker_queue::the_broker_going_away_mid_drain_is_said_and_nothing_is_done_twice(
+        &queue, &proxy, &url,
+    );
+}

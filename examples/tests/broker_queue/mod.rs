@@ -382,3 +382,108 @@ pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
     queue.read().assert_each_sent_done_once();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A TCP proxy to a broker, on threads of the test, that the test cuts: the broker goes
+/// away for the processes behind it, while it stays up for everyone else.
+pub(crate) struct Proxy {
+    pub(crate) addr: std::net::SocketAddr,
+    streams: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    pub(crate) fn start(to: &'static str) -> Proxy {
+        use std::net::{TcpListener, TcpStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
+
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let streams: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
+        let open = Arc::new(AtomicBool::new(true));
+        let (kept, accepting) = (streams.clone(), open.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                if !accepting.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(to) else {
+                    continue;
+                };
+                let mut all = kept.lock().unwrap();
+                all.push(client.try_clone().unwrap());
+                all.push(server.try_clone().unwrap());
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server, client),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+        Proxy {
+            addr,
+            streams,
+            open,
+        }
+    }
+
+    /// Closes every connection through it, and lets no new one through.
+    pub(crate) fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for stream in self.streams.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// The broker goes away while a consumer drains: the consumer says so, exits with the
+/// documented code, and no message is acknowledged twice; a consumer on a broker that
+/// stayed reachable then does what was left.
+pub(crate) fn the_broker_going_away_mid_drain_is_said_and_nothing_is_done_twice(
+    queue: &Queue,
+    proxy: &Proxy,
+    proxied_url: &str,
+) {
+    let mut producer = queue.producer("40");
+    let journal = queue.journal.to_str().expect("a UTF-8 path").to_string();
+    let consumer = format!("{}-cut", queue.name);
+    let mut svc = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_QUEUE", proxied_url),
+            ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
+            ("QUEUE_WORKER_CONSUMER", consumer.as_str()),
+            ("QUEUE_WORKER_JOURNAL", journal.as_str()),
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_WORKERS", "5"),
+            ("QUEUE_WORKER_OP_TIME", "2s"),
+            ("GRACEFUL_DEADLINE", "10s"),
+        ],
+    );
+    svc.wait_for("ready");
+    let pid = svc.id();
+    eventually("the consumer is busy", || queue.read().done_by(pid) >= 5);
+    svc.signal("TERM");
+    svc.wait_for_stderr("intake stopped");
+    proxy.cut();
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    // Each settlement that could not reach the broker says so, naming the queue.
+    out.assert_stderr(&format!("of queue \"{}\" on ", queue.name));
+    out.assert_stderr("the connection was lost");
+    out.assert_stderr(" settlements failed");
+    producer.signal("TERM");
+    assert_clean_exit(&producer.exited());
+    queue.drain();
+    let read = queue.read();
+    assert!(
+        read.done_twice().is_empty(),
+        "done twice: {:?}",
+        read.done_twice()
+    );
+}

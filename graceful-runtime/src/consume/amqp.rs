@@ -316,6 +316,15 @@ impl Link {
         send: impl std::future::Future<Output = Result<(), amqprs::error::Error>>,
     ) -> Result<(), Error> {
         if let Err(e) = send.await {
+            if !self.connection.is_open() || !self.channel.is_open() {
+                return Err(Error::new(
+                    format!(
+                        "{}: the connection was lost, and the broker returns the message to the queue",
+                        self.failed(what)
+                    ),
+                    e,
+                ));
+            }
             return Err(Error::new(self.failed(what), e));
         }
         let mine = self.sync.sent.fetch_add(1, Ordering::AcqRel) + 1;
