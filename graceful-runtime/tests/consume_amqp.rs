@@ -366,6 +366,13 @@ impl Proxy {
         format!("amqp://guest:guest@{}/%2f", self.addr)
     }
 
+    /// Drops every connection through it, and goes on taking new ones.
+    fn drop_connections(&self) {
+        for task in self.tasks.lock().unwrap().drain(..).skip(1) {
+            task.abort();
+        }
+    }
+
     /// Drops every connection through it, and takes no new one.
     fn cut(&self) {
         for task in self.tasks.lock().unwrap().drain(..) {
@@ -631,5 +638,42 @@ async fn acknowledgements_made_at_once_all_reach_the_broker() {
     assert_eq!(ready(&channel, &queue).await, 20);
     source.close().await.expect("close");
     assert_eq!(ready(&channel, &queue).await, 20);
+    delete(&channel, &queue).await;
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
+    if !broker::available(
+        broker::RABBITMQ,
+        "a_lost_connection_is_said_and_the_next_call_connects_again",
+    ) {
+        return;
+    }
+    let queue = broker::unique_name("amqp_again");
+    let _cleanup = Cleanup::queue(&queue);
+    let (_admin, channel) = admin().await;
+    let proxy = Proxy::start(broker::RABBITMQ.addr).await;
+    let mut source = amqp::source(&proxy.url(), &queue, 1).await.expect("source");
+    let publisher = amqp::publisher(URL, &queue).await.expect("publisher");
+    publisher.publish(b"a").await.expect("confirmed");
+    let held = next(&mut source).await;
+    proxy.drop_connections();
+    let lost = tokio::time::timeout(Duration::from_secs(10), source.next())
+        .await
+        .expect("next returns")
+        .expect_err("the connection was lost");
+    assert!(lost.to_string().contains("lost the consumer"), "{lost}");
+    // The next call connects again, and the message the lost connection held comes back.
+    let again = next(&mut source).await;
+    assert_eq!(text(&again), "a");
+    assert_eq!(again.message().attempt(), 1);
+    assert!(
+        held.ack().await.is_err(),
+        "the lost delivery cannot be acknowledged"
+    );
+    again.ack().await.expect("ack on the new connection");
+    source.stop().await.expect("stop");
+    source.close().await.expect("close");
+    assert_eq!(ready(&channel, &queue).await, 0);
     delete(&channel, &queue).await;
 }

@@ -302,6 +302,13 @@ impl Proxy {
         format!("postgres://postgres:secret@{}/test", self.addr)
     }
 
+    /// Drops every connection through it, and goes on taking new ones.
+    fn drop_connections(&self) {
+        for task in self.tasks.lock().unwrap().drain(..).skip(1) {
+            task.abort();
+        }
+    }
+
     /// Drops every connection through it, and takes no new one.
     fn cut(&self) {
         for task in self.tasks.lock().unwrap().drain(..) {
@@ -450,4 +457,52 @@ async fn a_wrong_url_an_unreachable_server_and_a_refused_login_are_clear_errors_
         cause = e.source();
     }
     assert!(chain.iter().any(|e| e.contains("nobody_here")), "{chain:?}");
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
+    if !broker::available(
+        broker::POSTGRES,
+        "a_lost_connection_is_said_and_the_next_call_connects_again",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_again");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    let proxy = Proxy::start(broker::POSTGRES.addr).await;
+    let mut source = postgres::source(&proxy.url(), &table, 1)
+        .await
+        .expect("source");
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    publisher.publish(b"a").await.expect("committed");
+    let held = next(&mut source).await;
+    proxy.drop_connections();
+    // The row is free again at once; the source notices at its next call, connects again
+    // and takes it.
+    let mut again = None;
+    for _ in 0..5 {
+        match tokio::time::timeout(Duration::from_secs(10), source.next())
+            .await
+            .expect("next returns")
+        {
+            Ok(delivery) => {
+                again = Some(delivery);
+                break;
+            }
+            Err(e) => assert!(e.to_string().contains(&table), "{e}"),
+        }
+    }
+    let again = again.expect("the row taken again");
+    assert_eq!(text(&again), "a");
+    assert_eq!(again.message().attempt(), 1);
+    assert!(
+        held.ack().await.is_err(),
+        "the lost delivery cannot be acknowledged"
+    );
+    again.ack().await.expect("ack on the new connection");
+    source.stop().await.expect("stop");
+    source.close().await.expect("close");
+    assert_eq!(count(&admin, &table, "ready").await, 0);
+    drop_table(&admin, &table).await;
 }
