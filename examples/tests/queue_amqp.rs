@@ -71,7 +71,7 @@ fn a_killed_consumers_messages_come_back_and_nothing_is_lost() {
 }
 
 #[test]
-fn an_unreachable_broker_and_bad_credentials_stop_the_start_with_exit_code_1() {
+fn a_wrong_url_an_unreachable_broker_and_bad_credentials_stop_the_start_with_exit_code_1() {
     if !broker::available(broker::RABBITMQ, "amqp_refused") {
         return;
     }
@@ -82,6 +82,10 @@ fn an_unreachable_broker_and_bad_credentials_stop_the_start_with_exit_code_1() {
     broker_queue::refused_at_start(
         &format!("amqp://guest:secret@{closed}/%2f"),
         &format!("cannot connect to amqp://guest@{closed}/%2f"),
+    );
+    broker_queue::refused_at_start(
+        "amqp://guest:secret@127.0.0.1:notaport/%2f",
+        "bad AMQP URL amqp://guest@127.0.0.1:notaport/%2f: the port is not a number",
     );
     broker_queue::refused_at_start(
         "amqp://guest:secret@127.0.0.1:5672/%2f",

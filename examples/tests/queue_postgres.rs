@@ -68,7 +68,7 @@ fn a_killed_consumers_messages_come_back_and_nothing_is_lost() {
 }
 
 #[test]
-fn an_unreachable_server_and_a_refused_login_stop_the_start_with_exit_code_1() {
+fn a_wrong_url_an_unreachable_server_and_a_refused_login_stop_the_start_with_exit_code_1() {
     if !broker::available(broker::POSTGRES, "pg_refused") {
         return;
     }
@@ -79,6 +79,10 @@ fn an_unreachable_server_and_a_refused_login_stop_the_start_with_exit_code_1() {
     broker_queue::refused_at_start(
         &format!("postgres://postgres:secret@{closed}/test"),
         &format!("cannot connect to postgres://postgres@{closed}/test"),
+    );
+    broker_queue::refused_at_start(
+        "postgres://postgres:secret@127.0.0.1:notaport/test",
+        "bad PostgreSQL URL postgres://postgres@127.0.0.1:notaport/test",
     );
     broker_queue::refused_at_start(
         "postgres://nobody_here:secret@127.0.0.1:5432/test",
