@@ -83,7 +83,7 @@ struct Link {
     connection: Connection,
     channel: Channel,
     confirms: Confirms,
-    sync: Sync,
+    sync: SettleSync,
     prefetch: u16,
     queue: Arc<str>,
     endpoint: String,
@@ -237,7 +237,7 @@ async fn open(endpoint: &Endpoint, queue: &Arc<str>, prefetch: u16) -> Result<Ar
         connection,
         channel,
         confirms,
-        sync: Sync::default(),
+        sync: SettleSync::default(),
         prefetch,
         queue: queue.clone(),
         endpoint: shown,
@@ -367,7 +367,7 @@ impl Link {
 /// Settlements sent and settlements known handled, so that settlements under way at once
 /// share one round trip.
 #[derive(Default)]
-struct Sync {
+struct SettleSync {
     sent: AtomicU64,
     synced: tokio::sync::Mutex<u64>,
 }
