@@ -68,6 +68,34 @@ fn a_killed_consumers_messages_come_back_and_nothing_is_lost() {
         return;
     };
     broker_queue::a_killed_consumers_messages_come_back_and_nothing_is_lost(&queue);
+    // Nothing is left in the queue (every consumer has exited, so nothing is held either):
+    // every message was acknowledged by someone.
+    let name = queue.name.clone();
+    let left = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            use amqprs::channel::QueueDeclareArguments;
+            use amqprs::connection::{Connection, OpenConnectionArguments};
+            let args = OpenConnectionArguments::new("127.0.0.1", 5672, "guest", "guest");
+            let connection = Connection::open(&args).await?;
+            let channel = connection.open_channel(None).await?;
+            let declared = channel
+                .queue_declare(QueueDeclareArguments::new(&name).passive(true).finish())
+                .await?;
+            let _ = connection.close().await;
+            Ok::<u32, amqprs::error::Error>(declared.map_or(0, |(_, ready, _)| ready))
+        })
+    })
+    .join()
+    .unwrap()
+    .expect("count the queue");
+    assert_eq!(
+        left, 0,
+        "messages left in the queue after the last consumer"
+    );
 }
 
 #[test]

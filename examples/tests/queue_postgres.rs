@@ -65,6 +65,30 @@ fn a_killed_consumers_messages_come_back_and_nothing_is_lost() {
         return;
     };
     broker_queue::a_killed_consumers_messages_come_back_and_nothing_is_lost(&queue);
+    // Nothing is left in the table: every message was acknowledged by someone.
+    let table = queue.name.clone();
+    let left = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (client, connection) =
+                tokio_postgres::connect(broker::POSTGRES.url, tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            let row = client
+                .query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])
+                .await?;
+            Ok::<i64, tokio_postgres::Error>(row.get(0))
+        })
+    })
+    .join()
+    .unwrap()
+    .expect("count the table");
+    assert_eq!(
+        left, 0,
+        "messages left in the table after the last consumer"
+    );
 }
 
 #[test]
