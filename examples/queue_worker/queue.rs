@@ -16,17 +16,24 @@ use crate::cli::Cli;
 /// What `--help` says of `--queue`, at its end.
 pub(crate) const HELP: &str = "\
 Queues (--queue): a SQLite file, as a path or sqlite://PATH (the default, in the system's \
-temporary directory). A URL of another scheme is refused with exit code 2, naming the \
-schemes accepted.";
+temporary directory); RabbitMQ, amqp://user:password@host:port/vhost (the default vhost is \
+%2f); a PostgreSQL table, postgres://user:password@host:port/database. --queue-name names \
+the queue or the table. A URL of another scheme is refused with exit code 2, naming the \
+schemes accepted; a broker that cannot be reached or refuses the login ends the program \
+at once with exit code 1.";
 
 /// The schemes `--queue` accepts, as the refusal of another one names them.
-const SCHEMES: &str = "sqlite:// (or a plain path)";
+const SCHEMES: &str = "sqlite:// (or a plain path), amqp://, postgres:// (or postgresql://)";
 
 /// Where the queue is.
 #[derive(Clone, Debug)]
 pub(crate) enum QueueUrl {
     /// A SQLite file.
     Sqlite(PathBuf),
+    /// A RabbitMQ broker.
+    Amqp(String),
+    /// A PostgreSQL database.
+    Postgres(String),
 }
 
 /// Reads `--queue`: a path, or `scheme://...`.
@@ -40,6 +47,8 @@ pub(crate) fn parse(text: &str) -> Result<QueueUrl, String> {
     match scheme {
         "sqlite" if !rest.is_empty() => Ok(QueueUrl::Sqlite(PathBuf::from(rest))),
         "sqlite" => Err("sqlite:// needs a path: sqlite:///var/lib/queue.sqlite3".into()),
+        "amqp" => Ok(QueueUrl::Amqp(text.to_string())),
+        "postgres" | "postgresql" => Ok(QueueUrl::Postgres(text.to_string())),
         other => Err(format!(
             "the scheme {other:?} is not one this program knows; accepted: {SCHEMES}"
         )),
@@ -111,6 +120,34 @@ pub(crate) async fn open_and_run(cli: Cli) -> anyhow::Result<()> {
                 census: Some(Arc::new(SqliteCensus(queue))),
                 shown: shown.clone(),
                 unplug: Unplugger::new(move || Ok(closing.close()?)),
+            };
+            crate::run(cli, opened).await
+        }
+        // A broker's errors name the URL (without its password) and the queue.
+        QueueUrl::Amqp(url) => {
+            use graceful::consume::amqp;
+            let publisher = amqp::publisher(&url, &cli.queue_name).await?;
+            let source = amqp::source(&url, &cli.queue_name, cli.workers).await?;
+            let opened = Opened {
+                shown: publisher.to_string(),
+                publisher,
+                source,
+                census: None,
+                // The publisher's connection closes when the service drops it.
+                unplug: Unplugger::new(|| Ok(())),
+            };
+            crate::run(cli, opened).await
+        }
+        QueueUrl::Postgres(url) => {
+            use graceful::consume::postgres;
+            let publisher = postgres::publisher(&url, &cli.queue_name).await?;
+            let source = postgres::source(&url, &cli.queue_name, cli.workers).await?;
+            let opened = Opened {
+                shown: publisher.to_string(),
+                publisher,
+                source,
+                census: None,
+                unplug: Unplugger::new(|| Ok(())),
             };
             crate::run(cli, opened).await
         }

@@ -156,7 +156,8 @@
 //! once, handlers under way finish and are acknowledged, a failed message is retried
 //! then rejected, what the hard stop cuts is handed back, and the connection closes
 //! after the last acknowledgement. The counts are in the [`Report`]. Any broker plugs in
-//! through [`consume::Source`]; feature `sqlite` brings an embedded queue.
+//! through [`consume::Source`]; feature `sqlite` brings an embedded queue, `amqp`
+//! RabbitMQ (Rust 1.80) and `postgres` a queue table in PostgreSQL (Rust 1.85).
 //!
 //! # Exit codes
 //!

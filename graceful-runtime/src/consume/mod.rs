@@ -129,6 +129,8 @@
 //!   failure policy ([`Failure`]), the counts in the shutdown's report.
 //! - `sqlite.rs` (cargo feature `sqlite`): the embedded queue in a SQLite file, which
 //!   needs no server.
+//! - `amqp.rs` (cargo feature `amqp`): RabbitMQ.
+//! - `postgres.rs` (cargo feature `postgres`): a queue table in PostgreSQL.
 
 mod runner;
 mod source;
@@ -137,4 +139,9 @@ mod source;
 pub mod sqlite;
 
 pub use runner::{Consumer, ConsumerHandle, Failure, DEFAULT_HANDLERS};
+
+#[cfg(feature = "amqp")]
+pub mod amqp;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub use source::{Delivery, Error, Message, Publish, Source};

@@ -1,0 +1,604 @@
+//! A queue table in PostgreSQL as a [`Source`] and a [`Publish`]: feature `postgres`,
+//! Rust 1.85.
+//!
+//! Why it looks like this:
+//!
+//! - The client is [tokio-postgres](https://docs.rs/tokio-postgres): asynchronous, on
+//!   tokio, no macros. sqlx would check queries at compile time, which a handful of fixed
+//!   statements do not need, at the price of minutes of build on a small machine.
+//! - A queue is a table of its own name (see [`schema`]), created by the first of
+//!   [`source`] or [`publisher`] (`CREATE TABLE IF NOT EXISTS`, under an advisory lock so
+//!   that two processes starting at once do not collide).
+//! - A delivery is a row locked by an open transaction (`SELECT … FOR UPDATE SKIP LOCKED`)
+//!   on a connection of its own, held until it is settled. The lock, not a lease, says who
+//!   holds a message: a crashed or killed process's connection closes, PostgreSQL rolls its
+//!   transactions back, and what it held is free at once, with no heartbeat to keep up and
+//!   no clock to trust. The price is one connection per handler (plus one that listens):
+//!   size `max_connections` for it.
+//! - New messages are announced by `NOTIFY` (the publisher's insert, a retry, a hand-back),
+//!   heard through `LISTEN` on one more connection, so an idle source takes a message at
+//!   once; it also looks every second, in case a notification was missed while it
+//!   reconnected.
+//! - Settlements end the transaction: `ack` deletes the row and commits, `retry` counts the
+//!   attempt and commits, `reject` marks the row `dead` and commits, `hand_back` rolls back
+//!   (no attempt counted). Each returns once the commit (or rollback) is done.
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_postgres::config::Host;
+use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Statement};
+
+use super::{Delivery, Error, Message, Publish, Source};
+
+/// How long a connection may take to open, unless the URL says `connect_timeout`.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a statement may take before the server is taken for gone.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How often an idle source looks for messages when no notification came.
+const POLL: Duration = Duration::from_secs(1);
+
+/// The SQL that creates `queue`'s table and its index, as [`source`] and [`publisher`] run
+/// it: ship it with your migrations if the service's role may not create tables.
+///
+/// ```sql
+/// CREATE TABLE IF NOT EXISTS "orders" (
+///     id          bigserial   PRIMARY KEY,
+///     payload     bytea       NOT NULL,
+///     attempt     integer     NOT NULL DEFAULT 1,
+///     state       text        NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'dead')),
+///     enqueued_at timestamptz NOT NULL DEFAULT now(),
+///     dead_at     timestamptz
+/// );
+/// CREATE INDEX IF NOT EXISTS "orders_ready" ON "orders" (id) WHERE state = 'ready';
+/// ```
+pub fn schema(queue: &str) -> String {
+    let table = ident(queue);
+    let index = ident(&format!("{queue}_ready"));
+    format!(
+        "CREATE TABLE IF NOT EXISTS {table} (\n    \
+            id          bigserial   PRIMARY KEY,\n    \
+            payload     bytea       NOT NULL,\n    \
+            attempt     integer     NOT NULL DEFAULT 1,\n    \
+            state       text        NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'dead')),\n    \
+            enqueued_at timestamptz NOT NULL DEFAULT now(),\n    \
+            dead_at     timestamptz\n\
+        );\n\
+        CREATE INDEX IF NOT EXISTS {index} ON {table} (id) WHERE state = 'ready';\n"
+    )
+}
+
+/// A quoted SQL identifier.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A quoted SQL string.
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// Where to connect, and the server as it may be shown (no password).
+#[derive(Clone)]
+struct Endpoint {
+    config: Config,
+    shown: String,
+}
+
+impl Endpoint {
+    fn parse(url: &str) -> Result<Endpoint, Error> {
+        let mut config = Config::from_str(url).map_err(|e| {
+            Error::new(
+                format!(
+                    "bad PostgreSQL URL {}: expected postgres://user@host:port/database",
+                    redact(url)
+                ),
+                e,
+            )
+        })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name(format!("graceful {}", std::process::id()));
+        }
+        let host = match config.get_hosts().first() {
+            Some(Host::Tcp(host)) => host.clone(),
+            #[cfg(unix)]
+            Some(Host::Unix(path)) => path.display().to_string(),
+            None => String::from("localhost"),
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let shown = format!(
+            "postgres://{}@{host}:{port}/{}",
+            config.get_user().unwrap_or(""),
+            config.get_dbname().unwrap_or("")
+        );
+        Ok(Endpoint { config, shown })
+    }
+
+    /// Opens a connection, driven by a task of its own that wakes `notified` on each
+    /// notification and when the connection ends.
+    async fn connect(
+        &self,
+        notified: Option<Arc<Notify>>,
+    ) -> Result<(Client, JoinHandle<()>), Error> {
+        let timeout = self
+            .config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(CONNECT_TIMEOUT);
+        let (client, mut connection) =
+            match tokio::time::timeout(timeout, self.config.connect(NoTls)).await {
+                Ok(Ok(pair)) => pair,
+                Ok(Err(e)) => {
+                    return Err(Error::new(format!("cannot connect to {}", self.shown), e))
+                }
+                Err(_) => {
+                    return Err(Error::msg(format!(
+                        "cannot connect to {}: no answer within {timeout:?}",
+                        self.shown
+                    )))
+                }
+            };
+        let task = tokio::spawn(async move {
+            loop {
+                match std::future::poll_fn(|cx| connection.poll_message(cx)).await {
+                    Some(Ok(AsyncMessage::Notification(_))) => {
+                        if let Some(notified) = &notified {
+                            notified.notify_one();
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => break,
+                }
+            }
+            if let Some(notified) = &notified {
+                notified.notify_one();
+            }
+        });
+        Ok((client, task))
+    }
+}
+
+/// The URL without its password, in either form PostgreSQL accepts.
+fn redact(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        let end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (authority, tail) = rest.split_at(end);
+        return match authority.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+                format!("{scheme}://{user}@{host}{tail}")
+            }
+            None => url.to_string(),
+        };
+    }
+    url.split_whitespace()
+        .filter(|pair| !pair.starts_with("password="))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What a source, its deliveries and a publisher share.
+struct Shared {
+    endpoint: Endpoint,
+    queue: String,
+    table: String,
+    channel: String,
+    /// Connections between deliveries, each with its take statement prepared.
+    idle: Mutex<Vec<Held>>,
+    /// The tasks that drive this source's connections, awaited at close.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// A connection of the pool and its take statement.
+struct Held {
+    client: Client,
+    take: Statement,
+}
+
+impl Shared {
+    fn new(endpoint: Endpoint, queue: &str) -> Result<Arc<Shared>, Error> {
+        if queue.is_empty() || queue.len() > 57 || queue.contains('\0') {
+            return Err(Error::msg(format!(
+                "bad queue name {queue:?}: the table's name must be 1 to 57 bytes (PostgreSQL names are 63 at most, and its index adds _ready)"
+            )));
+        }
+        Ok(Arc::new(Shared {
+            endpoint,
+            queue: queue.to_string(),
+            table: ident(queue),
+            channel: queue.to_string(),
+            idle: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Vec::new()),
+        }))
+    }
+
+    fn failed(&self, what: &str) -> String {
+        format!("{what} queue {:?} on {}", self.queue, self.endpoint.shown)
+    }
+
+    async fn connect(&self, notified: Option<Arc<Notify>>) -> Result<Client, Error> {
+        let (client, task) = self.endpoint.connect(notified).await?;
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(task);
+        Ok(client)
+    }
+
+    /// Creates the table if it is missing.
+    async fn create(&self, client: &Client) -> Result<(), Error> {
+        let sql = format!(
+            "BEGIN; SELECT pg_advisory_xact_lock(hashtext({})); {} COMMIT;",
+            literal(&format!("graceful queue {}", self.queue)),
+            schema(&self.queue)
+        );
+        run(client.batch_execute(&sql), || {
+            self.failed("cannot create the table of")
+        })
+        .await
+    }
+
+    fn idle(&self) -> Option<Held> {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    fn back(&self, held: Held) {
+        if !held.client.is_closed() {
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(held);
+        }
+    }
+
+    async fn held(&self) -> Result<Held, Error> {
+        if let Some(held) = self.idle() {
+            return Ok(held);
+        }
+        let client = self.connect(None).await?;
+        let sql = format!(
+            "SELECT id, payload, attempt FROM {} WHERE state = 'ready' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
+            self.table
+        );
+        let take = run(client.prepare(&sql), || {
+            self.failed("cannot prepare to take from")
+        })
+        .await?;
+        Ok(Held { client, take })
+    }
+
+    fn notify_sql(&self) -> String {
+        format!("SELECT pg_notify({}, '')", literal(&self.channel))
+    }
+}
+
+/// Runs a statement within [`REQUEST_TIMEOUT`], naming what failed.
+async fn run<T>(
+    request: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+    what: impl FnOnce() -> String,
+) -> Result<T, Error> {
+    match tokio::time::timeout(REQUEST_TIMEOUT, request).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(e)) => Err(Error::new(what(), e)),
+        Err(_) => Err(Error::msg(format!(
+            "{}: no answer within {REQUEST_TIMEOUT:?}",
+            what()
+        ))),
+    }
+}
+
+/// Connects to `url` (`postgres://user[:password]@host[:port]/database[?options]`, or
+/// PostgreSQL's `key=value` form) and creates `queue`'s table if it is missing, to take
+/// its messages with up to `handlers` connections, one per message held.
+///
+/// A wrong URL, an unreachable server or a refused login is an error at once (the
+/// connection is bounded by `connect_timeout`, 10 s by default).
+pub async fn source(url: &str, queue: &str, handlers: u16) -> Result<PostgresSource, Error> {
+    let shared = Shared::new(Endpoint::parse(url)?, queue)?;
+    let client = shared.connect(None).await?;
+    shared.create(&client).await?;
+    drop(client);
+    Ok(PostgresSource {
+        shared,
+        handlers,
+        listener: None,
+        notified: Arc::new(Notify::new()),
+        stopped: false,
+    })
+}
+
+/// Connects to `url` and creates `queue`'s table as [`source`] does, to insert messages.
+pub async fn publisher(url: &str, queue: &str) -> Result<PostgresPublisher, Error> {
+    let shared = Shared::new(Endpoint::parse(url)?, queue)?;
+    let client = shared.connect(None).await?;
+    shared.create(&client).await?;
+    let sql = format!(
+        "WITH inserted AS (INSERT INTO {} (payload) VALUES ($1) RETURNING id) \
+         SELECT pg_notify({}, '') FROM inserted",
+        shared.table,
+        literal(&shared.channel)
+    );
+    let insert = run(client.prepare(&sql), || {
+        shared.failed("cannot prepare to publish to")
+    })
+    .await?;
+    Ok(PostgresPublisher {
+        shared,
+        client,
+        insert,
+    })
+}
+
+/// A consumer of one queue table: see [the module's docs](self).
+pub struct PostgresSource {
+    shared: Arc<Shared>,
+    handlers: u16,
+    listener: Option<Client>,
+    notified: Arc<Notify>,
+    stopped: bool,
+}
+
+impl fmt::Debug for PostgresSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresSource")
+            .field("server", &self.shared.endpoint.shown)
+            .field("queue", &self.shared.queue)
+            .field("handlers", &self.handlers)
+            .finish()
+    }
+}
+
+impl PostgresSource {
+    async fn listen(&mut self) -> Result<(), Error> {
+        if self.listener.as_ref().is_some_and(|l| !l.is_closed()) {
+            return Ok(());
+        }
+        self.listener = None;
+        let client = self.shared.connect(Some(self.notified.clone())).await?;
+        let sql = format!("LISTEN {}", ident(&self.shared.channel));
+        run(client.batch_execute(&sql), || {
+            self.shared.failed("cannot listen for")
+        })
+        .await?;
+        self.listener = Some(client);
+        Ok(())
+    }
+}
+
+impl Source for PostgresSource {
+    type Delivery = PostgresDelivery;
+
+    /// Takes the oldest ready row that no one holds, in a transaction of its own; waits
+    /// for a notification (or a second) when there is none. Cancel-safe: a row taken by a
+    /// dropped call is released when its connection closes.
+    async fn next(&mut self) -> Result<PostgresDelivery, Error> {
+        loop {
+            if self.stopped {
+                std::future::pending::<()>().await;
+            }
+            self.listen().await?;
+            let shared = &self.shared;
+            let held = shared.held().await?;
+            run(held.client.batch_execute("BEGIN"), || {
+                shared.failed("cannot take from")
+            })
+            .await?;
+            let row = run(held.client.query_opt(&held.take, &[]), || {
+                shared.failed("cannot take from")
+            })
+            .await?;
+            match row {
+                Some(row) => {
+                    let id: i64 = row.get(0);
+                    let payload: Vec<u8> = row.get(1);
+                    let attempt: i32 = row.get(2);
+                    let attempt = u32::try_from(attempt).unwrap_or(1);
+                    return Ok(PostgresDelivery {
+                        message: Message::new(id.to_string(), payload, attempt),
+                        id,
+                        held: Some(held),
+                        shared: shared.clone(),
+                    });
+                }
+                None => {
+                    run(held.client.batch_execute("ROLLBACK"), || {
+                        shared.failed("cannot take from")
+                    })
+                    .await?;
+                    shared.back(held);
+                    tokio::select! {
+                        _ = self.notified.notified() => {}
+                        _ = tokio::time::sleep(POLL) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    /// Stops listening; a pull source buffers nothing, so nothing is returned.
+    async fn stop(&mut self) -> Result<Vec<PostgresDelivery>, Error> {
+        self.stopped = true;
+        self.listener = None;
+        Ok(Vec::new())
+    }
+
+    /// Closes every connection and waits for each to end.
+    async fn close(self) -> Result<(), Error> {
+        drop(self.listener);
+        self.shared
+            .idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        let tasks: Vec<JoinHandle<()>> = self
+            .shared
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
+        for task in tasks {
+            if tokio::time::timeout(REQUEST_TIMEOUT, task).await.is_err() {
+                return Err(Error::msg(format!(
+                    "cannot close the connections to {}: one did not end within {REQUEST_TIMEOUT:?}",
+                    self.shared.endpoint.shown
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One row of a queue table, locked by this process's open transaction until settled.
+pub struct PostgresDelivery {
+    message: Message,
+    id: i64,
+    held: Option<Held>,
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for PostgresDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresDelivery")
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl PostgresDelivery {
+    /// Ends the row's transaction with `sql`, then returns the connection to the pool.
+    async fn settle(mut self, verb: &str, sql: String) -> Result<(), Error> {
+        let held = self.held.take().expect("a delivery is settled once");
+        let what = || {
+            self.shared
+                .failed(&format!("cannot {verb} message {} of", self.id))
+        };
+        if held.client.is_closed() {
+            return Err(Error::msg(format!(
+                "{}: the connection was lost, and the message is back in the queue",
+                what()
+            )));
+        }
+        run(held.client.batch_execute(&sql), what).await?;
+        self.shared.back(held);
+        Ok(())
+    }
+}
+
+impl Delivery for PostgresDelivery {
+    fn message(&self) -> &Message {
+        &self.message
+    }
+
+    /// Deletes the row and commits.
+    async fn ack(self) -> Result<(), Error> {
+        let sql = format!(
+            "DELETE FROM {} WHERE id = {}; COMMIT",
+            self.shared.table, self.id
+        );
+        self.settle("acknowledge", sql).await
+    }
+
+    /// Counts the attempt and commits: the row is ready again, at its place.
+    async fn retry(self) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {} SET attempt = attempt + 1 WHERE id = {}; {}; COMMIT",
+            self.shared.table,
+            self.id,
+            self.shared.notify_sql()
+        );
+        self.settle("retry", sql).await
+    }
+
+    /// Marks the row `dead` (kept in the table: the dead letters) and commits.
+    async fn reject(self) -> Result<(), Error> {
+        let sql = format!(
+            "UPDATE {} SET state = 'dead', dead_at = now() WHERE id = {}; COMMIT",
+            self.shared.table, self.id
+        );
+        self.settle("reject", sql).await
+    }
+
+    /// Rolls back: the row is free at once, its attempt not counted.
+    async fn hand_back(self) -> Result<(), Error> {
+        let sql = format!("ROLLBACK; {}", self.shared.notify_sql());
+        self.settle("hand back", sql).await
+    }
+}
+
+/// Inserts messages into one queue table, each [`publish`](Publish::publish) returning
+/// once its insert is committed.
+pub struct PostgresPublisher {
+    shared: Arc<Shared>,
+    client: Client,
+    insert: Statement,
+}
+
+impl fmt::Debug for PostgresPublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresPublisher")
+            .field("server", &self.shared.endpoint.shown)
+            .field("queue", &self.shared.queue)
+            .finish()
+    }
+}
+
+/// The table and the server, without the password: `queue "orders" on postgres://app@db:5432/prod`.
+impl fmt::Display for PostgresPublisher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "queue {:?} on {}",
+            self.shared.queue, self.shared.endpoint.shown
+        )
+    }
+}
+
+impl Publish for PostgresPublisher {
+    async fn publish(&self, payload: &[u8]) -> Result<(), Error> {
+        run(self.client.query(&self.insert, &[&payload]), || {
+            self.shared.failed("cannot publish to")
+        })
+        .await
+        .map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_shown_without_password_in_both_forms() {
+        let e = Endpoint::parse("postgres://app:secret@db.local:5433/orders").unwrap();
+        assert_eq!(e.shown, "postgres://app@db.local:5433/orders");
+        assert_eq!(redact("postgres://app:secret@db/x"), "postgres://app@db/x");
+        assert_eq!(
+            redact("host=db user=app password=secret dbname=x"),
+            "host=db user=app dbname=x"
+        );
+        let error = Endpoint::parse("postgres://app:secret@db:notaport/x")
+            .err()
+            .expect("a bad port")
+            .to_string();
+        assert!(error.contains("bad PostgreSQL URL"), "{error}");
+        assert!(!error.contains("secret"), "{error}");
+    }
+
+    #[test]
+    fn names_are_quoted() {
+        assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(literal("it's"), "'it''s'");
+        assert!(schema("orders").contains("CREATE TABLE IF NOT EXISTS \"orders\" ("));
+        assert!(Shared::new(Endpoint::parse("postgres://h/d").unwrap(), "").is_err());
+        assert!(Shared::new(Endpoint::parse("postgres://h/d").unwrap(), &"q".repeat(58)).is_err());
+    }
+}

@@ -1,0 +1,508 @@
+//! `graceful::consume::postgres` against a real PostgreSQL: each settlement, two sources on
+//! one table, a consumer whose connection is cut, and the errors of a wrong URL, an
+//! unreachable server and a refused login.
+
+#[path = "../../tests/process/src/broker.rs"]
+#[allow(dead_code, unreachable_pub)]
+mod broker;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use graceful::consume::postgres::{self, PostgresDelivery, PostgresSource};
+use graceful::consume::{Delivery, Publish, Source};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_postgres::{Client, NoTls};
+
+const URL: &str = broker::POSTGRES.url;
+
+/// A connection of the test's own, to look at the table and drop it.
+async fn admin() -> Client {
+    let (client, connection) = tokio_postgres::connect(URL, NoTls)
+        .await
+        .expect("admin connection");
+    tokio::spawn(connection);
+    client
+}
+
+/// Rows of `table` in `state`.
+async fn count(client: &Client, table: &str, state: &str) -> i64 {
+    client
+        .query_one(
+            &format!("SELECT count(*) FROM \"{table}\" WHERE state = $1"),
+            &[&state],
+        )
+        .await
+        .expect("count")
+        .get(0)
+}
+
+/// Rows of `table` locked by someone (held by a delivery).
+async fn locked(client: &Client, table: &str) -> i64 {
+    let ready = count(client, table, "ready").await;
+    let free: i64 = client
+        .query_one(
+            &format!("SELECT count(*) FROM (SELECT id FROM \"{table}\" WHERE state = 'ready' FOR UPDATE SKIP LOCKED) f"),
+            &[],
+        )
+        .await
+        .expect("count the free")
+        .get(0);
+    ready - free
+}
+
+/// Drops a test's table when dropped, so that a failing test leaves nothing behind either.
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let table = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            rt.block_on(async {
+                let client = admin().await;
+                let _ = client
+                    .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+async fn drop_table(client: &Client, table: &str) {
+    client
+        .batch_execute(&format!("DROP TABLE \"{table}\""))
+        .await
+        .expect("drop the test's table");
+}
+
+async fn next(source: &mut PostgresSource) -> PostgresDelivery {
+    tokio::time::timeout(Duration::from_secs(10), source.next())
+        .await
+        .expect("a delivery within 10 s")
+        .expect("a delivery")
+}
+
+/// Whether `next` gives nothing for `wait` (its future is then dropped, which must lose
+/// nothing).
+async fn nothing_for(source: &mut PostgresSource, wait: Duration) -> bool {
+    tokio::time::timeout(wait, source.next()).await.is_err()
+}
+
+fn text(delivery: &PostgresDelivery) -> String {
+    delivery.message().text().expect("utf-8").to_string()
+}
+
+#[tokio::test]
+async fn published_rows_are_taken_acknowledged_and_deleted() {
+    if !broker::available(
+        broker::POSTGRES,
+        "published_rows_are_taken_acknowledged_and_deleted",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_ack");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    // The publisher comes first and creates the table; the source finds it.
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    for n in 0..3 {
+        publisher
+            .publish(format!("m{n}").as_bytes())
+            .await
+            .expect("committed");
+    }
+    assert_eq!(
+        count(&admin, &table, "ready").await,
+        3,
+        "each publish returned once committed"
+    );
+    let mut source = postgres::source(URL, &table, 4).await.expect("source");
+    for n in 0..3 {
+        let delivery = next(&mut source).await;
+        assert_eq!(text(&delivery), format!("m{n}"));
+        assert_eq!(delivery.message().attempt(), 1);
+        delivery.ack().await.expect("ack");
+    }
+    assert!(source.stop().await.expect("stop").is_empty());
+    source.close().await.expect("close");
+    assert_eq!(
+        count(&admin, &table, "ready").await,
+        0,
+        "acknowledged rows are deleted"
+    );
+    drop_table(&admin, &table).await;
+}
+
+#[tokio::test]
+async fn two_sources_never_take_one_row_and_a_waiting_source_is_woken_by_a_publish() {
+    if !broker::available(
+        broker::POSTGRES,
+        "two_sources_never_take_one_row_and_a_waiting_source_is_woken_by_a_publish",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_two");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    // The source comes first and creates the table.
+    let mut a = postgres::source(URL, &table, 2).await.expect("source a");
+    let mut b = postgres::source(URL, &table, 2).await.expect("source b");
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    for n in 0..4 {
+        publisher
+            .publish(format!("m{n}").as_bytes())
+            .await
+            .expect("committed");
+    }
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(next(&mut a).await);
+        held.push(next(&mut b).await);
+    }
+    let mut texts: Vec<String> = held.iter().map(text).collect();
+    texts.sort();
+    assert_eq!(texts, ["m0", "m1", "m2", "m3"], "each row taken once");
+    assert_eq!(locked(&admin, &table).await, 4);
+    // Nothing left: a waiting next is dropped and loses nothing.
+    assert!(nothing_for(&mut a, Duration::from_millis(300)).await);
+
+    // A waiting source takes a new message at once, not at its next look.
+    let waiting = tokio::spawn(async move {
+        let delivery = next(&mut b).await;
+        (delivery, Instant::now(), b)
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let published = Instant::now();
+    publisher.publish(b"late").await.expect("committed");
+    let (late, taken, mut b) = waiting.await.expect("the waiting task");
+    assert_eq!(text(&late), "late");
+    assert!(
+        taken.duration_since(published) < Duration::from_millis(500),
+        "woken by the notification: {:?}",
+        taken.duration_since(published)
+    );
+    held.push(late);
+    for delivery in held {
+        delivery.ack().await.expect("ack");
+    }
+    for source in [&mut a, &mut b] {
+        source.stop().await.expect("stop");
+    }
+    // Nothing is taken after stop.
+    publisher.publish(b"after").await.expect("committed");
+    assert!(nothing_for(&mut a, Duration::from_millis(300)).await);
+    a.close().await.expect("close");
+    b.close().await.expect("close");
+    assert_eq!(count(&admin, &table, "ready").await, 1);
+    assert_eq!(locked(&admin, &table).await, 0);
+    drop_table(&admin, &table).await;
+}
+
+#[tokio::test]
+async fn hand_back_frees_at_once_uncounted_retry_counts_and_reject_keeps_a_dead_row() {
+    if !broker::available(
+        broker::POSTGRES,
+        "hand_back_frees_at_once_uncounted_retry_counts_and_reject_keeps_a_dead_row",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_settle");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    publisher.publish(b"flaky").await.expect("committed");
+    let mut a = postgres::source(URL, &table, 1).await.expect("source a");
+    let mut b = postgres::source(URL, &table, 1).await.expect("source b");
+
+    let first = next(&mut a).await;
+    assert!(
+        nothing_for(&mut b, Duration::from_millis(200)).await,
+        "held by a"
+    );
+    let waiting = tokio::spawn(async move { (next(&mut b).await, Instant::now(), b) });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let handed = Instant::now();
+    first.hand_back().await.expect("hand back");
+    let (again, taken, mut b) = waiting.await.expect("the waiting task");
+    assert!(
+        taken.duration_since(handed) < Duration::from_millis(500),
+        "free at once: {:?}",
+        taken.duration_since(handed)
+    );
+    assert_eq!(
+        again.message().attempt(),
+        1,
+        "a hand-back counts no attempt"
+    );
+    again.retry().await.expect("retry");
+    let second = next(&mut a).await;
+    assert_eq!(text(&second), "flaky");
+    assert_eq!(second.message().attempt(), 2);
+    second.retry().await.expect("retry");
+    let third = next(&mut b).await;
+    assert_eq!(third.message().attempt(), 3);
+    third.reject().await.expect("reject");
+    assert!(
+        nothing_for(&mut a, Duration::from_millis(300)).await,
+        "a dead row is not taken"
+    );
+    assert_eq!(
+        count(&admin, &table, "dead").await,
+        1,
+        "the dead letter is kept"
+    );
+    assert_eq!(count(&admin, &table, "ready").await, 0);
+    let attempt: i32 = admin
+        .query_one(&format!("SELECT attempt FROM \"{table}\""), &[])
+        .await
+        .expect("the dead row")
+        .get(0);
+    assert_eq!(attempt, 3);
+    for source in [&mut a, &mut b] {
+        source.stop().await.expect("stop");
+    }
+    a.close().await.expect("close");
+    b.close().await.expect("close");
+    drop_table(&admin, &table).await;
+}
+
+/// A TCP proxy to the server that the test cuts, as a crash or a network failure would.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(to: &'static str) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let spawned = tasks.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let task = tokio::spawn(async move {
+                    if let Ok(mut server) = TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+                spawned.lock().unwrap().push(task);
+            }
+        });
+        tasks.lock().unwrap().push(accept);
+        Proxy { addr, tasks }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres:secret@{}/test", self.addr)
+    }
+
+    /// Drops every connection through it, and goes on taking new ones.
+    fn drop_connections(&self) {
+        for task in self.tasks.lock().unwrap().drain(..).skip(1) {
+            task.abort();
+        }
+    }
+
+    /// Drops every connection through it, and takes no new one.
+    fn cut(&self) {
+        for task in self.tasks.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cut_consumers_rows_come_back_by_themselves_and_cannot_be_settled_after() {
+    if !broker::available(
+        broker::POSTGRES,
+        "a_cut_consumers_rows_come_back_by_themselves_and_cannot_be_settled_after",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_cut");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    let proxy = Proxy::start(broker::POSTGRES.addr).await;
+    let mut doomed = postgres::source(&proxy.url(), &table, 2)
+        .await
+        .expect("source through the proxy");
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    publisher.publish(b"a").await.expect("committed");
+    publisher.publish(b"b").await.expect("committed");
+    let held = next(&mut doomed).await;
+    assert_eq!(text(&held), "a");
+
+    proxy.cut();
+    // PostgreSQL rolls the cut connection's transaction back: the row is free at once.
+    let mut survivor = postgres::source(URL, &table, 2).await.expect("source");
+    let started = Instant::now();
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let delivery = next(&mut survivor).await;
+        assert_eq!(delivery.message().attempt(), 1);
+        got.push(text(&delivery));
+        delivery.ack().await.expect("ack");
+    }
+    got.sort();
+    assert_eq!(got, ["a", "b"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "no lease to wait for: {:?}",
+        started.elapsed()
+    );
+
+    // The cut side says so, and deletes nothing it no longer holds.
+    let error = tokio::time::timeout(Duration::from_secs(35), held.ack())
+        .await
+        .expect("a settlement on a cut connection returns")
+        .expect_err("an ack on a cut connection is an error");
+    assert!(error.to_string().contains(&table), "{error}");
+    assert!(
+        !error.to_string().contains("secret"),
+        "no password: {error}"
+    );
+    let again = tokio::time::timeout(Duration::from_secs(15), doomed.next())
+        .await
+        .expect("next returns")
+        .expect_err("the server is unreachable through the cut proxy");
+    assert!(
+        again.to_string().contains(&proxy.addr.to_string()),
+        "{again}"
+    );
+
+    survivor.stop().await.expect("stop");
+    survivor.close().await.expect("close");
+    doomed.stop().await.expect("stop");
+    doomed.close().await.expect("close of a cut source");
+    assert_eq!(count(&admin, &table, "ready").await, 0);
+    drop_table(&admin, &table).await;
+}
+
+#[tokio::test]
+async fn a_wrong_url_an_unreachable_server_and_a_refused_login_are_clear_errors_at_once() {
+    if !broker::available(
+        broker::POSTGRES,
+        "a_wrong_url_an_unreachable_server_and_a_refused_login_are_clear_errors_at_once",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_errors");
+    let _cleanup = Cleanup(table.clone());
+    let silent = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent_addr = silent.local_addr().unwrap();
+    let _keep = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let refused = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap()
+    };
+    let cases = [
+        (
+            "postgres://app:secret@127.0.0.1:notaport/test".to_string(),
+            "bad PostgreSQL URL",
+        ),
+        (
+            format!("postgres://app:secret@{refused}/test"),
+            "cannot connect to",
+        ),
+        (
+            format!("postgres://app:secret@{silent_addr}/test?connect_timeout=1"),
+            "cannot connect to",
+        ),
+        // No such role: the login is refused.
+        (
+            "postgres://nobody_here:secret@127.0.0.1:5432/test".to_string(),
+            "cannot connect to",
+        ),
+        (
+            "postgres://postgres:secret@127.0.0.1:5432/no_such_database".to_string(),
+            "cannot connect to",
+        ),
+    ];
+    for (url, expected) in cases {
+        let started = Instant::now();
+        let error = postgres::source(&url, &table, 1).await.expect_err(&url);
+        let shown = error.to_string();
+        assert!(shown.contains(expected), "{url}: {shown}");
+        assert!(
+            !shown.contains("secret"),
+            "{url}: the password is not shown: {shown}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{url}: at once, not {:?}",
+            started.elapsed()
+        );
+        let error = postgres::publisher(&url, &table).await.expect_err(&url);
+        assert!(error.to_string().contains(expected), "{url}: {error}");
+    }
+    let error = postgres::source("postgres://nobody_here@127.0.0.1:5432/test", &table, 1)
+        .await
+        .expect_err("a refused login");
+    // The client's error is the source, and the chain says why.
+    let mut chain = Vec::new();
+    let mut cause = std::error::Error::source(&error);
+    while let Some(e) = cause {
+        chain.push(e.to_string());
+        cause = e.source();
+    }
+    assert!(chain.iter().any(|e| e.contains("nobody_here")), "{chain:?}");
+}
+
+#[tokio::test]
+async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
+    if !broker::available(
+        broker::POSTGRES,
+        "a_lost_connection_is_said_and_the_next_call_connects_again",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_again");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    let proxy = Proxy::start(broker::POSTGRES.addr).await;
+    let mut source = postgres::source(&proxy.url(), &table, 1)
+        .await
+        .expect("source");
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    publisher.publish(b"a").await.expect("committed");
+    let held = next(&mut source).await;
+    proxy.drop_connections();
+    // The row is free again at once; the source notices at its next call, connects again
+    // and takes it.
+    let mut again = None;
+    for _ in 0..5 {
+        match tokio::time::timeout(Duration::from_secs(10), source.next())
+            .await
+            .expect("next returns")
+        {
+            Ok(delivery) => {
+                again = Some(delivery);
+                break;
+            }
+            Err(e) => assert!(e.to_string().contains(&table), "{e}"),
+        }
+    }
+    let again = again.expect("the row taken again");
+    assert_eq!(text(&again), "a");
+    assert_eq!(again.message().attempt(), 1);
+    assert!(
+        held.ack().await.is_err(),
+        "the lost delivery cannot be acknowledged"
+    );
+    again.ack().await.expect("ack on the new connection");
+    source.stop().await.expect("stop");
+    source.close().await.expect("close");
+    assert_eq!(count(&admin, &table, "ready").await, 0);
+    drop_table(&admin, &table).await;
+}
