@@ -286,7 +286,8 @@ mod sequence;
 mod serve;
 mod shared;
 mod sync;
-// The system calls std has no safe form of: the crate's only `unsafe`.
+// The system calls std has no safe form of: the crate's only `unsafe`, but for the two
+// calls of `sys::adopt_all` (`handover/`, `systemd/activation.rs`) that assert its conditions.
 #[cfg(unix)]
 mod sys;
 mod systemd;

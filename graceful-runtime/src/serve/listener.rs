@@ -33,9 +33,11 @@ use super::registry::{self, Kind, Origin, Reservation};
 /// process on another address than `addr` is left to it: `addr` is bound afresh (said on
 /// stderr), and the old address goes with the previous process.
 ///
-/// Under `#[graceful::main]` the passed sockets are taken, and the variables that
-/// announce them removed from the environment, before the body runs; elsewhere at the
-/// first call. Use no other socket-activation crate beside this.
+/// Under `#[graceful::main]` the passed sockets are taken before the body runs;
+/// elsewhere at the first call. The variables that announce them are read once and left
+/// in the environment (removing them races with other threads that read it); a program
+/// this one starts does not take the sockets, which are close-on-exec and announced for
+/// this process only. Use no other socket-activation crate beside this.
 ///
 /// # Errors
 ///

@@ -52,6 +52,9 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     cmd.arg0(&exe.argv0)
         .args(&exe.args)
         .envs(handover::announce(&names));
+    for name in crate::systemd::activation::VARIABLES {
+        cmd.env_remove(name);
+    }
     let fds: Vec<BorrowedFd<'_>> = listeners
         .iter()
         .map(|(_, socket)| socket.as_fd())
