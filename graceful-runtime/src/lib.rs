@@ -327,7 +327,7 @@ pub use serve::ready::not_ready;
 pub use serve::registry::{listeners, ListenerInfo, Origin};
 
 // Upgrade in place.
-pub use upgrade::{upgrade, upgraded_from, UpgradeError};
+pub use upgrade::{upgrade, upgraded_from, ProcessExit, UpgradeError};
 
 /// Not public API. Used by generated code.
 #[doc(hidden)]

@@ -220,8 +220,36 @@ fn named(name: &str, e: io::Error) -> io::Error {
     with_context(e, &format!("graceful::listener({name:?})"))
 }
 
+/// `e` said with what it is about, of its kind, and kept as the error's
+/// [`source`](std::error::Error::source): the system's error number stays readable
+/// (`raw_os_error`) down the chain.
 fn with_context(e: io::Error, context: &str) -> io::Error {
-    io::Error::new(e.kind(), format!("{context}: {e}"))
+    io::Error::new(
+        e.kind(),
+        Context {
+            context: context.to_owned(),
+            source: e,
+        },
+    )
+}
+
+/// An error and what it is about: `context: error`.
+#[derive(Debug)]
+struct Context {
+    context: String,
+    source: io::Error,
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.context, self.source)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 fn list(addrs: &[SocketAddr]) -> String {
@@ -402,6 +430,18 @@ mod tests {
             )),
             "{err}"
         );
+        // The system's error is kept, as the source, not only as text.
+        let mut source = std::error::Error::source(&err);
+        let mut system = None;
+        while let Some(e) = source {
+            system = system.or_else(|| {
+                e.downcast_ref::<io::Error>()
+                    .filter(|e| e.raw_os_error().is_some())
+                    .map(io::Error::kind)
+            });
+            source = e.source();
+        }
+        assert_eq!(system, Some(io::ErrorKind::AddrInUse), "{err:?}");
         drop(taken);
         listener("listener-test-in-use", at)
             .await

@@ -1,5 +1,6 @@
 //! Starting the new process and waiting for it: ready, exited, late, or stopped with us.
 
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
@@ -11,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 use tokio::time::{sleep, Instant};
 
-use super::error::{how_it_ended, UpgradeError};
+use super::error::{ended, UpgradeError};
 use super::{started, Plan, SETTLE};
 use crate::controller::Controller;
 use crate::report::log;
@@ -34,16 +35,22 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     let exe = plan.exe.as_ref().map_err(|why| UpgradeError::CannotStart {
         path: None,
         reason: why.clone(),
+        error: None,
     })?;
-    let cannot_start = |reason: String| UpgradeError::CannotStart {
+    let cannot_start = |reason: String, error: io::Error| UpgradeError::CannotStart {
         path: Some(exe.path.clone()),
-        reason,
+        reason: if reason.is_empty() {
+            error.to_string()
+        } else {
+            format!("{reason}: {error}")
+        },
+        error: Some(error),
     };
     let listeners = registry::for_handover()
-        .map_err(|e| cannot_start(format!("cannot copy the listeners: {e}")))?;
+        .map_err(|e| cannot_start("cannot copy the listeners".into(), e))?;
     let names: Vec<&str> = listeners.iter().map(|(name, _)| name.as_str()).collect();
     let (ours, theirs) = UnixStream::pair()
-        .map_err(|e| cannot_start(format!("cannot make the upgrade's channel: {e}")))?;
+        .map_err(|e| cannot_start("cannot make the upgrade's channel".into(), e))?;
 
     if let Some(notifier) = ctl.notifier() {
         notifier.reloading();
@@ -61,10 +68,10 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         .chain([theirs.as_fd()])
         .collect();
     let sources = sys::hand_over(&mut cmd, &fds)
-        .map_err(|e| cannot_start(format!("cannot hand the sockets over: {e}")))?;
+        .map_err(|e| cannot_start("cannot hand the sockets over".into(), e))?;
     let mut child = tokio::process::Command::from(cmd)
         .spawn()
-        .map_err(|e| cannot_start(e.to_string()))?;
+        .map_err(|e| cannot_start(String::new(), e))?;
     // The child has its copies now; ours of its end, and the copies made to hand over,
     // close here.
     drop(fds);
@@ -83,7 +90,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
             s.set_nonblocking(true)?;
             tokio::net::UnixStream::from_std(s)
         })
-        .map_err(|e| cannot_start(format!("cannot read the upgrade's channel: {e}")));
+        .map_err(|e| cannot_start("cannot read the upgrade's channel".into(), e));
     let ours_async = match ours_async {
         Ok(stream) => stream,
         Err(e) => {
@@ -103,8 +110,8 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
             biased;
             () = &mut stop => return Err(stopped(ctl, &mut child, pid).await),
             status = child.wait() => {
-                let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
-                return Err(UpgradeError::Exited { pid, how });
+                let (how, exit) = ended(status);
+                return Err(UpgradeError::Exited { pid, how, exit });
             }
             line = lines.next_line() => match line {
                 Ok(Some(line)) if handover::parse_ready(&line) == Some(pid) => break,
@@ -127,8 +134,8 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         biased;
         () = &mut stop => return Err(stopped(ctl, &mut child, pid).await),
         status = child.wait() => {
-            let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
-            return Err(UpgradeError::Exited { pid, how: format!("{how} right after it said it was ready") });
+            let (how, exit) = ended(status);
+            return Err(UpgradeError::Exited { pid, how: format!("{how} right after it said it was ready"), exit });
         }
         () = &mut settle => {}
     }
@@ -148,10 +155,10 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
 /// a moment, then it is killed.
 async fn closed(child: &mut Child, pid: u32) -> UpgradeError {
     match tokio::time::timeout(CLOSE_TO_EXIT, child.wait()).await {
-        Ok(Ok(status)) => UpgradeError::Exited {
-            pid,
-            how: how_it_ended(status),
-        },
+        Ok(Ok(status)) => {
+            let (how, exit) = ended(Ok(status));
+            UpgradeError::Exited { pid, how, exit }
+        }
         _ => {
             end(child).await;
             UpgradeError::ClosedWithoutReady { pid }
@@ -172,8 +179,13 @@ async fn stopped(ctl: &Controller, child: &mut Child, pid: u32) -> UpgradeError 
     } else {
         end(child).await
     };
-    let how = status.map_or_else(|| "could not be waited for".to_owned(), how_it_ended);
-    UpgradeError::Stopped { pid, how }
+    let (how, exit) = ended(status.ok_or_else(|| io::Error::other("no status")));
+    let how = if exit.is_some() {
+        how
+    } else {
+        "could not be waited for".to_owned()
+    };
+    UpgradeError::Stopped { pid, how, exit }
 }
 
 /// Stops the new process and reaps it: `SIGTERM` first, so that one that took work, or
