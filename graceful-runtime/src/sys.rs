@@ -18,7 +18,7 @@
 #![allow(unsafe_code)] // the module's one purpose; each block says why it holds
 
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 
 /// The numbers [`adopt_all`] has taken in this process: none is taken twice, whichever
@@ -158,6 +158,49 @@ fn check(fd: RawFd) -> io::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What tells one open socket from another while it is open: its device and inode
+/// numbers, which a socket made later at the same descriptor number does not share.
+pub(crate) type SocketId = (u64, u64);
+
+/// The [`SocketId`] of the socket at `fd`.
+pub(crate) fn socket_id(fd: BorrowedFd<'_>) -> io::Result<SocketId> {
+    id_of(fd.as_raw_fd())
+}
+
+fn id_of(fd: RawFd) -> io::Result<SocketId> {
+    // SAFETY: `stat` is a plain C struct of integers, for which all zeroes is a value.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: `fstat` writes into the `stat` it is given, which lives for the call, and
+    // only reads the metadata of the number; one that is not open gives `EBADF`.
+    if unsafe { libc::fstat(fd, &mut stat) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)] // their types vary by platform
+    Ok((u64::from(stat.st_dev as u64), u64::from(stat.st_ino as u64)))
+}
+
+/// Whether the number `fd`, owned elsewhere in this process, still holds the socket `id`:
+/// false once its owner closed it, even if the number was reused since.
+pub(crate) fn still_holds(fd: RawFd, id: SocketId) -> bool {
+    id_of(fd).is_ok_and(|now| now == id)
+}
+
+/// A close-on-exec copy of the socket `id` at the number `fd`, owned elsewhere in this
+/// process, if it still holds that socket; `None` once its owner closed it.
+pub(crate) fn copy_if_still(fd: RawFd, id: SocketId) -> Option<OwnedFd> {
+    // SAFETY: `F_DUPFD_CLOEXEC` makes a new descriptor from the number, or fails with
+    // `EBADF` if it is not open; it touches no memory and changes nothing of the number
+    // itself. Its owner may close it meanwhile, and the number may hold another file by
+    // then: the copy is checked against `id` below, and dropped if it is not the socket.
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, FIRST) };
+    if copy < 0 {
+        return None;
+    }
+    // SAFETY: `copy` was just made by this call, open, and owned by nothing else.
+    let copy = unsafe { OwnedFd::from_raw_fd(copy) };
+    (socket_id(copy.as_fd()).ok()? == id).then_some(copy)
 }
 
 /// The first descriptor handed to a program: after stdin, stdout and stderr; where

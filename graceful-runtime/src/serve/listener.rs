@@ -234,10 +234,17 @@ fn with_context(e: io::Error, context: &str) -> io::Error {
 }
 
 /// An error and what it is about: `context: error`.
-#[derive(Debug)]
 struct Context {
     context: String,
     source: io::Error,
+}
+
+/// The message, quoted: what a `main` that returns the error prints, as for an error
+/// made from a string.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_string(), f)
+    }
 }
 
 impl std::fmt::Display for Context {
@@ -416,6 +423,33 @@ mod tests {
                 .starts_with("graceful::listener(\"listener-test-tcp\"): the name"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_dropped_listener_is_forgotten_and_closed_for_good() {
+        let first = listener("listener-test-again", "127.0.0.1:0")
+            .await
+            .unwrap();
+        let at = first.local_addr().unwrap();
+        drop(first);
+        let listed = crate::serve::registry::listeners();
+        assert!(
+            listed.iter().all(|i| i.name() != "listener-test-again"),
+            "a dropped listener is not listed: {listed:?}"
+        );
+        // Nothing queues connections on its socket any more.
+        let refused = std::net::TcpStream::connect(at).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+        // The name may be asked for again, as two tests of one process do, and the
+        // address bound again.
+        let second = listener("listener-test-again", at).await.unwrap();
+        assert_eq!(second.local_addr().unwrap(), at);
+        let listed = crate::serve::registry::listeners();
+        let info = listed
+            .iter()
+            .find(|i| i.name() == "listener-test-again")
+            .unwrap();
+        assert_eq!(info.address(), at.to_string());
     }
 
     #[tokio::test]

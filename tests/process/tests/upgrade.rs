@@ -570,9 +570,20 @@ fn twenty_upgrades_leave_the_descriptor_count_where_it_was() {
     let mut pid = upgrade::serving_pid(addr).unwrap();
     let before = settled_descriptors(pid);
     for _ in 0..20 {
-        upgrade::signal(pid, "HUP");
-        // Its predecessor has exited: this process reaps it.
-        assert_eq!(upgrade::exit_code(pid, support::PATIENCE), Some(0));
+        // A process refuses an upgrade until it has seen its predecessor's exit, a moment
+        // after this process reaped it: the signal is sent again until it is taken.
+        let waited = Instant::now();
+        loop {
+            upgrade::signal(pid, "HUP");
+            if let Some(code) = upgrade::exit_code(pid, Duration::from_secs(5)) {
+                assert_eq!(code, 0, "{pid} exited with {code}");
+                break;
+            }
+            assert!(
+                waited.elapsed() < support::PATIENCE,
+                "{pid} was not replaced"
+            );
+        }
         pid = upgrade::serving_pid(addr).unwrap();
     }
     let after = settled_descriptors(pid);
