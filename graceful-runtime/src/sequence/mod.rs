@@ -49,7 +49,7 @@ pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<Hoo
     {
         Exit::DeadlineExceeded
     } else if matches!(body, Some(BodyOutcome::Panicked(_)))
-        || (!tasks_panicked.is_empty() && ctl.task_panics_fail())
+        || (tasks_panicked.count() > 0 && ctl.task_panics_fail())
     {
         Exit::Panicked
     } else if matches!(body, Some(BodyOutcome::Err(_)))
@@ -67,7 +67,8 @@ pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<Hoo
         ended_at: std::time::SystemTime::now(),
         hooks: end.hooks,
         tasks_still_running: end.tasks_still_running,
-        tasks_panicked,
+        tasks_panicked: tasks_panicked.kept(),
+        tasks_panicked_count: tasks_panicked.count(),
         cut_at_hard_stop,
         body_still_running,
         main_error: match body {
