@@ -44,7 +44,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::report::log;
 use crate::sync::lock;
 
-pub(crate) use channel::parse_ready;
+pub(crate) use channel::{parse_ready, Lines};
 
 /// The old process's id.
 pub(crate) const FROM: &str = "GRACEFUL_UPGRADE_FROM";

@@ -52,6 +52,13 @@ pub enum UpgradeError {
         /// Its id.
         pid: u32,
     },
+    /// The new process wrote on the upgrade's channel what it does not carry.
+    BadChannel {
+        /// Its id.
+        pid: u32,
+        /// What was wrong: `a line of more than 256 bytes`.
+        reason: String,
+    },
     /// The new process did not say it was ready in time.
     NotReady {
         /// Its id.
@@ -154,6 +161,11 @@ impl fmt::Display for UpgradeError {
                 "the new process (pid {pid}) closed the upgrade's channel without saying it is \
                  ready; stopped"
             ),
+            UpgradeError::BadChannel { pid, reason } => write!(
+                f,
+                "the new process (pid {pid}) wrote on the upgrade's channel what it does not \
+                 carry ({reason}); stopped"
+            ),
             UpgradeError::NotReady { pid, after } => write!(
                 f,
                 "the new process (pid {pid}) was not ready after {after:?}: did it call \
@@ -240,6 +252,19 @@ mod tests {
         assert_eq!(
             how_it_ended(ExitStatusExt::from_raw(77)),
             "was killed by signal 77"
+        );
+    }
+
+    #[test]
+    fn a_channel_that_carries_what_it_should_not_is_said() {
+        let e = UpgradeError::BadChannel {
+            pid: 42,
+            reason: "a line of more than 256 bytes".to_owned(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the new process (pid 42) wrote on the upgrade's channel what it does not carry \
+             (a line of more than 256 bytes); stopped"
         );
     }
 

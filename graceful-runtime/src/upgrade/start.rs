@@ -8,7 +8,7 @@ use std::process::ExitStatus;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::Child;
 use tokio::time::{sleep, Instant};
 
@@ -98,7 +98,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
             return Err(e);
         }
     };
-    let mut lines = BufReader::new(ours_async).lines();
+    let mut lines = handover::Lines::new(BufReader::new(ours_async));
     let stop = ctl.initiated.wait();
     tokio::pin!(stop);
 
@@ -117,6 +117,10 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
                 Ok(Some(line)) if handover::parse_ready(&line) == Some(pid) => break,
                 // Anything else on the channel is not ours to read.
                 Ok(Some(_)) => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    end(&mut child).await;
+                    return Err(UpgradeError::BadChannel { pid, reason: e.to_string() });
+                }
                 Ok(None) | Err(_) => return Err(closed(&mut child, pid).await),
             },
             () = &mut timeout => {
