@@ -327,7 +327,8 @@ mod sequence;
 mod serve;
 mod shared;
 mod sync;
-// The system calls std has no safe form of: the crate's only `unsafe`.
+// The system calls std has no safe form of: the crate's only `unsafe`, but for the two
+// calls of `sys::adopt_all` (`handover/`, `systemd/activation.rs`) that assert its conditions.
 #[cfg(unix)]
 mod sys;
 mod systemd;
@@ -375,7 +376,7 @@ pub use serve::ready::not_ready_reason;
 pub use serve::registry::{listeners, ListenerInfo, Origin};
 
 // Upgrade in place.
-pub use upgrade::{upgrade, upgraded_from, UpgradeError};
+pub use upgrade::{upgrade, upgraded_from, ProcessExit, UpgradeError};
 
 /// Not public API. Used by generated code.
 #[doc(hidden)]

@@ -95,3 +95,33 @@ async fn a_panic_during_the_drain_is_counted_and_fails_the_exit() {
     assert_eq!(report.tasks_panicked()[0].name(), "flusher");
     assert_eq!(report.exit_code(), 101);
 }
+
+#[tokio::test(start_paused = true)]
+async fn under_continue_the_panics_kept_are_bounded_and_the_count_is_exact() {
+    let running = Harness::new()
+        .without_registered_hooks()
+        .on_task_panic(TaskPanic::Continue)
+        .start(async {
+            for i in 0..1000 {
+                let name = format!("request-{i}");
+                let crashed = graceful::spawn_named(name, async move { fail("bad input") });
+                assert!(crashed.await.unwrap_err().is_panic());
+            }
+            graceful::shutdown_requested().await;
+        });
+    sleep(Duration::from_secs(1)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    assert_eq!(report.tasks_panicked_count(), 1000);
+    let names: Vec<&str> = report.tasks_panicked().iter().map(|t| t.name()).collect();
+    let expected: Vec<String> = (0..10)
+        .chain(990..1000)
+        .map(|i| format!("request-{i}"))
+        .collect();
+    assert_eq!(names, expected, "the first ten and the last ten, in order");
+    let v: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(v["tasks_panicked_count"], 1000);
+    assert_eq!(v["tasks_panicked_left_out"], 980);
+    assert_eq!(v["tasks_panicked"].as_array().unwrap().len(), 20);
+    assert_eq!(report.exit(), Exit::Clean);
+}

@@ -123,6 +123,14 @@ impl Config {
         (self.deadline / 10).min(Duration::from_secs(1))
     }
 
+    /// What the sequence leaves of the deadline to the program's last word (its
+    /// [`at_exit`](crate::at_exit) work, a log flush) when it has some: a twentieth of the
+    /// deadline, at most 250 ms. A shutdown that uses all its time would leave it none,
+    /// and the flush that says what went wrong would be lost.
+    pub(crate) fn last_word_slice(&self) -> Duration {
+        (self.deadline / 20).min(Duration::from_millis(250))
+    }
+
     /// The longest the process lives once the shutdown has started, whatever blocks: the
     /// deadline, what the `always` hooks may add after it, and the watchdog's slack.
     pub(crate) fn exit_limit(&self, always_budget: Duration) -> Duration {

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::config::TaskPanic;
-use crate::report::{log, PanickedTask};
+use crate::report::{log, PanickedTask, Panics};
 use crate::sync::latch::Latch;
 use crate::sync::lock;
 use crate::systemd::Notifier;
@@ -69,8 +69,8 @@ pub(crate) struct Controller {
     pub(crate) tasks: Tasks,
     /// True when a tracked task's panic is only logged ([`TaskPanic::Continue`]).
     tasks_may_panic: AtomicBool,
-    /// The tracked tasks that panicked, in order.
-    panicked: Mutex<Vec<PanickedTask>>,
+    /// The tracked tasks that panicked, counted, the first and last kept.
+    panicked: Mutex<Panics>,
     /// The values given to [`provide`](crate::provide).
     pub(crate) provided: Provided,
     /// What the program's hooks take from [`provide`](crate::provide): set before the
@@ -130,7 +130,7 @@ impl Controller {
             forced_by: Mutex::new(None),
             tasks: Tasks::default(),
             tasks_may_panic: AtomicBool::new(false),
-            panicked: Mutex::new(Vec::new()),
+            panicked: Mutex::new(Panics::default()),
             provided: Provided::default(),
             needs: OnceLock::new(),
             notifier: OnceLock::new(),
@@ -230,8 +230,8 @@ impl Controller {
         }
     }
 
-    /// The tracked tasks that panicked so far.
-    pub(crate) fn panicked_tasks(&self) -> Vec<PanickedTask> {
+    /// The tracked tasks that panicked so far: how many, and the first and last kept.
+    pub(crate) fn panicked_tasks(&self) -> Panics {
         lock(&self.panicked).clone()
     }
 

@@ -14,6 +14,65 @@ pub(crate) const READY: &str = "READY";
 /// service, and its stop is no rollback.
 pub(crate) const HANDED_OVER: &str = "HANDED-OVER\n";
 
+/// The longest line the channel carries: the ready line is under twenty bytes. A longer
+/// one is an error, not memory spent on whatever the new process writes.
+pub(crate) const LONGEST_LINE: usize = 256;
+
+/// The lines the new process writes, as the old one reads them: each at most
+/// [`LONGEST_LINE`] bytes.
+pub(crate) struct Lines<R> {
+    reader: R,
+    line: Vec<u8>,
+}
+
+impl<R: tokio::io::AsyncBufRead + Unpin> Lines<R> {
+    pub(crate) fn new(reader: R) -> Lines<R> {
+        Lines {
+            reader,
+            line: Vec::new(),
+        }
+    }
+
+    /// The next line, without its end; `None` at the end of the stream. Cancel-safe: what
+    /// was read is kept for the next call. A line longer than [`LONGEST_LINE`] is an
+    /// error (`InvalidData`) that says so.
+    pub(crate) async fn next_line(&mut self) -> io::Result<Option<String>> {
+        use tokio::io::AsyncBufReadExt;
+        loop {
+            let buf = self.reader.fill_buf().await?;
+            if buf.is_empty() {
+                if self.line.is_empty() {
+                    return Ok(None);
+                }
+                return Ok(Some(self.take()));
+            }
+            let (part, used, ended) = match buf.iter().position(|&b| b == b'\n') {
+                Some(i) => (&buf[..i], i + 1, true),
+                None => (buf, buf.len(), false),
+            };
+            let room = LONGEST_LINE + 1 - self.line.len().min(LONGEST_LINE + 1);
+            self.line.extend_from_slice(&part[..part.len().min(room)]);
+            self.reader.consume(used);
+            if self.line.len() > LONGEST_LINE {
+                self.line.clear();
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a line of more than {LONGEST_LINE} bytes"),
+                ));
+            }
+            if ended {
+                return Ok(Some(self.take()));
+            }
+        }
+    }
+
+    fn take(&mut self) -> String {
+        let line = String::from_utf8_lossy(&self.line).into_owned();
+        self.line.clear();
+        line
+    }
+}
+
 /// The new process's id in a line the old one read, if it is the ready line.
 pub(crate) fn parse_ready(line: &str) -> Option<u32> {
     let rest = line.trim_end().strip_prefix(READY)?.strip_prefix(' ')?;
@@ -95,6 +154,19 @@ mod tests {
         assert_eq!(parse_ready("READY soon"), None);
         assert_eq!(parse_ready("READYX 1"), None);
         assert_eq!(parse_ready(""), None);
+    }
+
+    #[tokio::test]
+    async fn lines_are_read_whole_and_a_long_one_is_an_error() {
+        let long = "x".repeat(LONGEST_LINE + 1);
+        let at_limit = "y".repeat(LONGEST_LINE);
+        let input = format!("READY 7\n{at_limit}\n{long}{long}\nlast");
+        let mut lines = Lines::new(tokio::io::BufReader::with_capacity(16, input.as_bytes()));
+        assert_eq!(lines.next_line().await.unwrap().as_deref(), Some("READY 7"));
+        assert_eq!(lines.next_line().await.unwrap(), Some(at_limit));
+        let err = lines.next_line().await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(err.to_string(), "a line of more than 256 bytes");
     }
 
     #[test]

@@ -5,8 +5,12 @@
 //! and, after them, its end of a channel; it announces them in the environment:
 //!
 //! - `GRACEFUL_UPGRADE_FROM`: the old process's id. The new one takes what is announced
-//!   only if that is its parent, as systemd's `LISTEN_PID` guards its sockets: a program
-//!   the new one starts in turn inherits the variables, not the sockets.
+//!   only if the descriptor after the sockets is the channel that process made: a Unix
+//!   socket whose peer, as the kernel recorded it when the pair was made, is that process.
+//!   Not its parent: the old process may have died before the new one read this (its
+//!   parent is then another), and the sockets are still the new one's to take; a program
+//!   the new one starts in turn inherits the variables, not the descriptors, and is left
+//!   alone.
 //! - `GRACEFUL_UPGRADE_FDS`: how many sockets; `GRACEFUL_UPGRADE_FDNAMES`: their names,
 //!   `:`-separated, the names of the `graceful::listener` calls that took them.
 //!
@@ -21,6 +25,12 @@
 //! through the code that takes systemd's. The sockets are never closed in between: the
 //! kernel queues connections on them whichever process accepts.
 //!
+//! The variables are read once and left in the environment: removing them
+//! (`std::env::remove_var`) races with any other thread that reads the environment, and
+//! this may run after threads started (lazily, from the first `listener` call). They do
+//! no harm left there: what they announce is taken only with its channel, and the old
+//! process sets them afresh for each new process it starts.
+//!
 //! This module holds both sides of the protocol, and the new process's state: what it
 //! inherited and its end of the channel. The old side's work (starting the program,
 //! waiting for it) is in `upgrade/`.
@@ -34,7 +44,7 @@ use std::sync::{Mutex, OnceLock};
 use crate::report::log;
 use crate::sync::lock;
 
-pub(crate) use channel::{parse_ready, HANDED_OVER};
+pub(crate) use channel::{parse_ready, Lines, HANDED_OVER};
 
 /// The old process's id.
 pub(crate) const FROM: &str = "GRACEFUL_UPGRADE_FROM";
@@ -63,10 +73,9 @@ struct Inherited {
 
 static INHERITED: OnceLock<Result<Option<Inherited>, String>> = OnceLock::new();
 
-/// Reads the announcement, removes it from the environment, and takes what it announces
-/// for this process; once per process, before the runtime's threads start under
-/// `#[graceful::main]` (`std::env::remove_var` races with threads reading the
-/// environment).
+/// Reads the announcement and takes what it announces for this process; once per
+/// process (under `#[graceful::main]` before the runtime's threads start). The variables
+/// are left in the environment (see the module's docs).
 pub(crate) fn take_from_env() {
     INHERITED.get_or_init(read);
 }
@@ -74,11 +83,6 @@ pub(crate) fn take_from_env() {
 fn read() -> Result<Option<Inherited>, String> {
     let var = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let (from, fds, names) = (var(FROM), var(FDS), var(FDNAMES));
-    for name in [FROM, FDS, FDNAMES] {
-        if std::env::var_os(name).is_some() {
-            std::env::remove_var(name);
-        }
-    }
     let Some(from) = from else {
         return Ok(None);
     };
@@ -86,18 +90,13 @@ fn read() -> Result<Option<Inherited>, String> {
         .trim()
         .parse()
         .map_err(|_| format!("{FROM}={from:?} is not a process id (upgrade in place)"))?;
-    let parent = std::os::unix::process::parent_id();
-    if from != parent {
-        log::listener_note(&format!(
-            "{FROM}={from} is not this process's parent ({parent}): what it announces is not for this process, and is left alone"
-        ));
-        return Ok(None);
-    }
     let fds = fds.unwrap_or_else(|| "0".to_owned());
     let count: usize = fds
         .trim()
         .parse()
-        .map_err(|_| format!("{FDS}={fds:?} is not a number of sockets (upgrade in place)"))?;
+        .ok()
+        .filter(|&n| n <= MAX_SOCKETS)
+        .ok_or_else(|| format!("{FDS}={fds:?} is not a number of sockets (upgrade in place)"))?;
     let names: Vec<String> = match names.as_deref() {
         Some("") | None => Vec::new(),
         Some(names) => names.split(':').map(str::to_owned).collect(),
@@ -108,8 +107,16 @@ fn read() -> Result<Option<Inherited>, String> {
             names.len()
         ));
     }
+    if !is_for_this_process(from, count) {
+        return Ok(None);
+    }
     // The sockets, then the channel's end.
-    let mut fds = crate::sys::adopt_all(crate::sys::FIRST, count + 1)
+    #[allow(unsafe_code)] // the one call of `sys::adopt_all` for this protocol
+    // SAFETY: the old process `from` handed these numbers to this one for it to own: the
+    // channel after them is the one it made, or it is this process's parent (checked just
+    // above); this runs once per process (`INHERITED`), and `adopt_all` refuses a number
+    // taken before.
+    let mut fds = unsafe { crate::sys::adopt_all(crate::sys::FIRST, count + 1) }
         .map_err(|e| format!("{FDS}={count}: {e} (upgrade in place)"))?;
     let channel = channel::Channel::new(fds.pop().expect("count + 1 descriptors"))
         .map_err(|e| format!("the upgrade's channel cannot be used: {e}"))?;
@@ -119,6 +126,33 @@ fn read() -> Result<Option<Inherited>, String> {
         sockets: Mutex::new(names.into_iter().zip(fds).collect()),
         channel,
     }))
+}
+
+/// More sockets than a service listens on: a number like this is a mistake.
+const MAX_SOCKETS: usize = 4096;
+
+/// Whether what `from` announces is for this process: the descriptor after the `count`
+/// sockets is the channel the process `from` made, or `from` is this process's parent (an
+/// announcement for this process then, whose errors are said).
+///
+/// The channel decides when the old process died before this one read the announcement:
+/// its parent is then another, and the sockets, open in this process, are still its own to
+/// take (left alone, they would hold the addresses this process then binds afresh).
+fn is_for_this_process(from: u32, count: usize) -> bool {
+    let channel = crate::sys::FIRST + libc::c_int::try_from(count).expect("at most MAX_SOCKETS");
+    if let Ok(Some(peer)) = crate::sys::peer_pid(channel) {
+        if peer == from {
+            return true;
+        }
+    }
+    let parent = std::os::unix::process::parent_id();
+    if from == parent {
+        return true;
+    }
+    log::listener_note(&format!(
+        "{FROM}={from} is neither this process's parent ({parent}) nor the maker of descriptor {channel}: what it announces is not for this process, and is left alone"
+    ));
+    false
 }
 
 fn inherited() -> Result<Option<&'static Inherited>, String> {

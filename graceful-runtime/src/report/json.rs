@@ -48,7 +48,14 @@ pub(super) fn render(report: &Report) -> String {
         }
         string(&mut out, task);
     }
-    out.push_str("],\"tasks_panicked\":[");
+    let _ = write!(
+        out,
+        "],\"tasks_panicked_count\":{},\"tasks_panicked_left_out\":{},\"tasks_panicked\":[",
+        report.tasks_panicked_count,
+        report
+            .tasks_panicked_count
+            .saturating_sub(report.tasks_panicked.len())
+    );
     for (i, task) in report.tasks_panicked.iter().enumerate() {
         if i > 0 {
             out.push(',');

@@ -232,7 +232,7 @@ pub(crate) fn summary(report: &Report) {
     let trigger = report.trigger();
     let still_running = report.tasks_still_running();
     let panicked: Vec<&str> = report.tasks_panicked().iter().map(|t| t.name()).collect();
-    let tasks_panicked = panicked.len();
+    let tasks_panicked = report.tasks_panicked_count();
     let cut_at_hard_stop = report.cut_at_hard_stop();
     // A second signal ended it before its end: it did not complete.
     let headline = match report.exit() {
@@ -270,7 +270,16 @@ pub(crate) fn summary(report: &Report) {
         ));
     }
     if !panicked.is_empty() {
-        stderr_line(format_args!("tasks that panicked: {}", panicked.join(", ")));
+        let left_out = tasks_panicked.saturating_sub(panicked.len());
+        let more = if left_out > 0 {
+            format!(" (and {left_out} more between the first and the last)")
+        } else {
+            String::new()
+        };
+        stderr_line(format_args!(
+            "tasks that panicked: {}{more}",
+            panicked.join(", ")
+        ));
     }
     if cut_at_hard_stop > 0 {
         stderr_line(format_args!(

@@ -50,6 +50,44 @@ impl PanickedTask {
     }
 }
 
+/// The tracked tasks that panicked in a program's life, kept within bounds: a program
+/// that goes on after each panic (`on_task_panic = "continue"`) may see millions. The
+/// count is exact; the first and the last [`PANICS_KEPT`] are kept, in order.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Panics {
+    count: usize,
+    first: Vec<PanickedTask>,
+    last: std::collections::VecDeque<PanickedTask>,
+}
+
+/// How many panicked tasks are kept at each end: twice this, with
+/// [`NAMES_SHOWN`], is what a report shows.
+pub(crate) const PANICS_KEPT: usize = NAMES_SHOWN / 2;
+
+impl Panics {
+    pub(crate) fn push(&mut self, task: PanickedTask) {
+        self.count += 1;
+        if self.first.len() < PANICS_KEPT {
+            self.first.push(task);
+            return;
+        }
+        if self.last.len() == PANICS_KEPT {
+            self.last.pop_front();
+        }
+        self.last.push_back(task);
+    }
+
+    /// How many panicked, kept or not.
+    pub(crate) fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The ones kept, the first then the last, in the order they panicked.
+    pub(crate) fn kept(&self) -> Vec<PanickedTask> {
+        self.first.iter().chain(&self.last).cloned().collect()
+    }
+}
+
 /// The whole shutdown, as it happened.
 #[derive(Clone, Debug)]
 pub struct Report {
@@ -61,6 +99,7 @@ pub struct Report {
     pub(crate) hooks: Vec<HookReport>,
     pub(crate) tasks_still_running: Vec<String>,
     pub(crate) tasks_panicked: Vec<PanickedTask>,
+    pub(crate) tasks_panicked_count: usize,
     pub(crate) cut_at_hard_stop: usize,
     pub(crate) body_still_running: bool,
     pub(crate) main_error: Option<String>,
@@ -110,10 +149,18 @@ impl Report {
         &self.tasks_still_running
     }
     /// The tracked tasks that panicked in the program's life, the shutdown's included, in
-    /// the order they did. With [`TaskPanic::Shutdown`](crate::TaskPanic::Shutdown) (the
-    /// default), any makes the exit code 101.
+    /// the order they did: the first ten and the last ten, when more did (a program that
+    /// goes on after each panic keeps no more: see
+    /// [`tasks_panicked_count`](Report::tasks_panicked_count)). With
+    /// [`TaskPanic::Shutdown`](crate::TaskPanic::Shutdown) (the default), any makes the
+    /// exit code 101.
     pub fn tasks_panicked(&self) -> &[PanickedTask] {
         &self.tasks_panicked
+    }
+    /// How many tracked tasks panicked in the program's life, those
+    /// [`tasks_panicked`](Report::tasks_panicked) leaves out included.
+    pub fn tasks_panicked_count(&self) -> usize {
+        self.tasks_panicked_count
     }
     /// How many [`until_hard_stop`](crate::until_hard_stop) futures the hard stop ended:
     /// work the deadline cut short, to be handed back. Above zero, the exit code is 124.
@@ -204,7 +251,9 @@ impl Report {
     /// - `tasks_still_running`: the names of the tracked tasks the deadline cut, the first
     ///   twenty, sorted; `tasks_still_running_count`: how many there were.
     /// - `tasks_panicked`: the tracked tasks that panicked, each
-    ///   `{"name": "worker-3", "message": "..."}`, in the order they did.
+    ///   `{"name": "worker-3", "message": "..."}`, in the order they did: the first ten and
+    ///   the last ten; `tasks_panicked_count`: how many did, and
+    ///   `tasks_panicked_left_out`: how many of them the list leaves out.
     /// - `cut_at_hard_stop`: how many `until_hard_stop` futures the hard stop ended.
     /// - `main_error`: what `main` returned as its error, or the message it panicked with.
     /// - `consumers`: each consumer of [`consume`](crate::consume), with the counts of

@@ -5,7 +5,9 @@
 //! and the tracked tasks is one of them) → a last wait for tasks spawned after that drain
 //! → report. The deadline bounds it all: at `deadline - margin` the hard stop fires, at
 //! the deadline the remaining steps are cut or skipped and only `always` hooks still run.
-//! A second signal ends it at once.
+//! When the program has `at_exit` work, the steps' deadline is the deadline less a small
+//! slice kept for that last word (`Config::last_word_slice`). A second signal ends it at
+//! once.
 //!
 //! The sequence runs apart from the body of `main` (on a thread of its own under
 //! `#[graceful::main]`, as a task of its own in a test harness), so a body that blocks
@@ -49,7 +51,7 @@ pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<Hoo
     {
         Exit::DeadlineExceeded
     } else if matches!(body, Some(BodyOutcome::Panicked(_)))
-        || (!tasks_panicked.is_empty() && ctl.task_panics_fail())
+        || (tasks_panicked.count() > 0 && ctl.task_panics_fail())
     {
         Exit::Panicked
     } else if matches!(body, Some(BodyOutcome::Err(_)))
@@ -67,7 +69,8 @@ pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<Hoo
         ended_at: std::time::SystemTime::now(),
         hooks: end.hooks,
         tasks_still_running: end.tasks_still_running,
-        tasks_panicked,
+        tasks_panicked: tasks_panicked.kept(),
+        tasks_panicked_count: tasks_panicked.count(),
         cut_at_hard_stop,
         body_still_running,
         main_error: match body {
@@ -152,11 +155,18 @@ async fn sequence(
     // From the trigger itself, not from when this task got to run: a runtime busy at the
     // signal does not push the deadline back.
     let start = ctl.started_at().unwrap_or_else(Instant::now);
+    // The last word's slice is kept out of the steps' time: the process still exits by
+    // the deadline, and its last word has time for a flush however the steps went.
+    let kept = if ctl.at_exit.is_empty() {
+        Duration::ZERO
+    } else {
+        config.last_word_slice()
+    };
     let frame = Frame {
         ctl,
         trigger: trigger.clone(),
         start,
-        deadline: config::after(start, config.deadline),
+        deadline: config::after(start, config.deadline - kept),
         tasks_order: config.tasks_order,
     };
 

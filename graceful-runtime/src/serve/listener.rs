@@ -33,9 +33,11 @@ use super::registry::{self, Kind, Origin, Reservation};
 /// process on another address than `addr` is left to it: `addr` is bound afresh (said on
 /// stderr), and the old address goes with the previous process.
 ///
-/// Under `#[graceful::main]` the passed sockets are taken, and the variables that
-/// announce them removed from the environment, before the body runs; elsewhere at the
-/// first call. Use no other socket-activation crate beside this.
+/// Under `#[graceful::main]` the passed sockets are taken before the body runs;
+/// elsewhere at the first call. The variables that announce them are read once and left
+/// in the environment (removing them races with other threads that read it); a program
+/// this one starts does not take the sockets, which are close-on-exec and announced for
+/// this process only. Use no other socket-activation crate beside this.
 ///
 /// # Errors
 ///
@@ -218,8 +220,43 @@ fn named(name: &str, e: io::Error) -> io::Error {
     with_context(e, &format!("graceful::listener({name:?})"))
 }
 
+/// `e` said with what it is about, of its kind, and kept as the error's
+/// [`source`](std::error::Error::source): the system's error number stays readable
+/// (`raw_os_error`) down the chain.
 fn with_context(e: io::Error, context: &str) -> io::Error {
-    io::Error::new(e.kind(), format!("{context}: {e}"))
+    io::Error::new(
+        e.kind(),
+        Context {
+            context: context.to_owned(),
+            source: e,
+        },
+    )
+}
+
+/// An error and what it is about: `context: error`.
+struct Context {
+    context: String,
+    source: io::Error,
+}
+
+/// The message, quoted: what a `main` that returns the error prints, as for an error
+/// made from a string.
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.to_string(), f)
+    }
+}
+
+impl std::fmt::Display for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.context, self.source)
+    }
+}
+
+impl std::error::Error for Context {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
 }
 
 fn list(addrs: &[SocketAddr]) -> String {
@@ -389,6 +426,33 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dropped_listener_is_forgotten_and_closed_for_good() {
+        let first = listener("listener-test-again", "127.0.0.1:0")
+            .await
+            .unwrap();
+        let at = first.local_addr().unwrap();
+        drop(first);
+        let listed = crate::serve::registry::listeners();
+        assert!(
+            listed.iter().all(|i| i.name() != "listener-test-again"),
+            "a dropped listener is not listed: {listed:?}"
+        );
+        // Nothing queues connections on its socket any more.
+        let refused = std::net::TcpStream::connect(at).unwrap_err();
+        assert_eq!(refused.kind(), io::ErrorKind::ConnectionRefused);
+        // The name may be asked for again, as two tests of one process do, and the
+        // address bound again.
+        let second = listener("listener-test-again", at).await.unwrap();
+        assert_eq!(second.local_addr().unwrap(), at);
+        let listed = crate::serve::registry::listeners();
+        let info = listed
+            .iter()
+            .find(|i| i.name() == "listener-test-again")
+            .unwrap();
+        assert_eq!(info.address(), at.to_string());
+    }
+
+    #[tokio::test]
     async fn an_address_in_use_names_the_listener_and_frees_the_name() {
         let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let at = taken.local_addr().unwrap();
@@ -400,6 +464,18 @@ mod tests {
             )),
             "{err}"
         );
+        // The system's error is kept, as the source, not only as text.
+        let mut source = std::error::Error::source(&err);
+        let mut system = None;
+        while let Some(e) = source {
+            system = system.or_else(|| {
+                e.downcast_ref::<io::Error>()
+                    .filter(|e| e.raw_os_error().is_some())
+                    .map(io::Error::kind)
+            });
+            source = e.source();
+        }
+        assert_eq!(system, Some(io::ErrorKind::AddrInUse), "{err:?}");
         drop(taken);
         listener("listener-test-in-use", at)
             .await

@@ -2,19 +2,21 @@
 //! while the program serves, a close-on-exec copy of its socket.
 //!
 //! A name is reserved before its socket is looked for or bound, so that a name asked for
-//! twice (even by two calls at once) is refused, and released if that fails. The copies
-//! are what an in-place upgrade hands to the next process, by name: each is owned here,
-//! once, and never closed by number. They are closed when the shutdown is requested, so
-//! that a listener the program drops then is closed for good and new connections are
-//! refused, not left in a backlog nobody accepts; no upgrade starts once the shutdown has.
+//! twice (even by two calls at once) is refused, and released if that fails.
+//!
+//! The registry holds no socket of its own: a copy kept here would keep a listener the
+//! program dropped listening, its backlog filling with connections nobody accepts. It
+//! keeps the listener's descriptor number and what tells its socket from another (device
+//! and inode); a listener whose number no longer holds that socket was dropped, and its
+//! name is forgotten: it is no longer listed, and may be asked for again. An in-place
+//! upgrade takes, by name, a close-on-exec copy of each listener still open, made when
+//! it starts and checked to be that socket (`sys::copy_if_still`).
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
-use crate::api;
 use crate::sync::lock;
 
 /// What kind of socket a listener is.
@@ -93,14 +95,72 @@ enum Entry {
         kind: Kind,
         origin: Origin,
         address: String,
-        /// `None` once the shutdown was requested.
-        socket: Option<socket2::Socket>,
+        /// Where the program's listener is, while it is open.
+        held: Held,
     },
+}
+
+/// The program's listener: its descriptor number and its socket's identity.
+#[cfg(unix)]
+#[derive(Clone, Copy)]
+struct Held {
+    fd: std::os::fd::RawFd,
+    id: crate::sys::SocketId,
+}
+
+#[cfg(unix)]
+impl Held {
+    fn of(socket: &socket2::SockRef<'_>) -> io::Result<Held> {
+        use std::os::fd::AsFd;
+        let fd = socket.as_fd();
+        Ok(Held {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&fd),
+            id: crate::sys::socket_id(fd)?,
+        })
+    }
+
+    fn is_open(self) -> bool {
+        crate::sys::still_holds(self.fd, self.id)
+    }
+}
+
+/// Elsewhere, no upgrade in place: a listener is taken as open for the process's life.
+#[cfg(not(unix))]
+#[derive(Clone, Copy)]
+struct Held;
+
+#[cfg(not(unix))]
+impl Held {
+    fn of(_: &socket2::SockRef<'_>) -> io::Result<Held> {
+        Ok(Held)
+    }
+
+    fn is_open(self) -> bool {
+        true
+    }
+}
+
+impl Entry {
+    /// False for a listener the program has dropped.
+    fn is_live(&self) -> bool {
+        match self {
+            Entry::Reserved => true,
+            Entry::Taken { held, .. } => held.is_open(),
+        }
+    }
 }
 
 static REGISTRY: Mutex<BTreeMap<String, Entry>> = Mutex::new(BTreeMap::new());
 
-/// The listeners the program has taken so far, by name: for a status page or a log line.
+/// The registry, without the listeners the program has dropped.
+fn live() -> std::sync::MutexGuard<'static, BTreeMap<String, Entry>> {
+    let mut registry = lock(&REGISTRY);
+    registry.retain(|_, entry| entry.is_live());
+    registry
+}
+
+/// The listeners the program has taken and not dropped, by name: for a status page or a
+/// log line.
 ///
 /// ```no_run
 /// # async fn doc() -> std::io::Result<()> {
@@ -111,7 +171,7 @@ static REGISTRY: Mutex<BTreeMap<String, Entry>> = Mutex::new(BTreeMap::new());
 /// # Ok(()) }
 /// ```
 pub fn listeners() -> Vec<ListenerInfo> {
-    lock(&REGISTRY)
+    live()
         .iter()
         .filter_map(|(name, entry)| match entry {
             Entry::Reserved => None,
@@ -165,7 +225,7 @@ pub(crate) fn reserve(name: &str) -> io::Result<Reservation> {
             ),
         ));
     }
-    let mut registry = lock(&REGISTRY);
+    let mut registry = live();
     if registry.contains_key(name) {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
@@ -179,77 +239,42 @@ pub(crate) fn reserve(name: &str) -> io::Result<Reservation> {
 }
 
 impl Reservation {
-    /// Records the listener under its name, with a close-on-exec copy of `socket`.
+    /// Records the listener `socket` under its name; the program owns it, and the
+    /// registry forgets the name once the program drops it.
     pub(crate) fn take(
         mut self,
         kind: Kind,
         origin: Origin,
         socket: socket2::SockRef<'_>,
     ) -> io::Result<()> {
-        let copy = socket.try_clone()?;
+        let held = Held::of(&socket)?;
         let name = self.name.take().expect("taken once");
-        let address = address_of(&copy);
+        let address = address_of(&socket);
         lock(&REGISTRY).insert(
             name,
             Entry::Taken {
                 kind,
                 origin,
                 address,
-                socket: Some(copy),
+                held,
             },
         );
-        close_copies_at_shutdown();
         Ok(())
     }
 }
 
-/// Closes the copies once the shutdown is requested: from then on the program's own
-/// listeners decide when the sockets close. Armed once, by the first listener taken.
-fn close_copies_at_shutdown() {
-    static ARMED: AtomicBool = AtomicBool::new(false);
-    if ARMED.swap(true, Ordering::AcqRel) {
-        return;
-    }
-    let requested = api::shutdown_requested();
-    let spawned = tokio::runtime::Handle::try_current().map(|runtime| {
-        runtime.spawn(async move {
-            requested.await;
-            close_copies();
-        })
-    });
-    if spawned.is_err() {
-        // No runtime: nothing can wait for the shutdown; the next listener arms it.
-        ARMED.store(false, Ordering::Release);
-    }
-}
-
 #[cfg(unix)]
-/// Copies of every listener's socket, by name, for an upgrade in place to hand to the
-/// next process: none once the shutdown was requested.
+/// Close-on-exec copies of the listeners the program still has, by name, for an upgrade
+/// in place to hand to the next process.
 pub(crate) fn for_handover() -> io::Result<Vec<(String, socket2::Socket)>> {
-    lock(&REGISTRY)
+    Ok(live()
         .iter()
         .filter_map(|(name, entry)| match entry {
-            Entry::Taken {
-                socket: Some(socket),
-                ..
-            } => Some(socket.try_clone().map(|copy| (name.clone(), copy))),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Closes every copy: the listeners are the program's own from now on.
-pub(crate) fn close_copies() {
-    let copies: Vec<socket2::Socket> = lock(&REGISTRY)
-        .values_mut()
-        .filter_map(|entry| match entry {
-            Entry::Taken { socket, .. } => socket.take(),
+            Entry::Taken { held, .. } => crate::sys::copy_if_still(held.fd, held.id)
+                .map(|copy| (name.clone(), socket2::Socket::from(copy))),
             Entry::Reserved => None,
         })
-        .collect();
-    // Closed outside the lock.
-    drop(copies);
+        .collect())
 }
 
 impl Drop for Reservation {
@@ -288,16 +313,10 @@ mod tests {
         assert_eq!(listed.address(), addr.to_string());
         assert_eq!(listed.origin(), Origin::Bound);
         assert!(!listed.is_unix());
-        // The registry's copy is its own: closing the program's leaves it open.
+        // The registry holds no socket: the program's dropped, the name is forgotten.
         drop(socket);
-        assert_eq!(
-            listeners()
-                .iter()
-                .find(|l| l.name() == "registry-test-a")
-                .unwrap()
-                .address(),
-            addr.to_string()
-        );
+        assert!(listeners().iter().all(|l| l.name() != "registry-test-a"));
+        drop(reserve("registry-test-a").expect("free again once the listener is dropped"));
     }
 
     #[test]
@@ -318,21 +337,31 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn the_copies_are_close_on_exec() {
+    fn the_copies_handed_over_are_close_on_exec_and_only_of_live_listeners() {
         let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         reserve("registry-test-b")
             .unwrap()
             .take(Kind::Tcp, Origin::Bound, socket2::SockRef::from(&socket))
             .unwrap();
-        let registry = lock(&REGISTRY);
-        let Some(Entry::Taken {
-            socket: Some(copy), ..
-        }) = registry.get("registry-test-b")
-        else {
-            panic!("not taken");
-        };
+        let copies = for_handover().unwrap();
+        let (_, copy) = copies
+            .iter()
+            .find(|(name, _)| name == "registry-test-b")
+            .expect("handed over while open");
+        assert_eq!(
+            copy.local_addr().unwrap().as_socket(),
+            Some(socket.local_addr().unwrap())
+        );
         assert!(!crate::sys::leaks_into_a_child(
             std::os::fd::AsRawFd::as_raw_fd(copy)
         ));
+        drop(copies);
+        drop(socket);
+        // Whatever reuses the number now is not that listener.
+        let _other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        assert!(for_handover()
+            .unwrap()
+            .iter()
+            .all(|(name, _)| name != "registry-test-b"));
     }
 }

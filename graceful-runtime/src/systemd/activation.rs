@@ -2,11 +2,14 @@
 //! passed as file descriptors 3, 4, ... and announced in `LISTEN_PID` (the process they
 //! are for), `LISTEN_FDS` (how many) and `LISTEN_FDNAMES` (their names, `:`-separated).
 //!
-//! The variables are read once and removed from the environment (as
-//! `sd_listen_fds(unset_environment = 1)` does), so that the programs this one starts
-//! do not take sockets that are not theirs. `std::env::remove_var` races with any other
-//! thread reading the environment (and is `unsafe` from edition 2024 on for that reason):
-//! it is done once, under `#[graceful::main]` before the runtime's threads start.
+//! The variables are read once and left in the environment (as
+//! `sd_listen_fds(unset_environment = 0)` does): `std::env::remove_var` races with any
+//! other thread reading the environment (and is `unsafe` from edition 2024 on for that
+//! reason), and this may run after threads started (lazily, from the first `listener`
+//! call). A program this one starts does not take the sockets: `LISTEN_PID` names this
+//! process, not it, and the descriptors are close-on-exec once taken. The new process of
+//! an upgrade in place is started without them, so that its id, were it this one's
+//! reused, cannot take them for its own.
 //!
 //! What is not for this process is not an error: variables left by a parent for itself
 //! (`LISTEN_PID` another process's, as when a socket-activated shell starts this
@@ -43,16 +46,15 @@ pub(crate) struct Passed {
     pub(crate) fd: OwnedFd,
 }
 
-/// Reads the variables, removes them from the environment, and takes the sockets they
-/// announce for this process.
+/// The variables of socket activation, which the new process of an upgrade is started
+/// without.
+pub(crate) const VARIABLES: [&str; 3] = [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES];
+
+/// Reads the variables, leaving them in the environment, and takes the sockets they
+/// announce for this process; once per process (the caller's `OnceLock`).
 pub(crate) fn take_from_env() -> Result<(Announced, Vec<Passed>), String> {
     let read = |name: &str| std::env::var_os(name).map(|v| v.to_string_lossy().into_owned());
     let (pid, fds, names) = (read(LISTEN_PID), read(LISTEN_FDS), read(LISTEN_FDNAMES));
-    for name in [LISTEN_PID, LISTEN_FDS, LISTEN_FDNAMES] {
-        if std::env::var_os(name).is_some() {
-            std::env::remove_var(name);
-        }
-    }
     let announced = parse(
         pid.as_deref(),
         fds.as_deref(),
@@ -61,7 +63,11 @@ pub(crate) fn take_from_env() -> Result<(Announced, Vec<Passed>), String> {
     )?;
     let mut passed = Vec::new();
     if let Announced::Sockets(names) = &announced {
-        let fds = sys::adopt_all(sys::FIRST, names.len())
+        #[allow(unsafe_code)] // the one call of `sys::adopt_all` for this protocol
+        // SAFETY: the service manager handed these numbers to this process for it to own:
+        // `LISTEN_PID` is this process's id (`parse`), and the caller reads them once per
+        // process; `adopt_all` refuses a number taken before.
+        let fds = unsafe { sys::adopt_all(sys::FIRST, names.len()) }
             .map_err(|e| format!("{LISTEN_FDS}={}: {e}", names.len()))?;
         passed.extend(names.iter().zip(fds).map(|(name, fd)| Passed {
             name: name.clone(),

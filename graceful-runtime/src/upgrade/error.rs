@@ -1,7 +1,9 @@
 //! Why an upgrade in place did not happen.
 
 use std::fmt;
+use std::io;
 use std::path::PathBuf;
+use std::process::ExitStatus;
 use std::time::Duration;
 
 /// Why [`upgrade`](crate::upgrade) did not hand over. In every case this process goes on
@@ -31,6 +33,9 @@ pub enum UpgradeError {
         path: Option<PathBuf>,
         /// What went wrong.
         reason: String,
+        /// The system's error, when there is one: the error's
+        /// [`source`](std::error::Error::source).
+        error: Option<io::Error>,
     },
     /// The new process ended before it said it was ready, or in the second after.
     Exited {
@@ -38,11 +43,21 @@ pub enum UpgradeError {
         pid: u32,
         /// How it ended: `exited with 3`, `killed by SIGSEGV`.
         how: String,
+        /// Its exit status, unless it could not be waited for: the error's
+        /// [`source`](std::error::Error::source).
+        exit: Option<ProcessExit>,
     },
     /// The new process closed its end of the channel without saying it was ready.
     ClosedWithoutReady {
         /// Its id.
         pid: u32,
+    },
+    /// The new process wrote on the upgrade's channel what it does not carry.
+    BadChannel {
+        /// Its id.
+        pid: u32,
+        /// What was wrong: `a line of more than 256 bytes`.
+        reason: String,
     },
     /// The new process did not say it was ready in time.
     NotReady {
@@ -58,7 +73,44 @@ pub enum UpgradeError {
         pid: u32,
         /// How it ended: `exited with 0` once it has stopped as a service does.
         how: String,
+        /// Its exit status, unless it could not be waited for: the error's
+        /// [`source`](std::error::Error::source).
+        exit: Option<ProcessExit>,
     },
+}
+
+/// How a process ended, as the [`source`](std::error::Error::source) of an
+/// [`UpgradeError`]: its [`ExitStatus`], said as people say it (`exited with 3`,
+/// `was killed by SIGSEGV`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcessExit(ExitStatus);
+
+impl ProcessExit {
+    /// The exit status, as the system gave it.
+    pub fn status(&self) -> ExitStatus {
+        self.0
+    }
+}
+
+impl fmt::Display for ProcessExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        #[cfg(unix)]
+        return f.write_str(&how_it_ended(self.0));
+        #[cfg(not(unix))]
+        return write!(f, "ended ({})", self.0);
+    }
+}
+
+impl std::error::Error for ProcessExit {}
+
+/// How a process ended, in words and as the error's source; in words only when it could
+/// not be waited for.
+#[cfg(unix)]
+pub(crate) fn ended(status: io::Result<ExitStatus>) -> (String, Option<ProcessExit>) {
+    match status {
+        Ok(status) => (how_it_ended(status), Some(ProcessExit(status))),
+        Err(e) => (format!("could not be waited for: {e}"), None),
+    }
 }
 
 impl UpgradeError {
@@ -96,20 +148,30 @@ impl fmt::Display for UpgradeError {
             UpgradeError::CannotStart {
                 path: Some(path),
                 reason,
+                ..
             } => write!(f, "cannot start {}: {reason}", path.display()),
-            UpgradeError::CannotStart { path: None, reason } => f.write_str(reason),
-            UpgradeError::Exited { pid, how } => write!(f, "the new process (pid {pid}) {how}"),
+            UpgradeError::CannotStart {
+                path: None, reason, ..
+            } => f.write_str(reason),
+            UpgradeError::Exited { pid, how, .. } => {
+                write!(f, "the new process (pid {pid}) {how}")
+            }
             UpgradeError::ClosedWithoutReady { pid } => write!(
                 f,
                 "the new process (pid {pid}) closed the upgrade's channel without saying it is \
                  ready; stopped"
+            ),
+            UpgradeError::BadChannel { pid, reason } => write!(
+                f,
+                "the new process (pid {pid}) wrote on the upgrade's channel what it does not \
+                 carry ({reason}); stopped"
             ),
             UpgradeError::NotReady { pid, after } => write!(
                 f,
                 "the new process (pid {pid}) was not ready after {after:?}: did it call \
                  graceful::ready()? stopped (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
             ),
-            UpgradeError::Stopped { pid, how } => write!(
+            UpgradeError::Stopped { pid, how, .. } => write!(
                 f,
                 "a stop came during the upgrade: the new process (pid {pid}) was told to stop \
                  too, and {how}"
@@ -118,7 +180,22 @@ impl fmt::Display for UpgradeError {
     }
 }
 
-impl std::error::Error for UpgradeError {}
+impl std::error::Error for UpgradeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UpgradeError::CannotStart {
+                error: Some(error), ..
+            } => Some(error),
+            UpgradeError::Exited {
+                exit: Some(exit), ..
+            }
+            | UpgradeError::Stopped {
+                exit: Some(exit), ..
+            } => Some(exit),
+            _ => None,
+        }
+    }
+}
 
 /// How a process ended, as people say it: `exited with 3`, `killed by SIGSEGV`.
 #[cfg(unix)]
@@ -179,6 +256,19 @@ mod tests {
     }
 
     #[test]
+    fn a_channel_that_carries_what_it_should_not_is_said() {
+        let e = UpgradeError::BadChannel {
+            pid: 42,
+            reason: "a line of more than 256 bytes".to_owned(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "the new process (pid 42) wrote on the upgrade's channel what it does not carry \
+             (a line of more than 256 bytes); stopped"
+        );
+    }
+
+    #[test]
     fn the_not_ready_message_asks_the_question_that_matters() {
         let e = UpgradeError::NotReady {
             pid: 42,
@@ -189,5 +279,38 @@ mod tests {
             "the new process (pid 42) was not ready after 60s: did it call graceful::ready()? \
              stopped (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
         );
+    }
+
+    #[test]
+    fn the_cause_is_kept_as_the_source_and_the_words_stay() {
+        use std::error::Error as _;
+        let (how, exit) = ended(Ok(ExitStatusExt::from_raw(3 << 8)));
+        let e = UpgradeError::Exited { pid: 42, how, exit };
+        assert_eq!(e.to_string(), "the new process (pid 42) exited with 3");
+        let source = e.source().expect("the exit status is the source");
+        let exit = source.downcast_ref::<ProcessExit>().unwrap();
+        assert_eq!(exit.status().code(), Some(3));
+        assert_eq!(exit.to_string(), "exited with 3");
+
+        let (how, exit) = ended(Err(io::Error::from_raw_os_error(libc::ECHILD)));
+        let e = UpgradeError::Stopped { pid: 42, how, exit };
+        assert!(
+            e.to_string()
+                .ends_with("and could not be waited for: No child processes (os error 10)"),
+            "{e}"
+        );
+        assert!(e.source().is_none());
+
+        let e = UpgradeError::CannotStart {
+            path: Some("/srv/app".into()),
+            reason: "No such file or directory (os error 2)".to_owned(),
+            error: Some(io::Error::from_raw_os_error(libc::ENOENT)),
+        };
+        assert_eq!(
+            e.to_string(),
+            "cannot start /srv/app: No such file or directory (os error 2)"
+        );
+        let source = e.source().unwrap().downcast_ref::<io::Error>().unwrap();
+        assert_eq!(source.raw_os_error(), Some(libc::ENOENT));
     }
 }

@@ -31,7 +31,7 @@ use crate::report::log;
 #[cfg(unix)]
 use crate::sync::lock;
 
-pub use error::UpgradeError;
+pub use error::{ProcessExit, UpgradeError};
 
 /// How long the new process is watched once it said it is ready, both processes
 /// serving, before this one hands over.

@@ -1,5 +1,6 @@
 //! Starting the new process and waiting for it: ready, exited, late, or stopped with us.
 
+use std::io;
 use std::io::Write;
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
@@ -8,11 +9,11 @@ use std::process::ExitStatus;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio::process::Child;
 use tokio::time::{sleep, Instant};
 
-use super::error::{how_it_ended, UpgradeError};
+use super::error::{ended, UpgradeError};
 use super::{started, Plan, SETTLE};
 use crate::controller::Controller;
 use crate::report::log;
@@ -38,16 +39,22 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     let exe = plan.exe.as_ref().map_err(|why| UpgradeError::CannotStart {
         path: None,
         reason: why.clone(),
+        error: None,
     })?;
-    let cannot_start = |reason: String| UpgradeError::CannotStart {
+    let cannot_start = |reason: String, error: io::Error| UpgradeError::CannotStart {
         path: Some(exe.path.clone()),
-        reason,
+        reason: if reason.is_empty() {
+            error.to_string()
+        } else {
+            format!("{reason}: {error}")
+        },
+        error: Some(error),
     };
     let listeners = registry::for_handover()
-        .map_err(|e| cannot_start(format!("cannot copy the listeners: {e}")))?;
+        .map_err(|e| cannot_start("cannot copy the listeners".into(), e))?;
     let names: Vec<&str> = listeners.iter().map(|(name, _)| name.as_str()).collect();
     let (ours, theirs) = UnixStream::pair()
-        .map_err(|e| cannot_start(format!("cannot make the upgrade's channel: {e}")))?;
+        .map_err(|e| cannot_start("cannot make the upgrade's channel".into(), e))?;
 
     // systemd hears RELOADING=1 only if no stop came first: after its STOPPING=1, it
     // would read as the service coming back.
@@ -67,16 +74,19 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         .args(&exe.args)
         .envs(handover::announce(&names))
         .process_group(0);
+    for name in crate::systemd::activation::VARIABLES {
+        cmd.env_remove(name);
+    }
     let fds: Vec<BorrowedFd<'_>> = listeners
         .iter()
         .map(|(_, socket)| socket.as_fd())
         .chain([theirs.as_fd()])
         .collect();
     let sources = sys::hand_over(&mut cmd, &fds)
-        .map_err(|e| cannot_start(format!("cannot hand the sockets over: {e}")))?;
+        .map_err(|e| cannot_start("cannot hand the sockets over".into(), e))?;
     let mut child = tokio::process::Command::from(cmd)
         .spawn()
-        .map_err(|e| cannot_start(e.to_string()))?;
+        .map_err(|e| cannot_start(String::new(), e))?;
     // The child has its copies now; ours of its end, and the copies made to hand over,
     // close here.
     drop(fds);
@@ -88,7 +98,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
         Err(e) => {
             let _ = child.start_kill();
             let _ = child.wait().await;
-            return Err(cannot_start(format!("cannot take hold of pid {pid}: {e}")));
+            return Err(cannot_start(format!("cannot take hold of pid {pid}"), e));
         }
     };
     started(pid);
@@ -125,6 +135,7 @@ async fn watch(
         .map_err(|e| UpgradeError::CannotStart {
             path: None,
             reason: format!("cannot read the upgrade's channel: {e}"),
+            error: Some(e),
         });
     let ours_async = match ours_async {
         Ok(stream) => stream,
@@ -133,7 +144,7 @@ async fn watch(
             return Err(e);
         }
     };
-    let mut lines = BufReader::new(ours_async).lines();
+    let mut lines = handover::Lines::new(BufReader::new(ours_async));
     let stop = ctl.initiated.wait();
     tokio::pin!(stop);
 
@@ -146,13 +157,17 @@ async fn watch(
             biased;
             () = &mut stop => return Err(stopped(ctl, child, handle, pid).await),
             status = child.wait() => {
-                let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
-                return Err(UpgradeError::Exited { pid, how });
+                let (how, exit) = ended(status);
+                return Err(UpgradeError::Exited { pid, how, exit });
             }
             line = lines.next_line() => match line {
                 Ok(Some(line)) if handover::parse_ready(&line) == Some(pid) => break,
                 // Anything else on the channel is not ours to read.
                 Ok(Some(_)) => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    end(child, handle).await;
+                    return Err(UpgradeError::BadChannel { pid, reason: e.to_string() });
+                }
                 Ok(None) | Err(_) => return Err(closed(child, handle, pid).await),
             },
             () = &mut timeout => {
@@ -173,8 +188,8 @@ async fn watch(
         biased;
         () = &mut stop => return Err(stopped(ctl, child, handle, pid).await),
         status = child.wait() => {
-            let how = status.map_or_else(|e| format!("could not be waited for: {e}"), how_it_ended);
-            return Err(UpgradeError::Exited { pid, how: format!("{how} right after it said it was ready") });
+            let (how, exit) = ended(status);
+            return Err(UpgradeError::Exited { pid, how: format!("{how} right after it said it was ready"), exit });
         }
         () = &mut settle => {}
     }
@@ -202,10 +217,10 @@ async fn watch(
 /// a moment, then it is killed.
 async fn closed(child: &mut Child, handle: &sys::ChildHandle, pid: u32) -> UpgradeError {
     match tokio::time::timeout(CLOSE_TO_EXIT, child.wait()).await {
-        Ok(Ok(status)) => UpgradeError::Exited {
-            pid,
-            how: how_it_ended(status),
-        },
+        Ok(Ok(status)) => {
+            let (how, exit) = ended(Ok(status));
+            UpgradeError::Exited { pid, how, exit }
+        }
         _ => {
             end(child, handle).await;
             UpgradeError::ClosedWithoutReady { pid }
@@ -231,8 +246,13 @@ async fn stopped(
     } else {
         end(child, handle).await
     };
-    let how = status.map_or_else(|| "could not be waited for".to_owned(), how_it_ended);
-    UpgradeError::Stopped { pid, how }
+    let (how, exit) = ended(status.ok_or_else(|| io::Error::other("no status")));
+    let how = if exit.is_some() {
+        how
+    } else {
+        "could not be waited for".to_owned()
+    };
+    UpgradeError::Stopped { pid, how, exit }
 }
 
 /// Stops the new process and reaps it: `SIGTERM` first, so that one that took work, or

@@ -29,6 +29,26 @@ fn a_buffered_subscriber_receives_the_summary_line() {
 }
 
 #[test]
+fn a_shutdown_that_uses_all_its_time_still_leaves_the_last_word_its_slice() {
+    let out = stopped_by(LAST_WORD, "TERM", &[("FIXTURE_HOOK", "hang")]);
+    // The deadline (2 s) was exceeded by the hook...
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    // ...and the buffer still reached stdout, its last line the summary.
+    let last = out.stdout.last().unwrap_or_else(|| panic!("{out:#?}"));
+    assert!(
+        last.contains("shutdown complete") && last.contains("exit_code=124"),
+        "{out:#?}"
+    );
+    assert!(
+        !out.stderr.contains("the at-exit work did not end within"),
+        "{}",
+        out.stderr
+    );
+    // Within the deadline still: the slice is kept out of it, not added to it.
+    assert!(out.elapsed < Duration::from_millis(2400), "{out:#?}");
+}
+
+#[test]
 fn a_tracing_appender_guard_handed_over_is_dropped_before_the_exit() {
     let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("last-word-appender.log");
     let _ = std::fs::remove_file(&file);

@@ -678,3 +678,155 @@ fn children_of(pid: u32) -> Vec<u32> {
         })
         .collect()
 }
+
+const LEAKY: &str = env!("CARGO_BIN_EXE_fixture-leaky");
+
+/// The first child of `pid`, once it has one.
+fn first_child(pid: u32) -> u32 {
+    let waited = Instant::now();
+    loop {
+        // Each thread lists the children it started.
+        let children: String = std::fs::read_dir(format!("/proc/{pid}/task"))
+            .into_iter()
+            .flatten()
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("children")).ok())
+            .collect::<Vec<_>>()
+            .join(" ");
+        if let Some(child) = children.split_whitespace().next() {
+            return child.parse().unwrap();
+        }
+        assert!(
+            waited.elapsed() < support::PATIENCE,
+            "{pid} started no child"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// An address on this machine that nothing listens on now.
+fn free_address() -> SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+}
+
+#[test]
+fn a_new_process_whose_old_one_died_first_takes_the_sockets_and_serves_on_the_address() {
+    upgrade::become_subreaper();
+    let dir = upgrade::scratch("old-died-first");
+    let path = dir.join("service");
+    upgrade::deploy(LEAKY, &path);
+    let asked = free_address().to_string();
+    let (svc, addr) = support::start_server(
+        path.to_str().unwrap(),
+        &[("FIXTURE_LISTEN", &asked), ("FIXTURE_LATE_MS", "1000")],
+    );
+    let old = svc.id();
+    upgrade::signal(old, "HUP");
+    // The new process waits a second before it reads what was handed over: the old one
+    // dies meanwhile, and its parent is no longer the process the announcement names.
+    let new = first_child(old);
+    upgrade::signal(old, "KILL");
+    // It took the socket handed over (a fresh bind would fail against it) and serves.
+    assert_eq!(
+        upgrade::replaced(old, || upgrade::serving_pid(addr).unwrap_or(old)),
+        new
+    );
+    upgrade::signal(new, "TERM");
+    assert_eq!(upgrade::exit_code(new, support::PATIENCE), Some(0));
+    let out = svc.exited();
+    assert_eq!(out.code, None, "killed: {out:#?}");
+    out.assert_stderr(&format!(
+        "graceful: listener \"http\": TCP {addr}, handed over by the previous process"
+    ));
+    assert!(!out.stderr.contains("left alone"), "{out:#?}");
+    assert!(!out.stderr.contains("error: "), "{out:#?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// How many descriptors the process `pid` has open, and what they are.
+fn descriptors(pid: u32) -> Vec<String> {
+    let mut fds: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let target = std::fs::read_link(entry.path()).ok()?;
+            Some(format!(
+                "{} -> {}",
+                entry.file_name().to_string_lossy(),
+                target.display()
+            ))
+        })
+        .collect();
+    fds.sort();
+    fds
+}
+
+/// The descriptors of `pid` once their count holds still for a moment: a connection of
+/// the last request may still be closing.
+fn settled_descriptors(pid: u32) -> Vec<String> {
+    let mut last = descriptors(pid);
+    loop {
+        thread::sleep(Duration::from_millis(200));
+        let now = descriptors(pid);
+        if now.len() == last.len() {
+            return now;
+        }
+        last = now;
+    }
+}
+
+#[test]
+fn twenty_upgrades_leave_the_descriptor_count_where_it_was() {
+    upgrade::become_subreaper();
+    let dir = upgrade::scratch("descriptors");
+    let path = dir.join("service");
+    upgrade::deploy(LEAKY, &path);
+    let (svc, addr) = support::start_server(path.to_str().unwrap(), &[]);
+    let first = svc.id();
+    // The first process has no channel to a previous one: count from the second on.
+    upgrade::signal(first, "HUP");
+    // Its exit, which `svc` reads at the end: the new process serves alone then.
+    let waited = Instant::now();
+    while !std::fs::read_to_string(format!("/proc/{first}/stat")).is_ok_and(|stat| {
+        stat.rsplit(')')
+            .next()
+            .unwrap_or("")
+            .trim_start()
+            .starts_with('Z')
+    }) {
+        assert!(waited.elapsed() < support::PATIENCE, "{first} did not exit");
+        thread::sleep(Duration::from_millis(10));
+    }
+    let mut pid = upgrade::serving_pid(addr).unwrap();
+    let before = settled_descriptors(pid);
+    for _ in 0..20 {
+        // A process refuses an upgrade until it has seen its predecessor's exit, a moment
+        // after this process reaped it: the signal is sent again until it is taken.
+        let waited = Instant::now();
+        loop {
+            upgrade::signal(pid, "HUP");
+            if let Some(code) = upgrade::exit_code(pid, Duration::from_secs(5)) {
+                assert_eq!(code, 0, "{pid} exited with {code}");
+                break;
+            }
+            assert!(
+                waited.elapsed() < support::PATIENCE,
+                "{pid} was not replaced"
+            );
+        }
+        pid = upgrade::serving_pid(addr).unwrap();
+    }
+    let after = settled_descriptors(pid);
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "before: {before:#?}\nafter twenty upgrades: {after:#?}"
+    );
+    upgrade::signal(pid, "TERM");
+    assert_eq!(upgrade::exit_code(pid, support::PATIENCE), Some(0));
+    let out = svc.exited();
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -8,6 +8,7 @@
 //!   `graceful::drop_at_exit`.
 //! - `FIXTURE_AT_EXIT=hang`: one more `at_exit` function prints `at-exit work started`
 //!   and never returns; `panic`: one more panics.
+//! - `FIXTURE_HOOK=hang`: its hook never returns, so the shutdown uses all its time.
 //!
 //! It prints `ready` (straight to stdout) once it is.
 
@@ -52,6 +53,9 @@ fn mode(var: &str) -> String {
 #[graceful::teardown(order = 10)]
 async fn close_connections() {
     tracing::info!("connections closed");
+    if mode("FIXTURE_HOOK") == "hang" {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn main() {
