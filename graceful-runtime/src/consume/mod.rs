@@ -5,7 +5,11 @@
 //! - `source.rs`: the interface between the runner and a broker ([`Source`],
 //!   [`Delivery`], [`Message`], [`Error`], and [`Publish`] for the sending side), which every built-in source implements and a
 //!   user's own broker can too.
+//! - `redis.rs` (cargo feature `redis`): Redis Streams with a consumer group.
 
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod source;
 
 pub use source::{Delivery, Error, Message, Publish, Source};

@@ -123,8 +123,10 @@ impl std::error::Error for Error {
     }
 }
 
-/// A queue the runner consumes from: see [the module's docs](self) for the order in which
-/// the runner calls its methods.
+/// A queue the runner consumes from. The runner calls [`next`](Source::next) again and
+/// again (never twice at once, only when a handler is free), [`stop`](Source::stop) once
+/// when intake ends, exactly one settlement per delivery, and [`close`](Source::close)
+/// once, after every settlement returned.
 pub trait Source: Send + 'static {
     /// One delivery, settled by the runner.
     type Delivery: Delivery;
