@@ -6,7 +6,11 @@
 //!   [`Delivery`], [`Message`], [`Error`], and [`Publish`] for the sending side), which every built-in source implements and a
 //!   user's own broker can too.
 //! - `redis.rs` (cargo feature `redis`): Redis Streams with a consumer group.
+//! - `nats.rs` (cargo feature `nats`): a NATS JetStream durable pull consumer.
 
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub mod nats;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub mod redis;
