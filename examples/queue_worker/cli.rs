@@ -10,6 +10,7 @@ use clap::Parser;
 /// A queue worker that stops without losing a message, on a durable SQLite queue.
 ///
 /// A producer enqueues messages, workers take one each, work on it and acknowledge it.
+/// --rate 0 only consumes; --workers 0 only produces.
 /// Press Ctrl-C (or send SIGTERM) to watch the shutdown: /healthz answers 503, intake
 /// stops after a one-second drain delay, the messages in flight are finished, any that
 /// cannot finish before the deadline go back to pending, the consumer unplugs from the
@@ -21,8 +22,12 @@ use clap::Parser;
 /// share a broker. A killed instance loses nothing either: what it held returns to
 /// pending when its lease runs out, or at once when it starts again under the same
 /// --consumer name.
+///
+/// Exit codes: 0 clean; 1 the queue or the health address could not be used at start;
+/// 2 a bad flag (a --queue URL of a scheme not accepted among them); 124 work was cut
+/// at the deadline and handed back; 130/143 a second Ctrl-C or SIGTERM.
 #[derive(Debug, Parser)]
-#[command(name = "queue_worker", version)]
+#[command(name = "queue_worker", version, after_help = crate::queue::HELP)]
 pub(crate) struct Cli {
     /// Messages the producer enqueues per second, at most 1000000; 0 only consumes.
     #[arg(long, env = "QUEUE_WORKER_RATE", default_value_t = 20,
@@ -33,14 +38,32 @@ pub(crate) struct Cli {
     #[arg(long, env = "QUEUE_WORKER_OP_TIME", default_value = "3s", value_parser = duration)]
     pub(crate) op_time: Duration,
 
-    /// Parallel workers, each processing one message at a time.
-    #[arg(long, env = "QUEUE_WORKER_WORKERS", default_value_t = 20,
-          value_parser = clap::value_parser!(u16).range(1..))]
+    /// Parallel workers, each processing one message at a time; 0 only produces.
+    #[arg(long, env = "QUEUE_WORKER_WORKERS", default_value_t = 20)]
     pub(crate) workers: u16,
 
-    /// The queue's SQLite file, created if missing. Instances that share it share the queue.
-    #[arg(long, env = "QUEUE_WORKER_DB", default_value_os_t = default_db())]
-    pub(crate) db: PathBuf,
+    /// Where the queue is: a SQLite file (a path, or sqlite://PATH), created if missing,
+    /// by default in the system's temporary directory. Instances that share it share
+    /// the queue. Accepted schemes: see --help's end.
+    #[arg(long, env = "QUEUE_WORKER_QUEUE", value_parser = crate::queue::parse,
+          conflicts_with = "db")]
+    pub(crate) queue: Option<crate::queue::QueueUrl>,
+
+    /// The queue's SQLite file: the same as --queue PATH.
+    #[arg(long, env = "QUEUE_WORKER_DB")]
+    pub(crate) db: Option<PathBuf>,
+
+    /// The queue's name (a table's rows, a broker's queue, stream or subject), so that
+    /// several runs can share one file or broker.
+    #[arg(long, env = "QUEUE_WORKER_QUEUE_NAME", default_value = "queue_worker")]
+    pub(crate) queue_name: String,
+
+    /// A file to which the producer appends `sent <id>` for each message it sent and the
+    /// workers `done <id> <pid>` for each message acknowledged, one line each, so that
+    /// anyone can check that nothing was lost or done twice. Several processes may share
+    /// it.
+    #[arg(long, env = "QUEUE_WORKER_JOURNAL")]
+    pub(crate) journal: Option<PathBuf>,
 
     /// The shutdown budget, from the signal to the exit (e.g. 25s, 1500ms): match it to
     /// the orchestrator's grace period. GRACEFUL_DEADLINE, when set, wins over it, as it
@@ -68,6 +91,15 @@ pub(crate) struct Cli {
 impl Cli {
     pub(crate) fn consumer(&self) -> String {
         self.consumer.clone().unwrap_or_else(default_consumer)
+    }
+
+    /// Where the queue is: --queue, or --db, or the default file.
+    pub(crate) fn queue(&self) -> crate::queue::QueueUrl {
+        match (&self.queue, &self.db) {
+            (Some(url), _) => url.clone(),
+            (None, Some(db)) => crate::queue::QueueUrl::Sqlite(db.clone()),
+            (None, None) => crate::queue::QueueUrl::Sqlite(default_db()),
+        }
     }
 }
 

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::Router;
 use tokio::task::JoinHandle;
 
-use crate::store::Store;
+use crate::queue::Census;
 use crate::work::Stats;
 
 /// How long a client may take to send a request head. Probes and scrapers send theirs
@@ -27,7 +27,7 @@ pub(crate) struct Health {
 
 #[derive(Clone)]
 struct Shared {
-    store: Arc<Store>,
+    census: Option<Arc<dyn Census>>,
     stats: Arc<Stats>,
 }
 
@@ -36,7 +36,7 @@ struct Shared {
 /// `/metrics` until the shutdown starts.
 pub(crate) async fn serve(
     addr: SocketAddr,
-    store: Arc<Store>,
+    census: Option<Arc<dyn Census>>,
     stats: Arc<Stats>,
 ) -> std::io::Result<Health> {
     let listener = graceful::listener("health", addr).await?;
@@ -44,7 +44,7 @@ pub(crate) async fn serve(
     let app = Router::new()
         .route("/healthz", get(graceful::http::readiness))
         .route("/metrics", get(metrics))
-        .with_state(Shared { store, stats });
+        .with_state(Shared { census, stats });
     // Serves through the drain delay, when /healthz already says 503, then stops
     // accepting and finishes the requests it has.
     let server = tokio::spawn(
@@ -71,28 +71,30 @@ impl Health {
     }
 }
 
-/// The queue's counts and this instance's, in Prometheus' text format.
+/// The queue's counts (where it can tell them) and this instance's, in Prometheus' text
+/// format.
 async fn metrics(State(shared): State<Shared>) -> (StatusCode, String) {
-    let counts = match shared.store.counts() {
-        Ok(counts) => counts,
-        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
-    };
+    let mut body = String::new();
+    if let Some(census) = &shared.census {
+        let counts = match census.counts() {
+            Ok(counts) => counts,
+            Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e:#}\n")),
+        };
+        body = format!(
+            "queue_messages{{state=\"pending\"}} {}\n\
+             queue_messages{{state=\"in_progress\"}} {}\n\
+             queue_messages{{state=\"done\"}} {}\n",
+            counts.pending, counts.in_flight, counts.done,
+        );
+    }
     let stats = &shared.stats;
-    let body = format!(
-        "queue_messages{{state=\"pending\"}} {}\n\
-         queue_messages{{state=\"in_progress\"}} {}\n\
-         queue_messages{{state=\"done\"}} {}\n\
-         worker_in_flight {}\n\
+    body.push_str(&format!(
+        "worker_in_flight {}\n\
          worker_done_total {}\n\
-         worker_handed_back_total {}\n\
          shutting_down {}\n",
-        counts.pending,
-        counts.in_flight,
-        counts.done,
         stats.in_flight.load(Ordering::Relaxed),
         stats.done.load(Ordering::Relaxed),
-        stats.handed_back.load(Ordering::Relaxed),
         u8::from(graceful::is_shutting_down()),
-    );
+    ));
     (StatusCode::OK, body)
 }

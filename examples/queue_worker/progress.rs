@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use tokio::time::{interval, MissedTickBehavior};
 
-use crate::store::{Store, StoreError};
+use crate::queue::Census;
 use crate::work::Stats;
 
-/// Prints the queue's counts each second until the connection closes. Plain lines
-/// rather than one line redrawn in place: they interleave cleanly with the shutdown log
-/// and read the same in a terminal and in a log collector.
-pub(crate) async fn show(store: Arc<Store>, stats: Arc<Stats>) {
+/// Prints the counts each second until the process ends: the whole queue's where it can
+/// tell them, this instance's always. Plain lines rather than one line redrawn in place:
+/// they interleave cleanly with the shutdown log and read the same in a terminal and in
+/// a log collector.
+pub(crate) async fn show(census: Option<Arc<dyn Census>>, stats: Arc<Stats>) {
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     tick.tick().await;
@@ -31,26 +32,30 @@ pub(crate) async fn show(store: Arc<Store>, stats: Arc<Stats>) {
             }
             _ = tick.tick() => {}
         }
-        let counts = match store.counts() {
-            Ok(counts) => counts,
-            Err(StoreError::Closed) => return,
-            Err(e) => {
-                errln!("progress: {e}");
-                continue;
-            }
-        };
         let phase = if graceful::is_shutting_down() {
             "draining"
         } else {
             "running "
         };
-        outln!(
-            "{phase} | enqueued {:>6} | in flight {:>3} (here {:>3}) | done {:>6} | pending {:>6}",
-            counts.enqueued,
-            counts.in_flight,
-            stats.in_flight.load(Ordering::Relaxed),
-            counts.done,
-            counts.pending,
-        );
+        let here = stats.in_flight.load(Ordering::Relaxed);
+        let Some(census) = &census else {
+            outln!(
+                "{phase} | in flight here {here:>3} | done here {:>6}",
+                stats.done.load(Ordering::Relaxed)
+            );
+            continue;
+        };
+        match census.counts() {
+            Ok(counts) => outln!(
+                "{phase} | enqueued {:>6} | in flight {:>3} (here {here:>3}) | done {:>6} | pending {:>6}",
+                counts.enqueued,
+                counts.in_flight,
+                counts.done,
+                counts.pending,
+            ),
+            // Closed at the unplug: the process is about to exit.
+            Err(_) if graceful::is_shutting_down() => return,
+            Err(e) => errln!("progress: {e:#}"),
+        }
     }
 }

@@ -1,147 +1,128 @@
-//! The service's work: the producer, the workers, and the heartbeat that keeps their
-//! leases alive.
+//! The service's work: the producer, the handler each message runs, and the journal
+//! they append to. The consumer around the handler (intake, settlement, hand-back at the
+//! shutdown) is `graceful::consume::Consumer`'s.
 
+use std::fs::File;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use graceful::consume::{Message, Publish};
 use tokio::time::{interval, sleep, MissedTickBehavior};
-
-use crate::store::{Message, Store, StoreError};
-
-/// How often an idle worker looks for messages that other instances enqueued or that
-/// came back to pending. Local enqueues wake it at once.
-const IDLE_POLL: Duration = Duration::from_millis(200);
 
 /// What this instance holds and has done.
 #[derive(Default)]
 pub(crate) struct Stats {
     pub(crate) in_flight: AtomicU64,
     pub(crate) done: AtomicU64,
-    pub(crate) handed_back: AtomicU64,
 }
 
-/// Everything a worker needs, shared by all of them.
-pub(crate) struct Crew {
-    pub(crate) store: Arc<Store>,
-    pub(crate) consumer: String,
-    pub(crate) op_time: Duration,
-    pub(crate) scratch: PathBuf,
-    pub(crate) stats: Arc<Stats>,
-    /// Rung by the producer of this instance for each message it enqueues.
-    pub(crate) enqueued: Notify,
+/// The journal: one line per message sent or done, appended by any number of processes.
+pub(crate) struct Journal {
+    file: Option<File>,
 }
 
-/// Enqueues `rate` messages a second until the shutdown.
-pub(crate) async fn produce(crew: Arc<Crew>, rate: u32) {
+impl Journal {
+    /// Opens `path` for appending (O_APPEND, created if missing); none writes nothing.
+    pub(crate) fn open(path: Option<&Path>) -> std::io::Result<Journal> {
+        let file = match path {
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(path)?,
+            ),
+            None => None,
+        };
+        Ok(Journal { file })
+    }
+
+    /// Appends `line` in one `write`, so that lines of several processes never mix.
+    pub(crate) fn append(&self, line: std::fmt::Arguments<'_>) {
+        let Some(mut file) = self.file.as_ref() else {
+            return;
+        };
+        let mut text = line.to_string();
+        text.push('\n');
+        match file.write(text.as_bytes()) {
+            Ok(n) if n == text.len() => {}
+            Ok(n) => errln!("journal: only {n} of {} bytes written", text.len()),
+            Err(e) => errln!("journal: {e}"),
+        }
+    }
+}
+
+/// The example's own id of a message, carried in its payload: unique across processes,
+/// so that the journal does not depend on the queue's ids.
+pub(crate) fn message_id(msg: &Message) -> &str {
+    msg.text().unwrap_or(msg.id())
+}
+
+/// Publishes `rate` messages a second until the shutdown, each with an id of its own
+/// (`<pid>-<n>`), journaled once the queue has it.
+pub(crate) async fn produce<P: Publish>(publisher: P, rate: u32, journal: Arc<Journal>) {
     let mut tick = interval(Duration::from_secs(1) / rate);
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let pid = std::process::id();
     let mut sent = 0u64;
     // Intake goes on during the drain delay and stops at the shutdown: `until_shutdown`
     // makes the shutdown win over a tick that is ready at the same time.
     while graceful::until_shutdown(tick.tick()).await.is_some() {
         sent += 1;
-        match crew
-            .store
-            .enqueue(&format!("message {sent} from {}", crew.consumer))
-        {
-            Ok(_) => crew.enqueued.notify_one(),
-            Err(e) => errln!("producer: cannot enqueue: {e}"),
+        let id = format!("{pid}-{sent}");
+        match publisher.publish(id.as_bytes()).await {
+            Ok(()) => journal.append(format_args!("sent {id}")),
+            Err(e) => errln!("producer: {:#}", anyhow::Error::new(e)),
         }
     }
 }
 
-/// Takes one message at a time until the shutdown; finishes what it took, or hands it
-/// back if the deadline comes first.
-pub(crate) async fn work(crew: Arc<Crew>, worker: u16) {
-    while let Some(msg) = graceful::until_shutdown(next_message(&crew, worker)).await {
-        crew.stats.in_flight.fetch_add(1, Ordering::Relaxed);
-        let scratch = crew.scratch.join(format!("message-{}.part", msg.id));
-        let finished = match graceful::until_deadline(process(&scratch, crew.op_time)).await {
-            Some(Ok(())) => acknowledge(&crew, &msg),
-            Some(Err(e)) => {
-                errln!(
-                    "worker {worker}: message {} failed: {e}; handing it back",
-                    msg.id
-                );
-                false
-            }
-            // Out of time: the message goes back to pending for the next instance rather
-            // than dying half-done with this one.
-            None => false,
-        };
-        if !finished {
-            match crew.store.hand_back(&crew.consumer, msg.id) {
-                Ok(()) => {
-                    crew.stats.handed_back.fetch_add(1, Ordering::Relaxed);
-                }
-                // Still held under this consumer's name: the unplug step or the lease
-                // returns it.
-                Err(e) => errln!("worker {worker}: cannot hand message {} back: {e}", msg.id),
-            }
-        }
-        // Whatever happened to the work, its scratch file is no longer needed.
-        let _ = tokio::fs::remove_file(&scratch).await;
-        crew.stats.in_flight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Waits for a message and takes it. Cancel-safe: the take happens within one poll, so
-/// dropping this future at the shutdown never loses a taken message.
-async fn next_message(crew: &Crew, worker: u16) -> Message {
-    loop {
-        match crew.store.take(&crew.consumer) {
-            Ok(Some(msg)) => return msg,
-            Ok(None) => {}
-            Err(e) => errln!("worker {worker}: cannot take a message: {e}"),
-        }
-        tokio::select! {
-            () = crew.enqueued.notified() => {}
-            () = sleep(IDLE_POLL) => {}
-        }
-    }
+/// What the handler needs, shared by every message.
+pub(crate) struct Crew {
+    pub(crate) op_time: Duration,
+    pub(crate) scratch: PathBuf,
+    pub(crate) stats: Arc<Stats>,
 }
 
 /// The work itself: it leaves a scratch file while it runs, as real processing would.
-async fn process(scratch: &Path, op_time: Duration) -> std::io::Result<()> {
-    tokio::fs::write(scratch, b"work in progress").await?;
-    sleep(op_time).await;
+/// Counted in flight until it ends, finished or cut.
+pub(crate) async fn handle(crew: Arc<Crew>, msg: Message) -> std::io::Result<()> {
+    let _in_flight = InFlight::enter(&crew.stats);
+    // The id as a file name: the queue's own, which is digits or a broker's token.
+    let name: String = msg
+        .id()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let scratch = Scratch(crew.scratch.join(format!("message-{name}.part")));
+    tokio::fs::write(&scratch.0, b"work in progress").await?;
+    sleep(crew.op_time).await;
     Ok(())
 }
 
-fn acknowledge(crew: &Crew, msg: &Message) -> bool {
-    match crew.store.ack(&crew.consumer, msg.id) {
-        Ok(held) => {
-            if !held {
-                errln!(
-                    "message {} was processed after its lease ran out: another consumer may process it again",
-                    msg.id
-                );
-            }
-            crew.stats.done.fetch_add(1, Ordering::Relaxed);
-            true
-        }
-        Err(e) => {
-            errln!("cannot acknowledge message {}: {e}", msg.id);
-            false
-        }
+/// One message in flight, counted while it lives.
+struct InFlight<'a>(&'a Stats);
+
+impl<'a> InFlight<'a> {
+    fn enter(stats: &'a Stats) -> Self {
+        stats.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(stats)
     }
 }
 
-/// Renews this consumer's leases a few times per lease, and returns to pending what
-/// dead consumers let expire. Ends when the connection is closed.
-pub(crate) async fn heartbeat(store: Arc<Store>, consumer: String, lease: Duration) {
-    let mut tick = interval((lease / 3).max(Duration::from_millis(50)));
-    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        match store.renew(&consumer) {
-            Ok(0) => {}
-            Ok(n) => outln!("reclaimed {n} messages whose lease ran out"),
-            Err(StoreError::Closed) => return,
-            Err(e) => errln!("heartbeat: {e}"),
-        }
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A scratch file, removed whatever became of the work: done, failed or cut.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
 }

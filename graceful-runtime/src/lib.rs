@@ -113,6 +113,15 @@
 //! # fn main() {}
 //! ```
 //!
+//! # Consuming
+//!
+//! [`consume::Consumer`] runs a queue consumer's handlers with the same care: intake
+//! stops at the drain delay's end, what was taken but not started is handed back at
+//! once, handlers under way finish and are acknowledged, a failed message is retried
+//! then rejected, what the hard stop cuts is handed back, and the connection closes
+//! after the last acknowledgement. The counts are in the [`Report`]. Any broker plugs in
+//! through [`consume::Source`]; feature `sqlite` brings an embedded queue.
+//!
 //! # Exit codes
 //!
 //! | code | meaning |
@@ -303,7 +312,9 @@ pub use api::{
     until_deadline, until_shutdown, HardStop, ShutdownRequested, Until,
 };
 pub use hook::{Context, State};
-pub use report::{Counts, Exit, HookReport, Outcome, Report, TASKS_STEP};
+pub use report::{
+    ConsumerCounts, ConsumerReport, Counts, Exit, HookReport, Outcome, Report, TASKS_STEP,
+};
 pub use trigger::{Signal, Trigger};
 
 // Configuration from code, readiness, the last word.

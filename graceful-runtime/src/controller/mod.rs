@@ -5,6 +5,7 @@
 //! (see [`current`](self::current::current)); a test harness makes one of its own.
 
 mod at_exit;
+pub(crate) mod consumers;
 mod current;
 mod provided;
 pub(crate) mod tasks;
@@ -24,6 +25,7 @@ use crate::systemd::Notifier;
 use crate::trigger::body::{BodyOutcome, MainOutput};
 use crate::trigger::panic::CatchUnwind;
 use crate::trigger::{Signal, Trigger};
+use consumers::Consumers;
 use provided::Provided;
 use tasks::Tasks;
 
@@ -86,6 +88,11 @@ pub(crate) struct Controller {
     /// What runs once the program said it is ready, from the layers above (the sockets
     /// inherited that no listener took are closed then).
     at_ready: Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+    /// Set once the program's readiness was announced: a consumer in the new process of
+    /// an upgrade starts taking messages then.
+    pub(crate) readied: Latch,
+    /// The consumers' counts, for the report.
+    pub(crate) consumers: Consumers,
 }
 
 /// What a signal did.
@@ -131,6 +138,8 @@ impl Controller {
             ready_announced: AtomicBool::new(false),
             at_exit: AtExit::default(),
             at_ready: Mutex::new(Vec::new()),
+            readied: Latch::default(),
+            consumers: Consumers::default(),
         }))
     }
 
@@ -187,6 +196,7 @@ impl Controller {
         for work in work {
             work();
         }
+        self.readied.set();
     }
 
     /// Runs `f` unless the shutdown has started, and keeps it from starting meanwhile:

@@ -79,6 +79,28 @@ pub(super) fn render(report: &Report) -> String {
         }
         hook(&mut out, step);
     }
+    out.push_str("],\"consumers\":[");
+    for (i, consumer) in report.consumers.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        string(&mut out, &consumer.name);
+        let c = consumer.counts;
+        let _ = write!(
+            out,
+            ",\"taken\":{},\"done\":{},\"failed\":{},\"panicked\":{},\"retried\":{},\"rejected\":{},\"handed_back_unstarted\":{},\"handed_back_cut\":{},\"settle_failed\":{}}}",
+            c.taken,
+            c.done,
+            c.failed,
+            c.panicked,
+            c.retried,
+            c.rejected,
+            c.handed_back_unstarted,
+            c.handed_back_cut,
+            c.settle_failed
+        );
+    }
     out.push_str("]}");
     out
 }

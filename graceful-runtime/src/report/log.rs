@@ -224,6 +224,87 @@ pub(crate) fn summary(report: &Report) {
             "work cut short at the hard stop: {cut_at_hard_stop} `until_deadline` call(s) gave up, a margin before the deadline"
         ));
     }
+    for consumer in report.consumers() {
+        let c = consumer.counts();
+        emit!(
+            info,
+            consumer = consumer.name(),
+            taken = c.taken,
+            done = c.done,
+            failed = c.failed,
+            panicked = c.panicked,
+            retried = c.retried,
+            rejected = c.rejected,
+            handed_back_unstarted = c.handed_back_unstarted,
+            handed_back_cut = c.handed_back_cut,
+            settle_failed = c.settle_failed,
+            "consumer summary"
+        );
+        stderr_line(format_args!("consumer {:?}: {c}", consumer.name()));
+    }
+}
+
+/// A consumer's source failed to give the next delivery: it is asked again after `pause`.
+pub(crate) fn consume_next_failed(consumer: &str, error: &str, pause: Duration) {
+    emit!(
+        warn,
+        consumer,
+        error,
+        pause_ms = pause.as_millis() as u64,
+        "cannot take the next message"
+    );
+    stderr_line(format_args!(
+        "consumer {consumer:?}: cannot take the next message: {error}; trying again in {}",
+        Millis(pause)
+    ));
+}
+
+/// A handler failed (returned an error or panicked) on a message; `then` says what
+/// becomes of it.
+pub(crate) fn consume_failed(consumer: &str, id: &str, attempt: u32, error: &str, then: &str) {
+    emit!(warn, consumer, id, attempt, error, then, "message failed");
+    stderr_line(format_args!(
+        "consumer {consumer:?}: message {id} failed (attempt {attempt}): {error}; {then}"
+    ));
+}
+
+/// A settlement of a message failed: the broker has it to deliver again.
+pub(crate) fn consume_settle_failed(consumer: &str, id: &str, what: &str, error: &str) {
+    emit!(
+        error,
+        consumer,
+        id,
+        settlement = what,
+        error,
+        "settlement failed"
+    );
+    stderr_line(format_args!(
+        "consumer {consumer:?}: cannot {what} message {id}: {error}; the broker will deliver it again"
+    ));
+}
+
+/// A consumer's source failed to stop or to close.
+pub(crate) fn consume_source_failed(consumer: &str, what: &str, error: &str) {
+    emit!(error, consumer, error, "cannot {what} the source");
+    stderr_line(format_args!(
+        "consumer {consumer:?}: cannot {what} the source: {error}"
+    ));
+}
+
+/// What a source did that is worth a line: messages reclaimed from a killed process, a
+/// heartbeat that failed.
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+pub(crate) fn consume_note(message: &str) {
+    emit!(info, "{message}");
+    stderr_line(format_args!("{message}"));
+}
+
+/// A consumer stopped taking messages, and handed back what it had taken but not started.
+pub(crate) fn consume_intake_stopped(consumer: &str, under_way: usize, handed_back: usize) {
+    emit!(info, consumer, under_way, handed_back, "intake stopped");
+    stderr_line(format_args!(
+        "consumer {consumer:?}: intake stopped; {under_way} message(s) under way, {handed_back} handed back unstarted"
+    ));
 }
 
 /// `graceful::ready()` found a hook that needs a `State` nobody provided: said now, so

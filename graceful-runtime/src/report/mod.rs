@@ -2,6 +2,7 @@
 //! that panicked, the exit code; the log lines and tracing events that tell it as it goes;
 //! the same as JSON, written to a file.
 
+mod consumers;
 mod exit;
 mod file;
 mod json;
@@ -17,6 +18,7 @@ use crate::trigger::Trigger;
 /// How many task names the JSON and the log lines show: the rest are counted.
 const NAMES_SHOWN: usize = 20;
 
+pub use consumers::{ConsumerCounts, ConsumerReport};
 pub use exit::Exit;
 pub(crate) use file::{check as check_path, save};
 pub use step::{HookReport, Outcome, TASKS_STEP};
@@ -62,6 +64,7 @@ pub struct Report {
     pub(crate) cut_at_hard_stop: usize,
     pub(crate) body_still_running: bool,
     pub(crate) main_error: Option<String>,
+    pub(crate) consumers: Vec<ConsumerReport>,
     pub(crate) exit: Exit,
 }
 
@@ -125,6 +128,15 @@ impl Report {
     pub fn main_error(&self) -> Option<&str> {
         self.main_error.as_deref()
     }
+    /// Each consumer of [`consume`](crate::consume) the program started, in the order
+    /// it did, with what it did with its messages.
+    pub fn consumers(&self) -> &[ConsumerReport] {
+        &self.consumers
+    }
+    /// The consumer with that name (the first, if several share it).
+    pub fn consumer(&self, name: &str) -> Option<&ConsumerReport> {
+        self.consumers.iter().find(|c| c.name == name)
+    }
     /// How the process ends.
     pub fn exit(&self) -> Exit {
         self.exit
@@ -164,6 +176,11 @@ impl Report {
     ///      "duration_ms": 10, "outcome": "failed", "message": "connection reset"},
     ///     {"name": "my_service::remove_temp_files", "order": 30, "always": true,
     ///      "started_after_ms": 2412.25, "duration_ms": 0.25, "outcome": "completed", "message": null}
+    ///   ],
+    ///   "consumers": [
+    ///     {"name": "orders", "taken": 120, "done": 117, "failed": 2, "panicked": 0,
+    ///      "retried": 2, "rejected": 0, "handed_back_unstarted": 3, "handed_back_cut": 1,
+    ///      "settle_failed": 0}
     ///   ]
     /// }
     /// ```
@@ -190,6 +207,8 @@ impl Report {
     ///   `{"name": "worker-3", "message": "..."}`, in the order they did.
     /// - `cut_at_hard_stop`: how many `until_deadline` futures the hard stop ended.
     /// - `main_error`: what `main` returned as its error, or the message it panicked with.
+    /// - `consumers`: each consumer of [`consume`](crate::consume), with the counts of
+    ///   [`ConsumerCounts`] under their field names.
     pub fn to_json(&self) -> String {
         json::render(self)
     }

@@ -74,6 +74,7 @@ pub(crate) async fn run(ctl: &'static Controller, config: Config, hooks: Vec<Hoo
             Some(BodyOutcome::Err(e) | BodyOutcome::Panicked(e)) => Some(e),
             _ => None,
         },
+        consumers: ctl.consumers.reports(),
         exit,
     }
 }

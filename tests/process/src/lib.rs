@@ -5,6 +5,7 @@
 //! with `env!("CARGO_BIN_EXE_fixture-service")`, and [`example`] finds a built example.
 
 pub mod broker;
+pub mod journal;
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{ChildStderr, Command, ExitStatus, Stdio};
@@ -279,6 +280,11 @@ impl Service {
     /// The process id of the child.
     pub fn id(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Whether stderr holds `needle` by now.
+    pub fn stderr_has(&self, needle: &str) -> bool {
+        self.stderr.lock().unwrap().contains(needle)
     }
 
     /// Waits until stderr holds `needle`.

@@ -1,0 +1,410 @@
+//! The consumer runner: N handlers at once over a [`Source`], with the whole shutdown
+//! built in, so that the user writes the handler only.
+//!
+//! One tracked task (the shutdown's `graceful::tasks` step waits for it) takes a handler
+//! slot, then the source's next delivery, and starts the handler in a tokio task of its
+//! own; it does so until the shutdown is requested (the drain delay's end, or an
+//! upgrade's handover). Then it stops the source and hands back at once what the source
+//! had taken off the broker but not given out, waits for every handler's settlement, and
+//! closes the source last: no acknowledgement is ever sent on a closed connection.
+//!
+//! A handler's task is a plain tokio task rather than a tracked one: the runner's own
+//! task waits for it, and a handler's panic is a failed message, settled by the failure
+//! policy, not a crash of the program (it is not a task panic for
+//! [`TaskPanic`](crate::TaskPanic)).
+
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use super::source::{Delivery, Error, Message, Source};
+use crate::api::{spawn_named, until_deadline, until_shutdown};
+use crate::controller::consumers::Tally;
+use crate::controller::{self, Controller};
+use crate::report::{log, ConsumerCounts};
+use crate::trigger::panic::{self, CatchUnwind};
+
+/// The first pause after the source's `next` failed; it doubles with each failure in a
+/// row, up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(100);
+
+/// The longest pause between two calls of a failing `next`: a broker that comes back is
+/// used again within this time.
+const MAX_PAUSE: Duration = Duration::from_secs(5);
+
+/// How many handlers run at once unless [`Consumer::handlers`] says otherwise.
+pub const DEFAULT_HANDLERS: usize = 10;
+
+/// What becomes of a message whose handler failed (returned an error or panicked).
+///
+/// The default is [`Failure::retry`]`(5)`: a message is tried five times in all, then
+/// rejected (dead-lettered where the source has dead letters, dropped where it has none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure {
+    max_attempts: u32,
+}
+
+impl Failure {
+    /// Retries a failed message while its [`attempt`](Message::attempt) is below
+    /// `max_attempts`, then rejects it: `retry(5)` runs a message at most five times.
+    /// `retry(0)` and `retry(1)` both never retry.
+    pub fn retry(max_attempts: u32) -> Failure {
+        Failure {
+            max_attempts: max_attempts.max(1),
+        }
+    }
+
+    /// Rejects a failed message at once: it goes to the dead letters, or is dropped.
+    pub fn reject() -> Failure {
+        Failure::retry(1)
+    }
+
+    /// How many times a message runs at most.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+}
+
+impl Default for Failure {
+    /// [`Failure::retry`]`(5)`.
+    fn default() -> Self {
+        Failure::retry(5)
+    }
+}
+
+type OnAcked = Arc<dyn Fn(&Message) + Send + Sync>;
+
+/// A consumer being built: a name, a [`Source`], how many handlers at once, what to do
+/// with a failed message. [`Consumer::start`] starts it with its handler.
+///
+/// ```no_run
+/// # async fn doc<S: graceful::consume::Source>(source: S) {
+/// use graceful::consume::{Consumer, Failure, Message};
+///
+/// let consumer = Consumer::new("orders", source)
+///     .handlers(20)
+///     .on_failure(Failure::retry(5))
+///     .start(|msg: Message| async move {
+///         // The work. An error (or a panic) retries the message, up to the policy.
+///         if msg.payload().is_empty() {
+///             return Err("an empty order");
+///         }
+///         Ok(())
+///     });
+/// let counts = consumer.finished().await; // after the shutdown
+/// # }
+/// ```
+pub struct Consumer<S> {
+    name: Arc<str>,
+    source: S,
+    handlers: usize,
+    failure: Failure,
+    on_acked: Option<OnAcked>,
+    after_ready: Option<bool>,
+}
+
+impl<S: Source> Consumer<S> {
+    /// A consumer named `name` (in logs, each message's span and the report) over
+    /// `source`.
+    pub fn new(name: impl Into<Arc<str>>, source: S) -> Consumer<S> {
+        Consumer {
+            name: name.into(),
+            source,
+            handlers: DEFAULT_HANDLERS,
+            failure: Failure::default(),
+            on_acked: None,
+            after_ready: None,
+        }
+    }
+
+    /// How many handlers run at once (at least one; [`DEFAULT_HANDLERS`] unless set).
+    /// The source is asked for a delivery only when a handler is free.
+    pub fn handlers(mut self, handlers: usize) -> Self {
+        self.handlers = handlers.max(1);
+        self
+    }
+
+    /// What becomes of a message whose handler failed: [`Failure::retry`]`(5)` unless
+    /// set.
+    pub fn on_failure(mut self, failure: Failure) -> Self {
+        self.failure = failure;
+        self
+    }
+
+    /// Runs `f` for each message once its acknowledgement returned `Ok`: the broker has
+    /// it as done. For a journal, a metric, a progress count.
+    pub fn on_acked(mut self, f: impl Fn(&Message) + Send + Sync + 'static) -> Self {
+        self.on_acked = Some(Arc::new(f));
+        self
+    }
+
+    /// Whether intake waits for [`ready`](crate::ready). By default it does only in a
+    /// process started by an [`upgrade`](crate::upgrade) in place: there, the process it
+    /// replaces consumes until then, and a new process that is rolled back (never ready)
+    /// never takes a message. Elsewhere intake begins at once.
+    pub fn after_ready(mut self, wait: bool) -> Self {
+        self.after_ready = Some(wait);
+        self
+    }
+
+    /// Starts the consumer as a tracked task named after it, with `handler` for each
+    /// message. The handler's `Ok` acknowledges the message; an `Err` (shown with
+    /// `{:#}`, so an `anyhow` error shows its chain) or a panic fails it, and the
+    /// [`Failure`] policy settles it.
+    ///
+    /// Call it from the program's body or a tracked task.
+    pub fn start<H, Fut, E>(self, handler: H) -> ConsumerHandle
+    where
+        H: Fn(Message) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: Display + Send + 'static,
+    {
+        let ctl = controller::current();
+        let after_ready = self.after_ready.unwrap_or_else(upgraded);
+        let run = Run {
+            ctl,
+            name: Arc::clone(&self.name),
+            handlers: self.handlers,
+            failure: self.failure,
+            on_acked: self.on_acked,
+            tally: ctl.consumers.register(&self.name),
+            handler: Arc::new(handler),
+        };
+        let task = spawn_named(
+            format!("consumer {}", self.name),
+            run.run(self.source, after_ready),
+        );
+        ConsumerHandle { task }
+    }
+}
+
+/// Whether this process was started by an upgrade in place.
+fn upgraded() -> bool {
+    #[cfg(unix)]
+    return crate::handover::previous().is_some();
+    #[cfg(not(unix))]
+    false
+}
+
+/// A started consumer.
+#[derive(Debug)]
+pub struct ConsumerHandle {
+    task: JoinHandle<Result<ConsumerCounts, Error>>,
+}
+
+impl ConsumerHandle {
+    /// Waits for the consumer's end (after the shutdown started, every message settled,
+    /// the source closed) and gives its counts. An `Err` when the source could not be
+    /// stopped or closed (the counts are in the report all the same).
+    pub async fn finished(self) -> Result<ConsumerCounts, Error> {
+        match self.task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => Err(Error::msg(format!(
+                "the consumer panicked: {}",
+                panic::message(&*e.into_panic())
+            ))),
+            Err(_) => Err(Error::msg("the consumer was stopped with the program")),
+        }
+    }
+}
+
+/// What the runner's task and each handler's task share.
+struct Run<H> {
+    ctl: &'static Controller,
+    name: Arc<str>,
+    handlers: usize,
+    failure: Failure,
+    on_acked: Option<OnAcked>,
+    tally: Arc<Tally>,
+    handler: Arc<H>,
+}
+
+impl<H> Clone for Run<H> {
+    fn clone(&self) -> Self {
+        Run {
+            ctl: self.ctl,
+            name: Arc::clone(&self.name),
+            handlers: self.handlers,
+            failure: self.failure,
+            on_acked: self.on_acked.clone(),
+            tally: Arc::clone(&self.tally),
+            handler: Arc::clone(&self.handler),
+        }
+    }
+}
+
+/// How a handler's run ended.
+enum Ran {
+    Ok,
+    Failed { error: String, panicked: bool },
+    Cut,
+}
+
+impl<H, Fut, E> Run<H>
+where
+    H: Fn(Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: Display + Send + 'static,
+{
+    /// The runner's task: intake until the shutdown, then stop, drain, close.
+    async fn run<S: Source>(
+        self,
+        mut source: S,
+        after_ready: bool,
+    ) -> Result<ConsumerCounts, Error> {
+        let slots = Arc::new(Semaphore::new(self.handlers));
+        let began = !after_ready || until_shutdown(self.ctl.readied.wait()).await.is_some();
+        if began {
+            self.intake(&mut source, &slots).await;
+        }
+        let stopped = source.stop().await;
+        let mut result = Ok(());
+        match stopped {
+            Ok(unstarted) => {
+                let under_way = self.handlers - slots.available_permits();
+                let mut handed_back = 0;
+                for delivery in unstarted {
+                    let id: Arc<str> = delivery.message().id().into();
+                    match delivery.hand_back().await {
+                        Ok(()) => {
+                            handed_back += 1;
+                            Tally::add(&self.tally.handed_back_unstarted);
+                        }
+                        Err(e) => self.settle_failed(&id, "hand back", &e),
+                    }
+                }
+                log::consume_intake_stopped(&self.name, under_way, handed_back);
+            }
+            Err(e) => {
+                log::consume_source_failed(&self.name, "stop", &chain(&e));
+                result = Err(e);
+            }
+        }
+        // Every handler settled: each holds its slot until its settlement returned.
+        let all = u32::try_from(self.handlers).unwrap_or(u32::MAX);
+        let _all = slots.acquire_many(all).await;
+        if let Err(e) = source.close().await {
+            log::consume_source_failed(&self.name, "close", &chain(&e));
+            result = result.and(Err(e));
+        }
+        result.map(|()| self.tally.snapshot())
+    }
+
+    /// Takes deliveries while a handler is free, until the shutdown is requested.
+    async fn intake<S: Source>(&self, source: &mut S, slots: &Arc<Semaphore>) {
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let Some(slot) = until_shutdown(Arc::clone(slots).acquire_owned()).await else {
+                return;
+            };
+            let slot = slot.expect("the slots are never closed");
+            match until_shutdown(source.next()).await {
+                None => return,
+                Some(Ok(delivery)) => {
+                    pause = FIRST_PAUSE;
+                    Tally::add(&self.tally.taken);
+                    let run = self.clone();
+                    tokio::spawn(controller::scope(self.ctl, async move {
+                        run.handle(delivery).await;
+                        drop(slot);
+                    }));
+                }
+                Some(Err(e)) => {
+                    drop(slot);
+                    log::consume_next_failed(&self.name, &chain(&e), pause);
+                    if until_shutdown(tokio::time::sleep(pause)).await.is_none() {
+                        return;
+                    }
+                    pause = (pause * 2).min(MAX_PAUSE);
+                }
+            }
+        }
+    }
+
+    /// One delivery: its handler within the deadline, then its one settlement.
+    async fn handle<D: Delivery>(&self, delivery: D) {
+        let msg = delivery.message().clone();
+        let span = tracing::info_span!(
+            target: log::TARGET,
+            "message",
+            consumer = %self.name,
+            id = %msg.id(),
+            attempt = msg.attempt()
+        );
+        let work = CatchUnwind::new((self.handler)(msg.clone()).instrument(span));
+        let ran = match until_deadline(work).await {
+            Some(Ok(Ok(()))) => Ran::Ok,
+            Some(Ok(Err(e))) => Ran::Failed {
+                error: format!("{e:#}"),
+                panicked: false,
+            },
+            Some(Err(payload)) => Ran::Failed {
+                error: format!("panicked: {}", panic::message(&*payload)),
+                panicked: true,
+            },
+            None => Ran::Cut,
+        };
+        match ran {
+            Ran::Ok => match delivery.ack().await {
+                Ok(()) => {
+                    Tally::add(&self.tally.done);
+                    if let Some(on_acked) = &self.on_acked {
+                        on_acked(&msg);
+                    }
+                }
+                Err(e) => self.settle_failed(msg.id(), "acknowledge", &e),
+            },
+            Ran::Failed { error, panicked } => {
+                Tally::add(&self.tally.failed);
+                if panicked {
+                    Tally::add(&self.tally.panicked);
+                }
+                if msg.attempt() < self.failure.max_attempts {
+                    let then = format!(
+                        "retried (attempt {} of {})",
+                        msg.attempt() + 1,
+                        self.failure.max_attempts
+                    );
+                    log::consume_failed(&self.name, msg.id(), msg.attempt(), &error, &then);
+                    match delivery.retry().await {
+                        Ok(()) => Tally::add(&self.tally.retried),
+                        Err(e) => self.settle_failed(msg.id(), "retry", &e),
+                    }
+                } else {
+                    let then = format!("rejected after {} attempt(s)", msg.attempt());
+                    log::consume_failed(&self.name, msg.id(), msg.attempt(), &error, &then);
+                    match delivery.reject().await {
+                        Ok(()) => Tally::add(&self.tally.rejected),
+                        Err(e) => self.settle_failed(msg.id(), "reject", &e),
+                    }
+                }
+            }
+            Ran::Cut => match delivery.hand_back().await {
+                Ok(()) => Tally::add(&self.tally.handed_back_cut),
+                Err(e) => self.settle_failed(msg.id(), "hand back", &e),
+            },
+        }
+    }
+
+    fn settle_failed(&self, id: &str, what: &str, error: &Error) {
+        Tally::add(&self.tally.settle_failed);
+        log::consume_settle_failed(&self.name, id, what, &chain(error));
+    }
+}
+
+/// An error and its causes, on one line: `cannot connect: connection refused`.
+pub(super) fn chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
+}

@@ -1,0 +1,769 @@
+//! The consumer runner (`graceful::consume::Consumer`) over an in-memory source that
+//! records every call the runner makes, on tokio's paused clock: when intake stops, what
+//! is handed back and when, the failure policy, panics, the order of the settlements and
+//! the close, the counts in the report and its JSON.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use graceful::consume::{Consumer, Delivery, Error, Failure, Message, Source};
+use graceful::testing::Harness;
+use graceful::{ConsumerCounts, Signal};
+use tokio::sync::Notify;
+use tokio::time::{sleep, Instant};
+
+/// What the runner did to the source, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Call {
+    Next(u32),
+    Ack(u32),
+    Retry(u32),
+    Reject(u32),
+    HandBack(u32),
+    Stop,
+    Close,
+}
+
+/// The queue the in-memory source serves, and the record of every call.
+struct Broker {
+    /// Each message's id and the attempt its next delivery is.
+    queue: Mutex<VecDeque<(u32, u32)>>,
+    arrived: Notify,
+    calls: Mutex<Vec<(Duration, Call)>>,
+    start: Instant,
+    /// How many `next` calls fail before the first succeeds.
+    next_errors: AtomicUsize,
+    /// Acks fail for these ids.
+    ack_fails_for: Mutex<Vec<u32>>,
+    /// The close fails.
+    close_fails: std::sync::atomic::AtomicBool,
+}
+
+impl Broker {
+    fn with(messages: u32) -> Arc<Broker> {
+        Arc::new(Broker {
+            queue: Mutex::new((1..=messages).map(|id| (id, 1)).collect()),
+            arrived: Notify::new(),
+            calls: Mutex::new(Vec::new()),
+            start: Instant::now(),
+            next_errors: AtomicUsize::new(0),
+            ack_fails_for: Mutex::new(Vec::new()),
+            close_fails: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    fn record(&self, call: Call) {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((self.start.elapsed(), call));
+    }
+
+    fn calls(&self) -> Vec<(Duration, Call)> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn put_back(&self, id: u32, attempt: u32) {
+        self.queue.lock().unwrap().push_back((id, attempt));
+        self.arrived.notify_one();
+    }
+
+    fn pending(&self) -> Vec<(u32, u32)> {
+        self.queue.lock().unwrap().iter().copied().collect()
+    }
+
+    /// The source over this broker, prefetching up to `prefetch` messages.
+    fn source(self: &Arc<Self>, prefetch: usize) -> Mem {
+        Mem {
+            broker: Arc::clone(self),
+            prefetch,
+            buffer: VecDeque::new(),
+        }
+    }
+
+    /// Every delivery settled exactly once, before the close, which comes once and last,
+    /// after the one stop.
+    fn check_settled_once(&self) {
+        let calls = self.calls();
+        let (_, last) = calls.last().expect("calls");
+        assert_eq!(last, &Call::Close, "the close comes last: {calls:?}");
+        assert_eq!(calls.iter().filter(|(_, c)| *c == Call::Close).count(), 1);
+        assert_eq!(calls.iter().filter(|(_, c)| *c == Call::Stop).count(), 1);
+        let mut held: Vec<u32> = Vec::new();
+        for (_, call) in &calls {
+            match call {
+                Call::Next(id) => {
+                    assert!(
+                        !held.contains(id),
+                        "{id} delivered twice at once: {calls:?}"
+                    );
+                    held.push(*id);
+                }
+                Call::Ack(id) | Call::Retry(id) | Call::Reject(id) | Call::HandBack(id) => {
+                    let at = held
+                        .iter()
+                        .position(|h| h == id)
+                        .unwrap_or_else(|| panic!("{id} settled but not held: {calls:?}"));
+                    held.remove(at);
+                }
+                Call::Stop | Call::Close => {}
+            }
+        }
+        assert!(held.is_empty(), "never settled: {held:?} in {calls:?}");
+    }
+}
+
+/// A source that takes messages off the broker `prefetch` at a time, as AMQP's prefetch
+/// does: what it took and has not given out is returned by `stop`.
+struct Mem {
+    broker: Arc<Broker>,
+    prefetch: usize,
+    buffer: VecDeque<MemDelivery>,
+}
+
+impl Mem {
+    fn fill(&mut self) {
+        let mut queue = self.broker.queue.lock().unwrap();
+        while self.buffer.len() < self.prefetch.max(1) {
+            let Some((id, attempt)) = queue.pop_front() else {
+                break;
+            };
+            self.broker.record(Call::Next(id));
+            self.buffer.push_back(MemDelivery {
+                broker: Arc::clone(&self.broker),
+                message: Message::new(
+                    id.to_string(),
+                    format!("message {id}").into_bytes(),
+                    attempt,
+                ),
+                id,
+            });
+        }
+    }
+}
+
+impl Source for Mem {
+    type Delivery = MemDelivery;
+
+    async fn next(&mut self) -> Result<MemDelivery, Error> {
+        if self
+            .broker
+            .next_errors
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(Error::new(
+                "cannot fetch",
+                std::io::Error::other("broker down"),
+            ));
+        }
+        loop {
+            // Registered before the check, so an arrival in between is not missed.
+            let broker = Arc::clone(&self.broker);
+            let arrived = broker.arrived.notified();
+            self.fill();
+            if let Some(delivery) = self.buffer.pop_front() {
+                return Ok(delivery);
+            }
+            arrived.await;
+        }
+    }
+
+    async fn stop(&mut self) -> Result<Vec<MemDelivery>, Error> {
+        self.broker.record(Call::Stop);
+        Ok(self.buffer.drain(..).collect())
+    }
+
+    async fn close(self) -> Result<(), Error> {
+        self.broker.record(Call::Close);
+        if self.broker.close_fails.load(Ordering::SeqCst) {
+            return Err(Error::new(
+                "cannot close",
+                std::io::Error::other("broken pipe"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+struct MemDelivery {
+    broker: Arc<Broker>,
+    message: Message,
+    id: u32,
+}
+
+impl Delivery for MemDelivery {
+    fn message(&self) -> &Message {
+        &self.message
+    }
+
+    async fn ack(self) -> Result<(), Error> {
+        // A settlement takes a moment on a real broker.
+        sleep(Duration::from_millis(5)).await;
+        if self.broker.ack_fails_for.lock().unwrap().contains(&self.id) {
+            return Err(Error::new(
+                "cannot ack",
+                std::io::Error::other("connection reset"),
+            ));
+        }
+        self.broker.record(Call::Ack(self.id));
+        Ok(())
+    }
+
+    async fn retry(self) -> Result<(), Error> {
+        self.broker.record(Call::Retry(self.id));
+        self.broker.put_back(self.id, self.message.attempt() + 1);
+        Ok(())
+    }
+
+    async fn reject(self) -> Result<(), Error> {
+        self.broker.record(Call::Reject(self.id));
+        Ok(())
+    }
+
+    async fn hand_back(self) -> Result<(), Error> {
+        sleep(Duration::from_millis(5)).await;
+        self.broker.record(Call::HandBack(self.id));
+        self.broker.put_back(self.id, self.message.attempt());
+        Ok(())
+    }
+}
+
+fn id(msg: &Message) -> u32 {
+    msg.id().parse().unwrap()
+}
+
+fn counts_of(report: &graceful::Report, name: &str) -> ConsumerCounts {
+    report
+        .consumer(name)
+        .unwrap_or_else(|| panic!("no consumer {name} in {:?}", report.consumers()))
+        .counts()
+}
+
+fn times_of(calls: &[(Duration, Call)], what: impl Fn(&Call) -> bool) -> Vec<Duration> {
+    calls
+        .iter()
+        .filter(|(_, c)| what(c))
+        .map(|(at, _)| *at)
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn intake_goes_on_through_the_drain_delay_and_stops_at_its_end() {
+    let broker = Broker::with(1000);
+    let source = broker.source(1);
+    let started = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&started);
+    let t0 = Instant::now();
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(10))
+        .drain_delay(Duration::from_secs(1))
+        .start(async move {
+            let consumer = Consumer::new("orders", source)
+                .handlers(4)
+                .start(move |msg| {
+                    let seen = Arc::clone(&seen);
+                    async move {
+                        seen.lock().unwrap().push((t0.elapsed(), id(&msg)));
+                        sleep(Duration::from_millis(300)).await;
+                        Ok::<(), String>(())
+                    }
+                });
+            graceful::shutdown_requested().await;
+            consumer.finished().await.map(|_| ())
+        });
+    sleep(Duration::from_millis(1500)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+
+    let started = started.lock().unwrap().clone();
+    let signal = Duration::from_millis(1500);
+    let intake_end = signal + Duration::from_secs(1);
+    assert!(
+        started.iter().any(|(at, _)| *at > signal),
+        "intake goes on during the drain delay: {started:?}"
+    );
+    assert!(
+        started.iter().all(|(at, _)| *at < intake_end),
+        "nothing starts once intake stopped: {started:?}"
+    );
+    let counts = counts_of(&report, "orders");
+    assert_eq!(counts.taken, started.len() as u64);
+    assert_eq!(
+        counts.done, counts.taken,
+        "what was started is finished: {counts:?}"
+    );
+    assert_eq!(report.exit_code(), 0);
+    broker.check_settled_once();
+    // Every message not done is still on the queue: nothing lost.
+    assert_eq!(broker.pending().len() as u64 + counts.done, 1000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn buffered_deliveries_are_handed_back_at_once_not_at_the_deadline() {
+    let broker = Broker::with(10);
+    let source = broker.source(4);
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(30))
+        .drain_delay(Duration::from_secs(1))
+        .start(async move {
+            let consumer = Consumer::new("slow", source)
+                .handlers(1)
+                .start(|_msg| async {
+                    sleep(Duration::from_secs(5)).await;
+                    Ok::<(), String>(())
+                });
+            consumer.finished().await.map(|_| ())
+        });
+    sleep(Duration::from_millis(100)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+
+    let calls = broker.calls();
+    let stop = times_of(&calls, |c| *c == Call::Stop);
+    assert_eq!(stop, [Duration::from_millis(1100)], "{calls:?}");
+    // One handler took message 1; the source had taken 2, 3, 4 with it.
+    let handed_back = times_of(&calls, |c| matches!(c, Call::HandBack(_)));
+    assert_eq!(handed_back.len(), 3, "{calls:?}");
+    assert!(
+        handed_back
+            .iter()
+            .all(|at| *at < Duration::from_millis(1200)),
+        "handed back at intake's end, not at the deadline: {calls:?}"
+    );
+    // The handler under way finished after that, and its ack came before the close.
+    let ack = times_of(&calls, |c| *c == Call::Ack(1));
+    assert_eq!(ack.len(), 1, "{calls:?}");
+    assert!(ack[0] >= Duration::from_secs(5));
+    let counts = counts_of(&report, "slow");
+    assert_eq!(
+        (counts.taken, counts.done, counts.handed_back_unstarted),
+        (1, 1, 3)
+    );
+    assert_eq!(report.exit_code(), 0);
+    broker.check_settled_once();
+    // Back on the queue, not counted as an attempt.
+    let mut pending = broker.pending();
+    pending.sort();
+    assert_eq!(pending.len(), 9);
+    assert!(
+        pending.iter().all(|(_, attempt)| *attempt == 1),
+        "{pending:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_longer_than_the_deadline_is_cut_and_handed_back() {
+    let broker = Broker::with(3);
+    let source = broker.source(1);
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(10))
+        .start(async move {
+            let consumer = Consumer::new("stuck", source)
+                .handlers(3)
+                .start(|_msg| async {
+                    sleep(Duration::from_secs(3600)).await;
+                    Ok::<(), String>(())
+                });
+            consumer.finished().await.map(|_| ())
+        });
+    sleep(Duration::from_millis(10)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+
+    let calls = broker.calls();
+    let handed_back = times_of(&calls, |c| matches!(c, Call::HandBack(_)));
+    assert_eq!(handed_back.len(), 3, "{calls:?}");
+    // The hard stop: a second before a 10 s deadline that started at 10 ms.
+    assert!(
+        handed_back
+            .iter()
+            .all(|at| *at >= Duration::from_millis(9010) && *at < Duration::from_millis(9100)),
+        "{calls:?}"
+    );
+    let counts = counts_of(&report, "stuck");
+    assert_eq!(
+        (counts.taken, counts.handed_back_cut, counts.done),
+        (3, 3, 0)
+    );
+    assert_eq!(report.cut_at_hard_stop(), 3);
+    assert_eq!(report.exit_code(), 124);
+    assert!(report.tasks_still_running().is_empty());
+    broker.check_settled_once();
+    let mut pending = broker.pending();
+    pending.sort();
+    assert_eq!(
+        pending,
+        [(1, 1), (2, 1), (3, 1)],
+        "back at once, same attempt"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_error_retries_the_message_up_to_the_maximum_then_rejects_it() {
+    let broker = Broker::with(1);
+    let source = broker.source(1);
+    let attempts = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&attempts);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("flaky", source)
+                .on_failure(Failure::retry(3))
+                .start(move |msg| {
+                    seen.lock().unwrap().push(msg.attempt());
+                    async move { Err::<(), _>(format!("cannot process {}", msg.id())) }
+                });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+
+    assert_eq!(*attempts.lock().unwrap(), [1, 2, 3]);
+    let calls: Vec<Call> = broker.calls().into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        calls,
+        [
+            Call::Next(1),
+            Call::Retry(1),
+            Call::Next(1),
+            Call::Retry(1),
+            Call::Next(1),
+            Call::Reject(1),
+            Call::Stop,
+            Call::Close
+        ]
+    );
+    let counts = counts_of(&report, "flaky");
+    assert_eq!(
+        (
+            counts.taken,
+            counts.failed,
+            counts.retried,
+            counts.rejected,
+            counts.done
+        ),
+        (3, 3, 2, 1, 0)
+    );
+    // A failed message is the message's fault, not the shutdown's.
+    assert_eq!(report.exit_code(), 0);
+    assert!(broker.pending().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_default_policy_runs_a_message_five_times() {
+    assert_eq!(Failure::default(), Failure::retry(5));
+    assert_eq!(Failure::default().max_attempts(), 5);
+    assert_eq!(Failure::reject().max_attempts(), 1);
+    assert_eq!(Failure::retry(0).max_attempts(), 1);
+
+    let broker = Broker::with(1);
+    let source = broker.source(1);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("default", source).start(|_| async { Err::<(), _>("no") });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    let counts = counts_of(&report, "default");
+    assert_eq!((counts.taken, counts.retried, counts.rejected), (5, 4, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_is_a_failed_message_and_the_consumer_goes_on() {
+    let broker = Broker::with(5);
+    let source = broker.source(1);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("brave", source)
+                .handlers(1)
+                .on_failure(Failure::reject())
+                .start(|msg| async move {
+                    if id(&msg) == 2 {
+                        panic!("message 2 is poison");
+                    }
+                    Ok::<(), String>(())
+                });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+
+    let counts = counts_of(&report, "brave");
+    assert_eq!(
+        (
+            counts.taken,
+            counts.done,
+            counts.failed,
+            counts.panicked,
+            counts.rejected
+        ),
+        (5, 4, 1, 1, 1)
+    );
+    let calls: Vec<Call> = broker.calls().into_iter().map(|(_, c)| c).collect();
+    assert!(calls.contains(&Call::Reject(2)), "{calls:?}");
+    assert!(calls.contains(&Call::Ack(5)), "{calls:?}");
+    // Not a task panic: the program stops cleanly.
+    assert!(report.tasks_panicked().is_empty());
+    assert_eq!(report.exit_code(), 0);
+    broker.check_settled_once();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_source_closes_only_after_the_last_settlement_returned() {
+    let broker = Broker::with(6);
+    let source = broker.source(2);
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(10))
+        .start(async move {
+            let consumer = Consumer::new("c", source)
+                .handlers(3)
+                .start(|msg| async move {
+                    // Different lengths: the last to finish is not the last to start.
+                    sleep(Duration::from_millis(200 * u64::from(id(&msg) % 3 + 1))).await;
+                    Ok::<(), String>(())
+                });
+            consumer.finished().await.map(|_| ())
+        });
+    sleep(Duration::from_millis(50)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    let calls = broker.calls();
+    let close = times_of(&calls, |c| *c == Call::Close)[0];
+    let last_ack = *times_of(&calls, |c| matches!(c, Call::Ack(_)))
+        .iter()
+        .max()
+        .unwrap();
+    assert!(close >= last_ack, "{calls:?}");
+    assert!(close >= Duration::from_millis(600), "{calls:?}");
+    broker.check_settled_once();
+    assert_eq!(counts_of(&report, "c").done, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn errors_of_next_are_retried_after_a_growing_pause() {
+    let broker = Broker::with(2);
+    broker.next_errors.store(3, Ordering::SeqCst);
+    let source = broker.source(1);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer =
+                Consumer::new("patient", source).start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_secs(2)).await;
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    let calls = broker.calls();
+    // Three failures: pauses of 100, 200 and 400 ms before the fourth call.
+    let first = times_of(&calls, |c| matches!(c, Call::Next(_)))[0];
+    assert_eq!(first, Duration::from_millis(700), "{calls:?}");
+    assert_eq!(counts_of(&report, "patient").done, 2);
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_ack_is_counted_and_on_acked_is_not_called() {
+    let broker = Broker::with(3);
+    broker.ack_fails_for.lock().unwrap().push(2);
+    let source = broker.source(1);
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&acked);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("acks", source)
+                .on_acked(move |msg| seen.lock().unwrap().push(id(msg)))
+                .start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    let mut acked = acked.lock().unwrap().clone();
+    acked.sort();
+    assert_eq!(acked, [1, 3]);
+    let counts = counts_of(&report, "acks");
+    assert_eq!((counts.taken, counts.done, counts.settle_failed), (3, 2, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_consumer_that_waits_for_ready_takes_nothing_before_it() {
+    let broker = Broker::with(3);
+    let source = broker.source(1);
+    let (before, after) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (b, a) = (Arc::clone(&before), Arc::clone(&after));
+    let taken = Arc::new(AtomicUsize::new(0));
+    let t = Arc::clone(&taken);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("candidate", source)
+                .after_ready(true)
+                .start(move |_| {
+                    t.fetch_add(1, Ordering::SeqCst);
+                    async { Ok::<(), String>(()) }
+                });
+            sleep(Duration::from_secs(5)).await;
+            b.store(taken.load(Ordering::SeqCst), Ordering::SeqCst);
+            graceful::ready();
+            sleep(Duration::from_secs(1)).await;
+            a.store(taken.load(Ordering::SeqCst), Ordering::SeqCst);
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    assert_eq!(before.load(Ordering::SeqCst), 0);
+    assert_eq!(after.load(Ordering::SeqCst), 3);
+    assert_eq!(counts_of(&report, "candidate").done, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_candidate_never_ready_takes_nothing_and_still_stops_and_closes() {
+    let broker = Broker::with(3);
+    let source = broker.source(1);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("rolled back", source)
+                .after_ready(true)
+                .start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_secs(5)).await;
+            graceful::shutdown("rolled back");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    let calls: Vec<Call> = broker.calls().into_iter().map(|(_, c)| c).collect();
+    assert_eq!(calls, [Call::Stop, Call::Close]);
+    assert_eq!(counts_of(&report, "rolled back"), ConsumerCounts::default());
+    assert_eq!(broker.pending().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_counts_are_in_the_report_its_json_and_finished() {
+    let broker = Broker::with(4);
+    let source = broker.source(1);
+    let finished = Arc::new(Mutex::new(None));
+    let out = Arc::clone(&finished);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("json \"orders\"", source)
+                .on_failure(Failure::reject())
+                .start(|msg| async move {
+                    if id(&msg) == 4 {
+                        return Err("bad");
+                    }
+                    Ok(())
+                });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            *out.lock().unwrap() = Some(consumer.finished().await.unwrap());
+        })
+        .await;
+    let counts = counts_of(&report, "json \"orders\"");
+    assert_eq!(finished.lock().unwrap().unwrap(), counts);
+    let v: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert_eq!(
+        v["consumers"],
+        serde_json::json!([{
+            "name": "json \"orders\"", "taken": 4, "done": 3, "failed": 1, "panicked": 0,
+            "retried": 0, "rejected": 1, "handed_back_unstarted": 0, "handed_back_cut": 0,
+            "settle_failed": 0
+        }])
+    );
+    assert_eq!(
+        counts.to_string(),
+        "taken 4, done 3, failed 1 (retried 0, rejected 1), handed back 0 unstarted and 0 cut"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_close_that_fails_is_the_error_of_finished_and_the_counts_stay_in_the_report() {
+    let broker = Broker::with(2);
+    broker.close_fails.store(true, Ordering::SeqCst);
+    let source = broker.source(1);
+    let error = Arc::new(Mutex::new(None));
+    let out = Arc::clone(&error);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer =
+                Consumer::new("closing", source).start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            *out.lock().unwrap() = consumer.finished().await.err().map(|e| {
+                let cause = std::error::Error::source(&e).map(ToString::to_string);
+                (e.to_string(), cause)
+            });
+        })
+        .await;
+    assert_eq!(
+        *error.lock().unwrap(),
+        Some(("cannot close".to_owned(), Some("broken pipe".to_owned())))
+    );
+    assert_eq!(counts_of(&report, "closing").done, 2);
+}
+
+/// A writer that keeps what the tracing subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn each_message_runs_in_a_span_with_the_consumer_its_id_and_its_attempt() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .without_time()
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+    let broker = Broker::with(1);
+    broker.put_back(9, 3);
+    let source = broker.source(1);
+    Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("spans", source).start(|_| async {
+                tracing::info!("working");
+                Ok::<(), String>(())
+            });
+            sleep(Duration::from_secs(1)).await;
+            graceful::shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        text.contains("message{consumer=spans id=1 attempt=1}: consume_runner: working"),
+        "{text}"
+    );
+    assert!(
+        text.contains("message{consumer=spans id=9 attempt=3}: consume_runner: working"),
+        "{text}"
+    );
+}

@@ -1,0 +1,107 @@
+//! The queue example's journal, read back: with `--journal PATH`, the producer appends
+//! `sent <id>` once the queue has a message, each worker `done <id> <pid>` once its
+//! acknowledgement returned. A test of any queue reads it to see that nothing was lost or
+//! done twice, whatever the broker's own ids.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What a journal says.
+#[derive(Debug, Default)]
+pub struct Journal {
+    /// The ids sent, in order.
+    pub sent: Vec<String>,
+    /// Each id done, and by which process, in order.
+    pub done: Vec<(String, u32)>,
+}
+
+impl Journal {
+    /// Reads the journal at `path`; a missing file is an empty journal. A line that is
+    /// neither form fails the test: two processes' lines mixed into one.
+    pub fn read(path: &Path) -> Journal {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => panic!("cannot read the journal {}: {e}", path.display()),
+        };
+        let mut journal = Journal::default();
+        for line in text.lines() {
+            let words: Vec<&str> = line.split(' ').collect();
+            match words.as_slice() {
+                ["sent", id] => journal.sent.push((*id).to_owned()),
+                ["done", id, pid] => journal.done.push((
+                    (*id).to_owned(),
+                    pid.parse()
+                        .unwrap_or_else(|_| panic!("a journal line with a bad pid: {line:?}")),
+                )),
+                _ => panic!("a journal line of neither form: {line:?}"),
+            }
+        }
+        journal
+    }
+
+    /// How many times each id was done.
+    fn done_counts(&self) -> HashMap<&str, usize> {
+        let mut counts = HashMap::new();
+        for (id, _) in &self.done {
+            *counts.entry(id.as_str()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// The ids done more than once.
+    pub fn done_twice(&self) -> Vec<&str> {
+        let mut twice: Vec<&str> = self
+            .done_counts()
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(id, _)| id)
+            .collect();
+        twice.sort_unstable();
+        twice
+    }
+
+    /// How many messages process `pid` did.
+    pub fn done_by(&self, pid: u32) -> usize {
+        self.done.iter().filter(|(_, by)| *by == pid).count()
+    }
+
+    /// Fails the test unless every id sent was done exactly once, and nothing was done
+    /// that was not sent; names the ids at fault. Returns how many were sent.
+    #[track_caller]
+    pub fn assert_each_sent_done_once(&self) -> usize {
+        assert!(!self.sent.is_empty(), "the journal shows nothing sent");
+        let done = self.done_counts();
+        let lost: Vec<&str> = self
+            .sent
+            .iter()
+            .map(String::as_str)
+            .filter(|id| !done.contains_key(id))
+            .collect();
+        let twice = self.done_twice();
+        let sent: std::collections::HashSet<&str> = self.sent.iter().map(String::as_str).collect();
+        assert_eq!(sent.len(), self.sent.len(), "an id was sent twice");
+        let unknown: Vec<&str> = done
+            .keys()
+            .copied()
+            .filter(|id| !sent.contains(id))
+            .collect();
+        assert!(
+            lost.is_empty() && twice.is_empty() && unknown.is_empty(),
+            "of {} sent: {} never done {:?}, {} done twice {:?}, {} done but never sent {:?}",
+            self.sent.len(),
+            lost.len(),
+            first(&lost),
+            twice.len(),
+            first(&twice),
+            unknown.len(),
+            first(&unknown),
+        );
+        self.sent.len()
+    }
+}
+
+/// The first few ids, for a message that stays readable.
+fn first<'a>(ids: &'a [&'a str]) -> &'a [&'a str] {
+    &ids[..ids.len().min(10)]
+}
