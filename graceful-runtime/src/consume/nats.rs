@@ -10,8 +10,10 @@
 //!
 //! # The objects
 //!
-//! For a queue named `q` ([`source`] and [`publisher`] create them if missing, so either
-//! may come first; existing ones are used as they are):
+//! For a queue named `q` ([`source`] creates both if missing, [`publisher`] the stream, so
+//! either may come first: the work-queue stream keeps what was published before any
+//! consumer; existing ones are used as they are, and a durable consumer that exists with
+//! another ack wait is logged):
 //!
 //! - the stream `q`, on the subject `q`, with work-queue retention (a message is deleted
 //!   once acknowledged) and file storage;
@@ -164,12 +166,14 @@ pub async fn source(url: &str, queue: &str, handlers: u16) -> Result<NatsSource,
 }
 
 /// A publisher to the JetStream queue `queue` at `url`, returning once the server
-/// confirmed each message stored. Creates the stream and the durable consumer if missing.
+/// confirmed each message stored. Creates the stream if missing (the durable consumer is
+/// the source's to create, with its ack wait: the work-queue stream keeps what is published
+/// before it).
 pub async fn publisher(url: &str, queue: &str) -> Result<NatsPublisher, Error> {
     let target = Target::new(url, queue);
     let client = target.connect(url).await?;
     let context = jetstream::new(client.clone());
-    target.create(&context, Options::new().ack_wait).await?;
+    target.stream(&context).await?;
     Ok(NatsPublisher {
         target,
         client,
@@ -221,13 +225,9 @@ impl Target {
             .map_err(|e| self.error("cannot connect", e))
     }
 
-    /// The stream and the durable consumer, created if missing.
-    async fn create(
-        &self,
-        context: &Context,
-        ack_wait: Duration,
-    ) -> Result<Consumer<PullConfig>, Error> {
-        let stream = context
+    /// The stream, created if missing.
+    async fn stream(&self, context: &Context) -> Result<jetstream::stream::Stream, Error> {
+        context
             .get_or_create_stream(StreamConfig {
                 name: self.queue.clone(),
                 subjects: vec![self.queue.clone()],
@@ -236,8 +236,17 @@ impl Target {
                 ..StreamConfig::default()
             })
             .await
-            .map_err(|e| self.error("cannot create the JetStream stream", e))?;
-        stream
+            .map_err(|e| self.error("cannot create the JetStream stream", e))
+    }
+
+    /// The stream and the durable consumer, created if missing.
+    async fn create(
+        &self,
+        context: &Context,
+        ack_wait: Duration,
+    ) -> Result<Consumer<PullConfig>, Error> {
+        let stream = self.stream(context).await?;
+        let consumer = stream
             .get_or_create_consumer(
                 &self.queue,
                 PullConfig {
@@ -249,7 +258,15 @@ impl Target {
                 },
             )
             .await
-            .map_err(|e| self.error("cannot create the durable consumer", e))
+            .map_err(|e| self.error("cannot create the durable consumer", e))?;
+        let existing = consumer.cached_info().config.ack_wait;
+        if existing != ack_wait {
+            tracing::warn!(
+                queue = %self.queue,
+                "nats: the durable consumer exists with an ack wait of {existing:?}, not {ack_wait:?}: it is used as it is"
+            );
+        }
+        Ok(consumer)
     }
 }
 

@@ -1,0 +1,266 @@
+//! The queue example on a broker, the same checks for each: messages arrive from a producer
+//! process, consumers are stopped by SIGTERM, cut at the deadline, killed; the journal
+//! shows afterwards that every message sent was done exactly once.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use graceful_process_tests as support;
+use support::broker::Broker;
+use support::journal::Journal;
+use support::{eventually, example, Exited, Service};
+
+/// One test's queue on one broker, and its journal.
+pub(crate) struct Queue {
+    pub(crate) broker: Broker,
+    pub(crate) url: String,
+    pub(crate) name: String,
+    pub(crate) journal: PathBuf,
+}
+
+impl Queue {
+    pub(crate) fn new(broker: Broker, test: &str) -> Queue {
+        let journal = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("journal-{test}.log"));
+        let _ = std::fs::remove_file(&journal);
+        Queue {
+            broker,
+            url: broker.url.to_owned(),
+            name: support::broker::unique_name(test),
+            journal,
+        }
+    }
+
+    /// Starts the example on this queue, with the journal, as `consumer`, and waits for
+    /// it to be ready.
+    pub(crate) fn start(&self, consumer: &str, flags: &[(&str, &str)]) -> Service {
+        let journal = self.journal.to_str().expect("a UTF-8 path");
+        let mut envs = vec![
+            ("QUEUE_WORKER_QUEUE", self.url.as_str()),
+            ("QUEUE_WORKER_QUEUE_NAME", self.name.as_str()),
+            ("QUEUE_WORKER_JOURNAL", journal),
+            ("QUEUE_WORKER_CONSUMER", consumer),
+        ];
+        envs.extend_from_slice(flags);
+        let mut svc = support::start(&example("queue_worker"), &envs);
+        svc.wait_for("ready");
+        svc
+    }
+
+    pub(crate) fn journal(&self) -> Journal {
+        Journal::read(&self.journal)
+    }
+
+    /// Starts a last consumer, lets it do every message sent, stops it, and checks that
+    /// each was done exactly once. Returns how many were sent.
+    pub(crate) fn drain_and_check(&self, lease: &str) -> usize {
+        let mut last = self.start(
+            "last",
+            &[
+                ("QUEUE_WORKER_RATE", "0"),
+                ("QUEUE_WORKER_OP_TIME", "10ms"),
+                ("QUEUE_WORKER_LEASE", lease),
+            ],
+        );
+        let missing = || {
+            let journal = self.journal();
+            let done: std::collections::HashSet<&str> =
+                journal.done.iter().map(|(id, _)| id.as_str()).collect();
+            let missing: Vec<String> = journal
+                .sent
+                .iter()
+                .filter(|id| !done.contains(id.as_str()))
+                .cloned()
+                .collect();
+            missing
+        };
+        let until = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = missing();
+            if left.is_empty() {
+                break;
+            }
+            if std::time::Instant::now() > until {
+                last.signal("TERM");
+                let out = last.exited();
+                panic!(
+                    "the last consumer did not do {} message(s) sent within 30 s: {:?}; its output: {out:#?}",
+                    left.len(),
+                    &left[..left.len().min(10)]
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Long enough for a message done twice to show.
+        std::thread::sleep(Duration::from_millis(300));
+        last.signal("TERM");
+        assert_clean_exit(&last.exited());
+        self.journal().assert_each_sent_done_once()
+    }
+
+    /// Deletes what the test made on the broker.
+    pub(crate) fn delete(&self) {
+        match self.broker.name {
+            "Redis" => redis_del(
+                self.broker.addr,
+                &[&self.name, &format!("{}:dead", self.name)],
+            ),
+            "NATS" => nats_delete_stream(self.broker.addr, &self.name),
+            other => panic!("no cleanup for {other}"),
+        }
+        let _ = std::fs::remove_file(&self.journal);
+    }
+}
+
+#[track_caller]
+pub(crate) fn assert_clean_exit(out: &Exited) {
+    assert_eq!(out.code, Some(0), "{out:#?}");
+    out.assert_stderr("steps: 4 ok, 0 failed, 0 timed out, 0 skipped; exit code 0 (clean)");
+}
+
+/// SIGTERM to a consumer while another process produces: it finishes what it holds and
+/// hands back what it took ahead; a last consumer empties the queue; every message sent
+/// was done exactly once.
+pub(crate) fn sigterm_mid_traffic(queue: &Queue) {
+    let mut producer = queue.start(
+        "producer",
+        &[("QUEUE_WORKER_RATE", "50"), ("QUEUE_WORKER_WORKERS", "0")],
+    );
+    let mut first = queue.start(
+        "first",
+        &[
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", "300ms"),
+        ],
+    );
+    let first_pid = first.id();
+    eventually("the first consumer is busy", || {
+        queue.journal().done_by(first_pid) > 10
+    });
+    first.signal("TERM");
+    let out = first.exited();
+    assert_clean_exit(&out);
+    out.assert_stderr("consumer \"first\": intake stopped; ");
+    out.assert_stderr(" 0 cut");
+    assert!(out.has_line("final: here done"), "{out:#?}");
+    producer.signal("TERM");
+    assert_clean_exit(&producer.exited());
+    let sent = queue.drain_and_check("30s");
+    assert!(sent > 10);
+    assert!(queue.journal().done_by(first_pid) > 0);
+}
+
+/// Work longer than the deadline: exit 124, the cut messages handed back at once and
+/// done by the next instance, none twice.
+pub(crate) fn cut_at_the_deadline(queue: &Queue) {
+    let mut cut = queue.start(
+        "cut",
+        &[
+            ("QUEUE_WORKER_RATE", "20"),
+            ("QUEUE_WORKER_WORKERS", "5"),
+            ("QUEUE_WORKER_OP_TIME", "60s"),
+            ("GRACEFUL_DEADLINE", "3s"),
+        ],
+    );
+    let cut_pid = cut.id();
+    cut.wait_for("running");
+    cut.wait_for("running");
+    cut.signal("TERM");
+    let out = cut.exited();
+    assert_eq!(out.code, Some(124), "{out:#?}");
+    out.assert_stderr("and 5 cut");
+    let started = std::time::Instant::now();
+    // A lease far longer than the test: what was cut must come back by the hand-back,
+    // not by a timer.
+    let sent = queue.drain_and_check("10m");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "the cut messages waited: {:?}",
+        started.elapsed()
+    );
+    assert!(sent >= 5);
+    assert_eq!(
+        queue.journal().done_by(cut_pid),
+        0,
+        "the cut instance finished nothing"
+    );
+}
+
+/// SIGKILL mid-work: nothing is lost; what the killed process held comes back after the
+/// lease (the claim time, the ack wait) and is done by another.
+pub(crate) fn sigkill_loses_nothing(queue: &Queue) {
+    let mut killed = queue.start(
+        "killed",
+        &[
+            ("QUEUE_WORKER_RATE", "30"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", "700ms"),
+            ("QUEUE_WORKER_LEASE", "2s"),
+        ],
+    );
+    let killed_pid = killed.id();
+    eventually("the consumer is busy", || {
+        queue.journal().done_by(killed_pid) > 5
+    });
+    killed.signal("KILL");
+    let out = killed.exited();
+    assert_eq!(out.code, None, "killed by a signal: {out:#?}");
+    queue.drain_and_check("2s");
+}
+
+/// A broker that cannot be reached: exit 1 at once, naming the URL and the queue.
+pub(crate) fn unreachable_broker(queue: &Queue, url: &str, expected: &str) {
+    let started = std::time::Instant::now();
+    let out = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_QUEUE", url),
+            ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
+            ("QUEUE_WORKER_CONSUMER", "unreachable"),
+        ],
+    )
+    .exited();
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    out.assert_stderr(expected);
+    out.assert_stderr(&queue.name);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "bounded in time"
+    );
+}
+
+/// Sends `DEL keys...` to Redis.
+fn redis_del(addr: &str, keys: &[&str]) {
+    let mut command = format!("*{}\r\n$3\r\nDEL\r\n", keys.len() + 1);
+    for key in keys {
+        command.push_str(&format!("${}\r\n{key}\r\n", key.len()));
+    }
+    let mut conn = TcpStream::connect(addr).expect("Redis");
+    conn.write_all(command.as_bytes()).expect("DEL sent");
+    let mut reply = [0; 64];
+    let n = conn.read(&mut reply).expect("DEL answered");
+    assert!(
+        reply[..n].starts_with(b":"),
+        "DEL: {:?}",
+        String::from_utf8_lossy(&reply[..n])
+    );
+}
+
+/// Deletes a JetStream stream (and its consumers) with the JetStream API.
+fn nats_delete_stream(addr: &str, stream: &str) {
+    let mut conn = TcpStream::connect(addr).expect("NATS");
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let request = format!(
+        "CONNECT {{\"verbose\":false,\"pedantic\":false}}\r\nSUB _INBOX.cleanup 1\r\nPUB $JS.API.STREAM.DELETE.{stream} _INBOX.cleanup 0\r\n\r\n"
+    );
+    conn.write_all(request.as_bytes()).expect("request sent");
+    let mut seen = String::new();
+    let mut buf = [0; 4096];
+    while !seen.contains("MSG _INBOX.cleanup") {
+        let n = conn.read(&mut buf).expect("NATS answers");
+        assert!(n > 0, "NATS closed the connection: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}

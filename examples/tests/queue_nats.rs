@@ -1,0 +1,85 @@
+//! The queue example on NATS JetStream (`--queue nats://...`), with real signals and
+//! messages from another process: nothing lost, nothing done twice.
+
+#[allow(dead_code)]
+mod broker_queue;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use broker_queue::Queue;
+use graceful_process_tests::broker::{self, NATS};
+
+#[test]
+fn nats_sigterm_mid_traffic_every_message_sent_is_done_exactly_once() {
+    if !broker::available(
+        NATS,
+        "nats_sigterm_mid_traffic_every_message_sent_is_done_exactly_once",
+    ) {
+        return;
+    }
+    let queue = Queue::new(NATS, "nats_sigterm");
+    broker_queue::sigterm_mid_traffic(&queue);
+    queue.delete();
+}
+
+#[test]
+fn nats_messages_cut_at_the_deadline_are_done_by_the_next_instance_once() {
+    if !broker::available(
+        NATS,
+        "nats_messages_cut_at_the_deadline_are_done_by_the_next_instance_once",
+    ) {
+        return;
+    }
+    let queue = Queue::new(NATS, "nats_deadline");
+    broker_queue::cut_at_the_deadline(&queue);
+    queue.delete();
+}
+
+#[test]
+fn nats_sigkill_loses_nothing() {
+    if !broker::available(NATS, "nats_sigkill_loses_nothing") {
+        return;
+    }
+    let queue = Queue::new(NATS, "nats_sigkill");
+    broker_queue::sigkill_loses_nothing(&queue);
+    queue.delete();
+}
+
+/// A server that refuses every login, as a NATS server with authorization does.
+fn refusing_server() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for socket in listener.incoming() {
+            let Ok(mut socket) = socket else { return };
+            let info = format!(
+                "INFO {{\"server_id\":\"test\",\"version\":\"2.9.10\",\"proto\":1,\"host\":\"127.0.0.1\",\"port\":{port},\"max_payload\":1048576,\"auth_required\":true,\"headers\":true}}\r\n"
+            );
+            let _ = socket.write_all(info.as_bytes());
+            let mut buf = [0; 4096];
+            let _ = socket.read(&mut buf);
+            let _ = socket.write_all(b"-ERR 'Authorization Violation'\r\n");
+        }
+    });
+    format!("nats://someone:wrongsecret@127.0.0.1:{port}")
+}
+
+#[test]
+fn nats_an_unreachable_server_and_a_refused_login_fail_the_start_with_exit_1() {
+    if !broker::available(
+        NATS,
+        "nats_an_unreachable_server_and_a_refused_login_fail_the_start_with_exit_1",
+    ) {
+        return;
+    }
+    let queue = Queue::new(NATS, "nats_bad");
+    broker_queue::unreachable_broker(
+        &queue,
+        "nats://127.0.0.1:1",
+        "Error: nats nats://127.0.0.1:1 queue ",
+    );
+    let url = refusing_server();
+    let shown = url.replace("wrongsecret", "***");
+    broker_queue::unreachable_broker(&queue, &url, &format!("Error: nats {shown} queue "));
+}
