@@ -83,3 +83,17 @@ fn nats_an_unreachable_server_and_a_refused_login_fail_the_start_with_exit_1() {
     let shown = url.replace("wrongsecret", "***");
     broker_queue::unreachable_broker(&queue, &url, &format!("Error: nats {shown} queue "));
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn nats_upgrades_in_place_under_load_lose_nothing_and_never_pause() {
+    if !broker::available(
+        NATS,
+        "nats_upgrades_in_place_under_load_lose_nothing_and_never_pause",
+    ) {
+        return;
+    }
+    let queue = Queue::new(NATS, "nats_upgrade");
+    broker_queue::upgrades_in_place_under_load(&queue);
+    queue.delete();
+}

@@ -64,3 +64,17 @@ fn redis_an_unreachable_server_and_a_bad_password_fail_the_start_with_exit_1() {
     );
     queue.delete();
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn redis_upgrades_in_place_under_load_lose_nothing_and_never_pause() {
+    if !broker::available(
+        REDIS,
+        "redis_upgrades_in_place_under_load_lose_nothing_and_never_pause",
+    ) {
+        return;
+    }
+    let queue = Queue::new(REDIS, "redis_upgrade");
+    broker_queue::upgrades_in_place_under_load(&queue);
+    queue.delete();
+}

@@ -340,3 +340,118 @@ fn nats_stream_messages(addr: &str, stream: &str) -> u64 {
 fn nats_delete_stream(addr: &str, stream: &str) {
     nats_request(addr, &format!("$JS.API.STREAM.DELETE.{stream}"));
 }
+
+/// Three upgrades in place of a consumer while another process produces: every old
+/// process exits 0, every message sent is done exactly once, and the journal's `done`
+/// lines never stop for longer than half a second while messages arrive.
+#[cfg(target_os = "linux")]
+pub(crate) fn upgrades_in_place_under_load(queue: &Queue) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    use std::thread;
+    use std::time::Instant;
+    use support::upgrade;
+
+    upgrade::become_subreaper();
+    let dir = upgrade::scratch(&queue.name);
+    let app = dir.join("queue_worker");
+    upgrade::deploy(&example("queue_worker"), &app);
+    let journal_path = queue.journal.to_str().expect("a UTF-8 path").to_owned();
+    let consumer = format!("{}-upgraded", queue.name);
+    let mut svc = support::start(
+        app.to_str().unwrap(),
+        &[
+            ("QUEUE_WORKER_QUEUE", queue.url.as_str()),
+            ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
+            ("QUEUE_WORKER_JOURNAL", journal_path.as_str()),
+            ("QUEUE_WORKER_CONSUMER", consumer.as_str()),
+            ("QUEUE_WORKER_RATE", "0"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", "400ms"),
+        ],
+    );
+    svc.wait_for("ready");
+    let mut producer = queue.start(
+        "producer",
+        &[("QUEUE_WORKER_RATE", "40"), ("QUEUE_WORKER_WORKERS", "0")],
+    );
+
+    // The longest stretch without a new `done` line, watched while messages arrive.
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let watching = watching.clone();
+        let path = queue.journal.clone();
+        thread::spawn(move || {
+            let mut last_count = 0;
+            let mut last_change = Instant::now();
+            let mut longest = Duration::ZERO;
+            while watching.load(Ordering::Relaxed) {
+                let count = Journal::read(&path).done.len();
+                if count != last_count {
+                    last_count = count;
+                    last_change = Instant::now();
+                } else {
+                    longest = longest.max(last_change.elapsed());
+                }
+                thread::sleep(Duration::from_millis(20));
+            }
+            longest
+        })
+    };
+    let mut pids = vec![svc.id()];
+    eventually("the consumer is busy", || {
+        queue.journal().done_by(pids[0]) > 10
+    });
+    for round in 0..3 {
+        let old = *pids.last().unwrap();
+        upgrade::deploy(&example("queue_worker"), &app);
+        upgrade::signal(old, "HUP");
+        let new = upgrade::replaced(old, || {
+            queue
+                .journal()
+                .done
+                .iter()
+                .rev()
+                .map(|(_, pid)| *pid)
+                .find(|pid| !pids.contains(pid))
+                .unwrap_or(old)
+        });
+        pids.push(new);
+        assert_eq!(
+            upgrade::exit_code(old, support::PATIENCE),
+            Some(0),
+            "round {round}: the old process {old} did not exit 0"
+        );
+        thread::sleep(Duration::from_millis(700));
+    }
+    watching.store(false, Ordering::Relaxed);
+    let longest_gap = watcher.join().unwrap();
+    producer.signal("TERM");
+    assert_clean_exit(&producer.exited());
+    eventually("every message sent is done", || {
+        let journal = queue.journal();
+        let done: std::collections::HashSet<&str> =
+            journal.done.iter().map(|(id, _)| id.as_str()).collect();
+        journal.sent.iter().all(|id| done.contains(id.as_str()))
+    });
+    let last = *pids.last().unwrap();
+    upgrade::signal(last, "TERM");
+    assert_eq!(upgrade::exit_code(last, support::PATIENCE), Some(0));
+    eventually("every generation's output is read", || {
+        svc.printed_all("unplugged ").len() == pids.len()
+    });
+    let journal = queue.journal();
+    journal.assert_each_sent_done_once();
+    for pid in &pids {
+        assert!(journal.done_by(*pid) > 0, "generation {pid} did nothing");
+    }
+    // Each generation finished what it had started: nothing was cut.
+    assert_eq!(svc.printed_all("final:").len(), pids.len());
+    assert!(!svc.stderr_has("work cut short at the hard stop"), "work was cut");
+    assert!(
+        longest_gap <= Duration::from_millis(500),
+        "acknowledgements paused for {longest_gap:?}"
+    );
+    assert_eq!(queue.remaining(), 0, "messages left on the broker");
+    let _ = std::fs::remove_dir_all(dir);
+}
