@@ -97,3 +97,14 @@ fn nats_upgrades_in_place_under_load_lose_nothing_and_never_pause() {
     broker_queue::upgrades_in_place_under_load(&queue);
     queue.delete();
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn nats_an_upgrade_rolled_back_leaves_no_trace() {
+    if !broker::available(NATS, "nats_an_upgrade_rolled_back_leaves_no_trace") {
+        return;
+    }
+    let queue = Queue::new(NATS, "nats_rollback");
+    broker_queue::an_upgrade_rolled_back_leaves_no_trace(&queue);
+    queue.delete();
+}

@@ -447,11 +447,105 @@ pub(crate) fn upgrades_in_place_under_load(queue: &Queue) {
     }
     // Each generation finished what it had started: nothing was cut.
     assert_eq!(svc.printed_all("final:").len(), pids.len());
-    assert!(!svc.stderr_has("work cut short at the hard stop"), "work was cut");
+    assert!(
+        !svc.stderr_has("work cut short at the hard stop"),
+        "work was cut"
+    );
     assert!(
         longest_gap <= Duration::from_millis(500),
         "acknowledgements paused for {longest_gap:?}"
     );
     assert_eq!(queue.remaining(), 0, "messages left on the broker");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The consumers the broker has for this queue: Redis's group members, JetStream's
+/// consumers of the stream.
+pub(crate) fn registrations(queue: &Queue) -> u64 {
+    match queue.broker.name {
+        "Redis" => {
+            let (stream, group) = (&queue.name, "graceful");
+            let command = format!(
+                "*4\r\n$5\r\nXINFO\r\n$9\r\nCONSUMERS\r\n${}\r\n{stream}\r\n${}\r\n{group}\r\n",
+                stream.len(),
+                group.len()
+            );
+            let mut conn = TcpStream::connect(queue.broker.addr).expect("Redis");
+            conn.write_all(command.as_bytes()).expect("XINFO sent");
+            let mut reply = [0; 16];
+            let n = conn.read(&mut reply).expect("XINFO answered");
+            let reply = String::from_utf8_lossy(&reply[..n]);
+            reply
+                .strip_prefix('*')
+                .and_then(|r| r.split("\r\n").next())
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("XINFO CONSUMERS: {reply:?}"))
+        }
+        "NATS" => {
+            let json = nats_request(
+                queue.broker.addr,
+                &format!("$JS.API.CONSUMER.NAMES.{}", queue.name),
+            );
+            let after = json
+                .split("\"total\":")
+                .nth(1)
+                .unwrap_or_else(|| panic!("consumer names: {json}"));
+            after
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("consumer names: {json}"))
+        }
+        other => panic!("no registrations for {other}"),
+    }
+}
+
+/// An upgrade whose new process exits at once, never ready, is rolled back: the broker's
+/// registrations stay as they were, the old process goes on consuming, and nothing is lost
+/// or done twice.
+#[cfg(target_os = "linux")]
+pub(crate) fn an_upgrade_rolled_back_leaves_no_trace(queue: &Queue) {
+    use std::os::unix::fs::PermissionsExt;
+    use support::upgrade;
+
+    upgrade::become_subreaper();
+    let dir = upgrade::scratch(&queue.name);
+    let app = dir.join("queue_worker");
+    upgrade::deploy(&example("queue_worker"), &app);
+    let journal_path = queue.journal.to_str().expect("a UTF-8 path").to_owned();
+    let consumer = format!("{}-rolled-back", queue.name);
+    let mut svc = support::start(
+        app.to_str().unwrap(),
+        &[
+            ("QUEUE_WORKER_QUEUE", queue.url.as_str()),
+            ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
+            ("QUEUE_WORKER_JOURNAL", journal_path.as_str()),
+            ("QUEUE_WORKER_CONSUMER", consumer.as_str()),
+            ("QUEUE_WORKER_RATE", "40"),
+            ("QUEUE_WORKER_WORKERS", "10"),
+            ("QUEUE_WORKER_OP_TIME", "300ms"),
+        ],
+    );
+    svc.wait_for("ready");
+    let pid = svc.id();
+    eventually("the consumer is busy", || queue.journal().done_by(pid) > 10);
+    let before = registrations(queue);
+    assert_eq!(before, 1, "one registration before the upgrade");
+
+    // The new binary fails at once, as a broken build would.
+    let broken = dir.join("broken.sh");
+    std::fs::write(&broken, "#!/bin/sh\nexit 3\n").unwrap();
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&broken, &app).unwrap();
+    let done_before = queue.journal().done_by(pid);
+    svc.signal("HUP");
+    svc.wait_for_stderr("upgrade failed");
+    assert_eq!(registrations(queue), before, "the registrations changed");
+    eventually("the old process goes on consuming", || {
+        queue.journal().done_by(pid) > done_before + 20
+    });
+    svc.signal("TERM");
+    assert_clean_exit(&svc.exited());
+    queue.drain_and_check("30s");
     let _ = std::fs::remove_dir_all(dir);
 }
