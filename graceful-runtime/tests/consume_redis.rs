@@ -506,3 +506,49 @@ async fn a_wrong_url_an_unreachable_server_and_a_bad_password_fail_at_once() {
     );
     cleanup(&stream).await;
 }
+
+#[tokio::test]
+async fn a_consumer_a_killed_process_left_holding_nothing_is_removed_by_the_live_ones() {
+    if !broker::available(
+        broker::REDIS,
+        "a_consumer_a_killed_process_left_holding_nothing_is_removed_by_the_live_ones",
+    ) {
+        return;
+    }
+    let stream = broker::unique_name("redis_sweep");
+    publish(&stream, &["one", "two"]).await;
+    let options = Options::new()
+        .claim_after(Duration::from_millis(300))
+        .block(Duration::from_millis(100));
+    let mut dead = options
+        .clone()
+        .source(URL, &stream, 1)
+        .await
+        .expect("a source");
+    let dead_name = dead.consumer().to_owned();
+    next(&mut dead).await.ack().await.expect("acknowledged");
+    // Killed holding nothing: its name stays in the group.
+    drop(dead);
+    assert_eq!(consumers(&stream).await, [(dead_name.clone(), 0)]);
+
+    let mut live = options.source(URL, &stream, 1).await.expect("a source");
+    let me = live.consumer().to_owned();
+    next(&mut live).await.ack().await.expect("acknowledged");
+    // Idle ten times the claim time (3 s), it is removed at a claim round.
+    let started = Instant::now();
+    loop {
+        let _ = timeout(Duration::from_millis(200), live.next()).await;
+        let names: Vec<String> = consumers(&stream).await.into_iter().map(|c| c.0).collect();
+        if !names.contains(&dead_name) {
+            assert_eq!(names, [me.clone()]);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the dead consumer stays: {names:?}"
+        );
+    }
+    live.stop().await.expect("stopped");
+    live.close().await.expect("closed");
+    cleanup(&stream).await;
+}
