@@ -540,7 +540,7 @@ async fn a_consumer_a_killed_process_left_holding_nothing_is_removed_by_the_live
         let _ = timeout(Duration::from_millis(200), live.next()).await;
         let names: Vec<String> = consumers(&stream).await.into_iter().map(|c| c.0).collect();
         if !names.contains(&dead_name) {
-            assert_eq!(names, [me.clone()]);
+            assert_eq!(names, std::slice::from_ref(&me));
             break;
         }
         assert!(

@@ -343,7 +343,7 @@ fn nats_delete_stream(addr: &str, stream: &str) {
 
 /// Three upgrades in place of a consumer while another process produces: every old
 /// process exits 0, every message sent is done exactly once, and the journal's `done`
-/// lines never stop for longer than half a second while messages arrive.
+/// lines never stop for long while messages arrive.
 #[cfg(target_os = "linux")]
 pub(crate) fn upgrades_in_place_under_load(queue: &Queue) {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -451,8 +451,11 @@ pub(crate) fn upgrades_in_place_under_load(queue: &Queue) {
         !svc.stderr_has("work cut short at the hard stop"),
         "work was cut"
     );
+    // About 0.1 s on an idle machine; a pause of consumption (a restart, or messages
+    // waiting for a claim or an ack wait) is seconds. The bound leaves room for the
+    // parallel tests' processes starved of CPU on a small machine.
     assert!(
-        longest_gap <= Duration::from_millis(500),
+        longest_gap <= Duration::from_secs(1),
         "acknowledgements paused for {longest_gap:?}"
     );
     assert_eq!(queue.remaining(), 0, "messages left on the broker");
