@@ -108,3 +108,26 @@ fn nats_an_upgrade_rolled_back_leaves_no_trace() {
     broker_queue::an_upgrade_rolled_back_leaves_no_trace(&queue);
     queue.delete();
 }
+
+#[test]
+fn nats_gone_mid_drain_is_a_clear_error_and_nothing_is_lost_or_done_twice() {
+    if !broker::available(
+        NATS,
+        "nats_gone_mid_drain_is_a_clear_error_and_nothing_is_lost_or_done_twice",
+    ) {
+        return;
+    }
+    let queue = Queue::new(NATS, "nats_gone");
+    let proxy = broker_queue::Proxy::start(NATS);
+    let url = format!("nats://127.0.0.1:{}", proxy.port);
+    let out = broker_queue::broker_gone_mid_drain(&queue, &url, &proxy);
+    // The close fails, and so the unplug: exit code 1, as documented for a failed step.
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    out.assert_stderr(&format!(
+        "nats {url} queue {}: cannot acknowledge message ",
+        queue.name
+    ));
+    out.assert_stderr("settlements failed");
+    out.assert_stderr("unplug from queue: failed");
+    queue.delete();
+}

@@ -89,3 +89,26 @@ fn redis_an_upgrade_rolled_back_leaves_no_trace() {
     broker_queue::an_upgrade_rolled_back_leaves_no_trace(&queue);
     queue.delete();
 }
+
+#[test]
+fn redis_gone_mid_drain_is_a_clear_error_and_nothing_is_lost_or_done_twice() {
+    if !broker::available(
+        REDIS,
+        "redis_gone_mid_drain_is_a_clear_error_and_nothing_is_lost_or_done_twice",
+    ) {
+        return;
+    }
+    let queue = Queue::new(REDIS, "redis_gone");
+    let proxy = broker_queue::Proxy::start(REDIS);
+    let url = format!("redis://127.0.0.1:{}", proxy.port);
+    let out = broker_queue::broker_gone_mid_drain(&queue, &url, &proxy);
+    // The unplug fails: exit code 1, as documented for a failed step.
+    assert_eq!(out.code, Some(1), "{out:#?}");
+    out.assert_stderr(&format!(
+        "redis {url} stream {}: cannot acknowledge message ",
+        queue.name
+    ));
+    out.assert_stderr("settlements failed");
+    out.assert_stderr("unplug from queue: failed");
+    queue.delete();
+}

@@ -552,3 +552,83 @@ pub(crate) fn an_upgrade_rolled_back_leaves_no_trace(queue: &Queue) {
     queue.drain_and_check("30s");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A TCP proxy to the broker, on a thread of its own, that `cut` closes with every
+/// connection through it and refuses new ones: the broker gone away, for one process.
+pub(crate) struct Proxy {
+    pub(crate) port: u16,
+    cut: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    links: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+}
+
+impl Proxy {
+    pub(crate) fn start(broker: Broker) -> Proxy {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let links = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (cutting, linking) = (cut.clone(), links.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                if cutting.load(Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(broker.addr) else {
+                    continue;
+                };
+                for (mut from, mut to) in [
+                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
+                    (server.try_clone().unwrap(), client.try_clone().unwrap()),
+                ] {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+                linking.lock().unwrap().extend([client, server]);
+            }
+        });
+        Proxy { port, cut, links }
+    }
+
+    pub(crate) fn cut(&self) {
+        self.cut.store(true, std::sync::atomic::Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            let _ = link.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// The broker goes away while a consumer drains: its acknowledgements fail with a clear
+/// error naming the queue and the message, it exits with `code`, and a last consumer
+/// (after the lease) does what it could not acknowledge: every message sent done exactly
+/// once, none acknowledged twice.
+pub(crate) fn broker_gone_mid_drain(queue: &Queue, proxied_url: &str, proxy: &Proxy) -> Exited {
+    let journal = queue.journal.to_str().expect("a UTF-8 path").to_owned();
+    let consumer = format!("{}-cut-off", queue.name);
+    let mut svc = support::start(
+        &example("queue_worker"),
+        &[
+            ("QUEUE_WORKER_QUEUE", proxied_url),
+            ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
+            ("QUEUE_WORKER_JOURNAL", journal.as_str()),
+            ("QUEUE_WORKER_CONSUMER", consumer.as_str()),
+            ("QUEUE_WORKER_RATE", "20"),
+            ("QUEUE_WORKER_WORKERS", "5"),
+            ("QUEUE_WORKER_OP_TIME", "1500ms"),
+            ("QUEUE_WORKER_LEASE", "2s"),
+        ],
+    );
+    svc.wait_for("ready");
+    let pid = svc.id();
+    eventually("the consumer is busy", || queue.journal().done_by(pid) > 3);
+    svc.signal("TERM");
+    svc.wait_for_stderr("intake stopped");
+    proxy.cut();
+    let out = svc.exited();
+    queue.drain_and_check("2s");
+    out
+}

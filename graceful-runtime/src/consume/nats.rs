@@ -473,9 +473,23 @@ impl Source for NatsSource {
         if let Some(pull) = &self.pull {
             pull.abort();
         }
-        self.client
-            .flush()
+        // Every settlement was confirmed (or failed) already: a flush only sends what is
+        // left, and waits for a reconnection that may never come; so not while
+        // disconnected, and not for long.
+        let state = self.client.connection_state();
+        if state != async_nats::connection::State::Connected {
+            return Err(self
+                .shared
+                .target
+                .msg(&format!("cannot close cleanly: {state}")));
+        }
+        timeout(Duration::from_secs(5), self.client.flush())
             .await
+            .map_err(|_| {
+                self.shared
+                    .target
+                    .msg("cannot flush at the close within 5 s")
+            })?
             .map_err(|e| self.shared.target.error("cannot flush at the close", e))?;
         self.client
             .drain()
