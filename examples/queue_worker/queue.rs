@@ -17,13 +17,16 @@ use crate::cli::Cli;
 pub(crate) const HELP: &str = "\
 Queues (--queue): a SQLite file, as a path or sqlite://PATH (the default, in the system's \
 temporary directory); RabbitMQ, amqp://user:password@host:port/vhost (the default vhost is \
-%2f); a PostgreSQL table, postgres://user:password@host:port/database. --queue-name names \
-the queue or the table. A URL of another scheme is refused with exit code 2, naming the \
+%2f); a PostgreSQL table, postgres://user:password@host:port/database; a Redis stream, \
+redis://[:PASSWORD@]HOST[:PORT][/DB]; a NATS JetStream stream, \
+nats://[USER:PASSWORD@]HOST[:PORT]. --queue-name names the queue, the table, the stream or \
+the subject; --lease is Redis's claim time or JetStream's ack wait. A URL of another scheme is refused with exit code 2, naming the \
 schemes accepted; a broker that cannot be reached or refuses the login ends the program \
 at once with exit code 1.";
 
 /// The schemes `--queue` accepts, as the refusal of another one names them.
-const SCHEMES: &str = "sqlite:// (or a plain path), amqp://, postgres:// (or postgresql://)";
+const SCHEMES: &str =
+    "sqlite:// (or a plain path), amqp://, postgres:// (or postgresql://), redis://, nats://";
 
 /// Where the queue is.
 #[derive(Clone, Debug)]
@@ -34,6 +37,10 @@ pub(crate) enum QueueUrl {
     Amqp(String),
     /// A PostgreSQL database.
     Postgres(String),
+    /// A Redis stream: the URL as given.
+    Redis(String),
+    /// A NATS JetStream stream: the URL as given.
+    Nats(String),
 }
 
 /// Reads `--queue`: a path, or `scheme://...`.
@@ -49,6 +56,8 @@ pub(crate) fn parse(text: &str) -> Result<QueueUrl, String> {
         "sqlite" => Err("sqlite:// needs a path: sqlite:///var/lib/queue.sqlite3".into()),
         "amqp" => Ok(QueueUrl::Amqp(text.to_string())),
         "postgres" | "postgresql" => Ok(QueueUrl::Postgres(text.to_string())),
+        "redis" | "redis+unix" => Ok(QueueUrl::Redis(text.to_owned())),
+        "nats" => Ok(QueueUrl::Nats(text.to_owned())),
         other => Err(format!(
             "the scheme {other:?} is not one this program knows; accepted: {SCHEMES}"
         )),
@@ -147,6 +156,40 @@ pub(crate) async fn open_and_run(cli: Cli) -> anyhow::Result<()> {
                 publisher,
                 source,
                 census: None,
+                unplug: Unplugger::new(|| Ok(())),
+            };
+            crate::run(cli, opened).await
+        }
+        QueueUrl::Redis(url) => {
+            use graceful::consume::redis;
+            let publisher = redis::publisher(&url, &cli.queue_name).await?;
+            let source = redis::Options::new()
+                .consumer(consumer)
+                .claim_after(cli.lease)
+                .source(&url, &cli.queue_name, cli.workers)
+                .await?;
+            let opened = Opened {
+                publisher,
+                source,
+                census: None,
+                shown: format!("Redis stream {}", cli.queue_name),
+                // The publisher's connection closes when the producer ends.
+                unplug: Unplugger::new(|| Ok(())),
+            };
+            crate::run(cli, opened).await
+        }
+        QueueUrl::Nats(url) => {
+            use graceful::consume::nats;
+            let publisher = nats::publisher(&url, &cli.queue_name).await?;
+            let source = nats::Options::new()
+                .ack_wait(cli.lease)
+                .source(&url, &cli.queue_name, cli.workers)
+                .await?;
+            let opened = Opened {
+                publisher,
+                source,
+                census: None,
+                shown: format!("NATS JetStream stream {}", cli.queue_name),
                 unplug: Unplugger::new(|| Ok(())),
             };
             crate::run(cli, opened).await

@@ -131,7 +131,15 @@
 //!   needs no server.
 //! - `amqp.rs` (cargo feature `amqp`): RabbitMQ.
 //! - `postgres.rs` (cargo feature `postgres`): a queue table in PostgreSQL.
+//! - `redis.rs` (cargo feature `redis`): Redis Streams with a consumer group.
+//! - `nats.rs` (cargo feature `nats`): a NATS JetStream durable pull consumer.
 
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub mod nats;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis;
 mod runner;
 mod source;
 #[cfg(feature = "sqlite")]
