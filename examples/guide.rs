@@ -47,3 +47,31 @@ pub struct Testing;
 /// docs/troubleshooting.md
 #[doc = include_str!("../docs/troubleshooting.md")]
 pub struct Troubleshooting;
+
+/// docs/consuming.md
+#[doc = include_str!("../docs/consuming.md")]
+pub struct Consuming;
+
+/// docs/consuming-sqlite.md
+#[doc = include_str!("../docs/consuming-sqlite.md")]
+pub struct ConsumingSqlite;
+
+/// docs/consuming-amqp.md
+#[doc = include_str!("../docs/consuming-amqp.md")]
+pub struct ConsumingAmqp;
+
+/// docs/consuming-postgres.md
+#[doc = include_str!("../docs/consuming-postgres.md")]
+pub struct ConsumingPostgres;
+
+/// docs/consuming-redis.md
+#[doc = include_str!("../docs/consuming-redis.md")]
+pub struct ConsumingRedis;
+
+/// docs/consuming-nats.md
+#[doc = include_str!("../docs/consuming-nats.md")]
+pub struct ConsumingNats;
+
+/// docs/upgrade-control.md
+#[doc = include_str!("../docs/upgrade-control.md")]
+pub struct UpgradeControl;

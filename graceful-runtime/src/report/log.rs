@@ -59,12 +59,12 @@ pub(crate) fn current_role() -> Option<Role> {
     }
 }
 
-/// `old`, `new`, or empty outside an upgrade.
-fn role() -> &'static str {
+/// `old` or `new` during an upgrade; outside one, nothing (the event has no such field).
+fn role() -> Option<&'static str> {
     match ROLE.load(std::sync::atomic::Ordering::Relaxed) {
-        1 => "old",
-        2 => "new",
-        _ => "",
+        1 => Some("old"),
+        2 => Some("new"),
+        _ => None,
     }
 }
 
@@ -89,8 +89,7 @@ fn stderr_line(line: std::fmt::Arguments<'_>) {
 fn write_stderr(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut text = line.to_string();
-    let role = role();
-    if !role.is_empty() {
+    if let Some(role) = role() {
         if let Some(rest) = text.strip_prefix("graceful: ") {
             text = format!("graceful (pid {}, {role}): {rest}", std::process::id());
         }

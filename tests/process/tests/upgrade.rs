@@ -738,7 +738,7 @@ fn a_new_process_whose_old_one_died_first_takes_the_sockets_and_serves_on_the_ad
     let out = svc.exited();
     assert_eq!(out.code, None, "killed: {out:#?}");
     out.assert_stderr(&format!(
-        "graceful: listener \"http\": TCP {addr}, handed over by the previous process"
+        "graceful (pid {new}, new): listener \"http\": TCP {addr}, handed over by the previous process"
     ));
     assert!(!out.stderr.contains("left alone"), "{out:#?}");
     assert!(!out.stderr.contains("error: "), "{out:#?}");
