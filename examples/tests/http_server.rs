@@ -145,6 +145,13 @@ fn an_address_in_use_fails_the_start_with_the_address() {
         "Error: cannot listen on {addr}: graceful::listener(\"http\"): cannot listen on {addr}: "
     ));
     assert!(!out.stderr.contains("Caused by"), "{}", out.stderr);
+    // Each cause once: an error whose message held its source as well was said three times.
+    let said = out
+        .stderr
+        .lines()
+        .find(|line| line.starts_with("Error: "))
+        .expect("the error line");
+    assert_eq!(said.matches("(os error").count(), 1, "{said}");
 }
 
 #[test]

@@ -215,9 +215,26 @@ fn invalid(name: &str, message: String) -> io::Error {
     named(name, io::Error::new(io::ErrorKind::InvalidInput, message))
 }
 
-/// The error, saying which listener it is about.
+/// The error, saying which listener it is about, in one level: a message of graceful's
+/// own gets the name in front; an error that has a cause (the system's) gets the name in
+/// front of its context and keeps the cause as its source.
 fn named(name: &str, e: io::Error) -> io::Error {
-    with_context(e, &format!("graceful::listener({name:?})"))
+    let about = format!("graceful::listener({name:?})");
+    let kind = e.kind();
+    if e.raw_os_error().is_some() || e.get_ref().is_none() {
+        return with_context(e, &about);
+    }
+    match e.into_inner().map(|inner| inner.downcast::<Context>()) {
+        Some(Ok(context)) => io::Error::new(
+            kind,
+            Context {
+                context: format!("{about}: {}", context.context),
+                source: context.source,
+            },
+        ),
+        Some(Err(message)) => io::Error::new(kind, format!("{about}: {message}")),
+        None => io::Error::new(kind, about),
+    }
 }
 
 /// `e` said with what it is about, of its kind, and kept as the error's
@@ -233,23 +250,37 @@ fn with_context(e: io::Error, context: &str) -> io::Error {
     )
 }
 
-/// An error and what it is about: `context: error`.
+/// What an error is about, with the error as its [`source`](std::error::Error::source).
+///
+/// Its `Display` is the context alone: a reporter that walks the chain (graceful's own
+/// for the error of `main`, anyhow's `{:#}`) shows each cause once,
+/// `graceful::listener("http"): cannot listen on 127.0.0.1:3000: Address already in use`,
+/// where a message that also held its cause would repeat it at every level.
 struct Context {
     context: String,
     source: io::Error,
 }
 
-/// The message, quoted: what a `main` that returns the error prints, as for an error
-/// made from a string.
+/// The whole chain, quoted: what a plain `fn main() -> io::Result<()>` prints, as for an
+/// error made from a string.
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&self.to_string(), f)
+        let mut text = self.context.clone();
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&self.source);
+        while let Some(e) = cause {
+            text.push_str(": ");
+            text.push_str(&e.to_string());
+            // An io::Error made from a `Context` answers its context's source: skip
+            // nothing, repeat nothing.
+            cause = e.source();
+        }
+        std::fmt::Debug::fmt(&text, f)
     }
 }
 
 impl std::fmt::Display for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.context, self.source)
+        f.write_str(&self.context)
     }
 }
 
@@ -458,12 +489,18 @@ mod tests {
         let at = taken.local_addr().unwrap();
         let err = listener("listener-test-in-use", at).await.unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
-        assert!(
-            err.to_string().starts_with(&format!(
-                "graceful::listener(\"listener-test-in-use\"): cannot listen on {at}: "
-            )),
-            "{err}"
-        );
+        // Each level says its own part once: the listener, the address, the system's word.
+        let mut chain = err.to_string();
+        let mut cause = std::error::Error::source(&err);
+        while let Some(e) = cause {
+            chain = format!("{chain}: {e}");
+            cause = e.source();
+        }
+        let expected =
+            format!("graceful::listener(\"listener-test-in-use\"): cannot listen on {at}: ");
+        assert!(chain.starts_with(&expected), "{chain}");
+        assert_eq!(chain.matches("cannot listen").count(), 1, "{chain}");
+        assert_eq!(chain.matches("(os error").count(), 1, "{chain}");
         // The system's error is kept, as the source, not only as text.
         let mut source = std::error::Error::source(&err);
         let mut system = None;
