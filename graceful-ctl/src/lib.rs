@@ -18,17 +18,16 @@
 //! directory, and checks that the process at the other end is PID. It depends on nothing
 //! of the runtime: the protocol is a line each way (see the service's documentation).
 
-use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+#[cfg(unix)]
 mod peer;
+mod socket;
 
 /// What went wrong, and the exit code it gets.
 #[derive(Debug)]
-enum Failure {
+pub(crate) enum Failure {
     /// Rolled back or refused: 1.
     Outcome(String),
     /// No such service, not allowed, or a wrong command line: 2.
@@ -80,29 +79,13 @@ fn run(args: &[String]) -> Result<String, Failure> {
         }
         _ => return Err(Failure::Reach(USAGE.to_owned())),
     };
-    let mut stream = connect(pid)?;
-    let lost = |e: io::Error| {
-        Failure::Outcome(format!(
-            "pid {pid} closed the control connection before it answered: {e}"
-        ))
-    };
-    stream
-        .write_all(format!("{command}\n").as_bytes())
-        .map_err(lost)?;
-    let mut answer = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut answer)
-        .map_err(lost)?;
-    if answer.is_empty() {
-        return Err(lost(io::ErrorKind::UnexpectedEof.into()));
-    }
-    let answer = answer.trim_end_matches('\n');
+    let answer = socket::ask(pid, command)?;
     if let Some(why) = answer.strip_prefix("denied ") {
         return Err(Failure::Reach(format!("pid {pid} refused: {why}")));
     }
     match command {
-        "upgrade" => upgrade_answer(pid, answer),
-        _ => status_answer(pid, answer),
+        "upgrade" => upgrade_answer(pid, &answer),
+        _ => status_answer(pid, &answer),
     }
 }
 
@@ -154,74 +137,6 @@ fn status_answer(pid: u32, answer: &str) -> Result<String, Failure> {
         utc(since),
         ago(now.saturating_sub(since))
     ))
-}
-
-/// The directories the service may have made its socket in, in the order it tries them;
-/// `/run/user/<uid>` stands for a service whose `$XDG_RUNTIME_DIR` is not the caller's.
-fn directories(pid: u32) -> Vec<PathBuf> {
-    let mut dirs = Vec::new();
-    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        dirs.push(PathBuf::from(dir));
-    }
-    if let Some(uid) = owner(pid) {
-        let dir = PathBuf::from(format!("/run/user/{uid}"));
-        if !dirs.contains(&dir) {
-            dirs.push(dir);
-        }
-    }
-    dirs.push(PathBuf::from("/run/graceful"));
-    dirs.push(std::env::temp_dir());
-    dirs
-}
-
-/// The uid a process runs as, where `/proc` tells it.
-fn owner(pid: u32) -> Option<u32> {
-    use std::os::unix::fs::MetadataExt;
-    std::fs::metadata(format!("/proc/{pid}"))
-        .ok()
-        .map(|m| m.uid())
-}
-
-/// Connects to the control socket of `pid`, and checks that `pid` holds it.
-fn connect(pid: u32) -> Result<UnixStream, Failure> {
-    let name = format!("graceful-{pid}.sock");
-    let mut looked = Vec::new();
-    for dir in directories(pid) {
-        let path = dir.join(&name);
-        match UnixStream::connect(&path) {
-            Ok(stream) => {
-                return match peer::pid(&stream) {
-                    Ok(holder) if holder == pid => Ok(stream),
-                    Ok(holder) => Err(Failure::Reach(format!(
-                        "{} is held by pid {holder}, not by pid {pid}: not its control socket",
-                        path.display()
-                    ))),
-                    Err(e) => Err(Failure::Reach(format!(
-                        "{}: cannot tell who holds it: {e}",
-                        path.display()
-                    ))),
-                };
-            }
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                return Err(Failure::Reach(format!(
-                    "you may not control pid {pid}: {}: permission denied (only the \
-                     service's user and root may)",
-                    path.display()
-                )));
-            }
-            Err(_) => looked.push(dir.display().to_string()),
-        }
-    }
-    let what = if cfg!(target_os = "linux") && owner(pid).is_none() {
-        format!("no process has pid {pid}")
-    } else {
-        format!(
-            "pid {pid} is no graceful service with upgrades in place: no control socket \
-             {name} in {}",
-            looked.join(", ")
-        )
-    };
-    Err(Failure::Reach(what))
 }
 
 /// A time as `2026-12-03 08:40:00 UTC`.

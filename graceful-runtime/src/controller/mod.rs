@@ -177,6 +177,7 @@ impl Controller {
     }
 
     /// Whether the program has said it is ready.
+    #[cfg(unix)]
     pub(crate) fn is_ready(&self) -> bool {
         self.ready.load(Ordering::Acquire)
     }

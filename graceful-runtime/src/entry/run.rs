@@ -204,9 +204,15 @@ fn on_signal(ctl: &'static Controller, signal: Signal) {
 
 /// The upgrade signal: an upgrade in place, run as a tracked task, so that a stop that
 /// comes during it waits for the new process it stops too. A failure is logged there.
+/// Without Unix there is no upgrade signal, so this is never called there.
 fn on_upgrade_signal(ctl: &'static Controller, runtime: &tokio::runtime::Handle) {
-    let _runtime = runtime.enter();
-    drop(crate::upgrade::spawn(ctl));
+    #[cfg(unix)]
+    {
+        let _runtime = runtime.enter();
+        drop(crate::upgrade::spawn(ctl));
+    }
+    #[cfg(not(unix))]
+    let _ = (ctl, runtime);
 }
 
 /// Ends the process once: a second caller (the watchdog, the signal thread and the

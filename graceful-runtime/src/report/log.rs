@@ -29,6 +29,7 @@ macro_rules! emit {
 /// This process's part in an upgrade in place, for its log: two processes write one log
 /// then, and a line of the new one that is rolled back ("shutdown started … exit code
 /// 101") must not read as the service's end.
+#[cfg(unix)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
     /// The process that started the new one, and hands over to it.
@@ -42,6 +43,7 @@ static ROLE: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
 /// Marks this process's part in an upgrade: from then on each event says it, and the
 /// process's id. A new process that upgrades in turn becomes the old one; one whose
 /// upgrade failed is what it was before.
+#[cfg(unix)]
 pub(crate) fn set_role(role: Option<Role>) {
     ROLE.store(
         role.map_or(0, |r| r as u8),
