@@ -193,14 +193,15 @@ mod tests {
     #[test]
     fn each_answer_gets_its_exit_code() {
         assert_eq!(upgrade_answer(7, "ok 42").unwrap(), "42");
-        let Err(Failure::Outcome(why)) =
-            upgrade_answer(7, "failed the new process (pid 9) exited with 3")
-        else {
+        let Err(Failure::Outcome(why)) = upgrade_answer(
+            7,
+            "failed the new process (pid 9) ended before it said it was ready: exited with 3",
+        ) else {
             panic!("a rollback exits 1")
         };
         assert_eq!(
             why,
-            "upgrade of pid 7 failed: the new process (pid 9) exited with 3; pid 7 goes on serving"
+            "upgrade of pid 7 failed: the new process (pid 9) ended before it said it was ready: exited with 3; pid 7 goes on serving"
         );
         assert!(matches!(
             upgrade_answer(7, "refused an upgrade is under way already"),

@@ -93,19 +93,7 @@ fn describe<E: fmt::Display + 'static>(error: &E) -> String {
     } else {
         None
     };
-    let mut text = format!("{error:#}");
-    let mut cause = source;
-    while let Some(e) = cause {
-        let said = e.to_string();
-        // A wrapper that repeats its cause's message (io::Error's custom errors do) is
-        // shown once.
-        if !text.ends_with(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = e.source();
-    }
-    text
+    crate::report::with_causes(format!("{error:#}"), source)
 }
 
 #[cfg(test)]

@@ -9,6 +9,12 @@ use std::time::Duration;
 /// Why [`upgrade`](crate::upgrade) did not hand over. In every case this process goes on
 /// serving; a new process that was started has been stopped (`SIGTERM`, then `SIGKILL`
 /// after five seconds) and reaped.
+///
+/// Its `Display` says what went wrong in the upgrade; the cause beneath, where there is
+/// one (the system's error, the new process's exit status), is its
+/// [`source`](std::error::Error::source), so that a chain printed whole (anyhow's
+/// `{:#}`, or walking `source()`) says each part once: `the new process (pid 4394)
+/// ended before it said it was ready: exited with 3`.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum UpgradeError {
@@ -31,7 +37,8 @@ pub enum UpgradeError {
     CannotStart {
         /// Where it was looked for.
         path: Option<PathBuf>,
-        /// What went wrong.
+        /// What was being done (`cannot hand the sockets over`; empty for the start
+        /// itself), or, without a system's error, what went wrong.
         reason: String,
         /// The system's error, when there is one: the error's
         /// [`source`](std::error::Error::source).
@@ -41,11 +48,14 @@ pub enum UpgradeError {
     Exited {
         /// Its id.
         pid: u32,
-        /// How it ended: `exited with 3`, `killed by SIGSEGV`.
+        /// How it ended, in words: `exited with 3`, `killed by SIGSEGV`, or `could not be
+        /// waited for: …`.
         how: String,
         /// Its exit status, unless it could not be waited for: the error's
         /// [`source`](std::error::Error::source).
         exit: Option<ProcessExit>,
+        /// Whether it had said it was ready: it ended in the second of probation after.
+        after_ready: bool,
     },
     /// The new process closed its end of the channel without saying it was ready.
     ClosedWithoutReady {
@@ -149,12 +159,31 @@ impl fmt::Display for UpgradeError {
                 path: Some(path),
                 reason,
                 ..
+            } if reason.is_empty() => write!(f, "cannot start {}", path.display()),
+            UpgradeError::CannotStart {
+                path: Some(path),
+                reason,
+                ..
             } => write!(f, "cannot start {}: {reason}", path.display()),
             UpgradeError::CannotStart {
                 path: None, reason, ..
             } => f.write_str(reason),
-            UpgradeError::Exited { pid, how, .. } => {
-                write!(f, "the new process (pid {pid}) {how}")
+            // How it ended is the source, when it could be waited for.
+            UpgradeError::Exited {
+                pid,
+                how,
+                exit,
+                after_ready,
+            } => {
+                let when = if *after_ready {
+                    " right after it said it was ready"
+                } else {
+                    " before it said it was ready"
+                };
+                match exit {
+                    Some(_) => write!(f, "the new process (pid {pid}) ended{when}"),
+                    None => write!(f, "the new process (pid {pid}) {how}{when}"),
+                }
             }
             UpgradeError::ClosedWithoutReady { pid } => write!(
                 f,
@@ -170,6 +199,13 @@ impl fmt::Display for UpgradeError {
                 f,
                 "the new process (pid {pid}) was not ready after {after:?}: did it call \
                  graceful::ready()? stopped (GRACEFUL_UPGRADE_TIMEOUT sets the time)"
+            ),
+            UpgradeError::Stopped {
+                pid, exit: Some(_), ..
+            } => write!(
+                f,
+                "a stop came during the upgrade: the new process (pid {pid}) was told to stop \
+                 too"
             ),
             UpgradeError::Stopped { pid, how, .. } => write!(
                 f,
@@ -282,16 +318,36 @@ mod tests {
     }
 
     #[test]
-    fn the_cause_is_kept_as_the_source_and_the_words_stay() {
+    fn the_cause_is_the_source_and_the_chain_says_each_part_once() {
         use std::error::Error as _;
         let (how, exit) = ended(Ok(ExitStatusExt::from_raw(3 << 8)));
-        let e = UpgradeError::Exited { pid: 42, how, exit };
-        assert_eq!(e.to_string(), "the new process (pid 42) exited with 3");
+        let e = UpgradeError::Exited {
+            pid: 42,
+            how,
+            exit,
+            after_ready: false,
+        };
+        assert_eq!(
+            e.to_string(),
+            "the new process (pid 42) ended before it said it was ready"
+        );
         let source = e.source().expect("the exit status is the source");
         let exit = source.downcast_ref::<ProcessExit>().unwrap();
         assert_eq!(exit.status().code(), Some(3));
-        assert_eq!(exit.to_string(), "exited with 3");
+        assert_eq!(
+            crate::report::chain(&e),
+            "the new process (pid 42) ended before it said it was ready: exited with 3"
+        );
 
+        let (how, exit) = ended(Ok(ExitStatusExt::from_raw(0)));
+        let e = UpgradeError::Stopped { pid: 42, how, exit };
+        assert_eq!(
+            crate::report::chain(&e),
+            "a stop came during the upgrade: the new process (pid 42) was told to stop too: \
+             exited with 0"
+        );
+
+        // Not waited for: the words are all there is, and there is no source.
         let (how, exit) = ended(Err(io::Error::from_raw_os_error(libc::ECHILD)));
         let e = UpgradeError::Stopped { pid: 42, how, exit };
         assert!(
@@ -303,14 +359,24 @@ mod tests {
 
         let e = UpgradeError::CannotStart {
             path: Some("/srv/app".into()),
-            reason: "No such file or directory (os error 2)".to_owned(),
+            reason: String::new(),
             error: Some(io::Error::from_raw_os_error(libc::ENOENT)),
         };
-        assert_eq!(
-            e.to_string(),
-            "cannot start /srv/app: No such file or directory (os error 2)"
-        );
+        assert_eq!(e.to_string(), "cannot start /srv/app");
         let source = e.source().unwrap().downcast_ref::<io::Error>().unwrap();
         assert_eq!(source.raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            crate::report::chain(&e),
+            "cannot start /srv/app: No such file or directory (os error 2)"
+        );
+        let e = UpgradeError::CannotStart {
+            path: Some("/srv/app".into()),
+            reason: "cannot hand the sockets over".to_owned(),
+            error: Some(io::Error::from_raw_os_error(libc::EBADF)),
+        };
+        assert_eq!(
+            crate::report::chain(&e),
+            "cannot start /srv/app: cannot hand the sockets over: Bad file descriptor (os error 9)"
+        );
     }
 }

@@ -43,11 +43,7 @@ pub(super) async fn start(ctl: &'static Controller, plan: &Plan) -> Result<u32, 
     })?;
     let cannot_start = |reason: String, error: io::Error| UpgradeError::CannotStart {
         path: Some(exe.path.clone()),
-        reason: if reason.is_empty() {
-            error.to_string()
-        } else {
-            format!("{reason}: {error}")
-        },
+        reason,
         error: Some(error),
     };
     let listeners = registry::for_handover()
@@ -134,7 +130,7 @@ async fn watch(
         })
         .map_err(|e| UpgradeError::CannotStart {
             path: None,
-            reason: format!("cannot read the upgrade's channel: {e}"),
+            reason: "cannot read the upgrade's channel".to_owned(),
             error: Some(e),
         });
     let ours_async = match ours_async {
@@ -158,7 +154,7 @@ async fn watch(
             () = &mut stop => return Err(stopped(ctl, child, handle, pid).await),
             status = child.wait() => {
                 let (how, exit) = ended(status);
-                return Err(UpgradeError::Exited { pid, how, exit });
+                return Err(UpgradeError::Exited { pid, how, exit, after_ready: false });
             }
             line = lines.next_line() => match line {
                 Ok(Some(line)) if handover::parse_ready(&line) == Some(pid) => break,
@@ -189,7 +185,7 @@ async fn watch(
         () = &mut stop => return Err(stopped(ctl, child, handle, pid).await),
         status = child.wait() => {
             let (how, exit) = ended(status);
-            return Err(UpgradeError::Exited { pid, how: format!("{how} right after it said it was ready"), exit });
+            return Err(UpgradeError::Exited { pid, how, exit, after_ready: true });
         }
         () = &mut settle => {}
     }
@@ -219,7 +215,12 @@ async fn closed(child: &mut Child, handle: &sys::ChildHandle, pid: u32) -> Upgra
     match tokio::time::timeout(CLOSE_TO_EXIT, child.wait()).await {
         Ok(Ok(status)) => {
             let (how, exit) = ended(Ok(status));
-            UpgradeError::Exited { pid, how, exit }
+            UpgradeError::Exited {
+                pid,
+                how,
+                exit,
+                after_ready: false,
+            }
         }
         _ => {
             end(child, handle).await;

@@ -132,7 +132,9 @@ fn a_rolled_back_upgrade_exits_1_with_the_reason() {
     assert!(
         said.starts_with(&format!(
             "graceful-ctl: upgrade of pid {old} failed: the new process (pid "
-        )) && said.ends_with(&format!(") exited with 3; pid {old} goes on serving\n")),
+        )) && said.ends_with(&format!(
+            ") ended before it said it was ready: exited with 3; pid {old} goes on serving\n"
+        )),
         "{said}"
     );
     assert_eq!(upgrade::serving_pid(running.addr).unwrap(), old);

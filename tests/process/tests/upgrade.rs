@@ -134,7 +134,7 @@ fn a_new_binary_that_never_says_it_is_ready_is_stopped_after_the_timeout() {
 fn a_new_binary_that_crashes_right_after_it_said_it_is_ready_is_rolled_back() {
     let out = failed_upgrade("crash", "crash", &[]);
     out.assert_stderr(
-        "was killed by SIGABRT right after it said it was ready; this process goes on serving",
+        "ended right after it said it was ready: was killed by SIGABRT; this process goes on serving",
     );
 }
 
@@ -210,8 +210,8 @@ fn a_stop_during_an_upgrade_stops_both_processes() {
     assert_eq!(out.code, Some(0), "{out:#?}");
     assert!(out.has_line("faulty: stopped"), "{out:#?}");
     out.assert_stderr(&format!(
-        "a stop came during the upgrade: the new process (pid {new}) was told to stop too, \
-         and exited with 0"
+        "a stop came during the upgrade: the new process (pid {new}) was told to stop too: \
+         exited with 0"
     ));
     let _ = std::fs::remove_dir_all(running.dir);
 }
@@ -315,7 +315,7 @@ fn a_stop_at_the_handover_either_stops_both_or_comes_after_it() {
             assert!(out.has_line("hook trigger=SIGTERM"), "{out:#?}");
             out.assert_stderr(&format!(
                 "a stop came during the upgrade: the new process (pid {new}) was told to stop \
-                 too, and exited with 0"
+                 too: exited with 0"
             ));
             assert!(
                 told.first().is_some_and(|m| m.starts_with("STOPPING=1")),
@@ -366,7 +366,9 @@ fn a_broken_binary_that_forks_leaves_no_process_holding_the_socket() {
     }
     assert_eq!(upgrade::serving_pid(running.addr).unwrap(), old);
     let out = running.stop();
-    out.assert_stderr(") exited with 3; this process goes on serving");
+    out.assert_stderr(
+        ") ended before it said it was ready: exited with 3; this process goes on serving",
+    );
     let left: u32 = out.stdout[out.line("forks: left pid ")]
         .strip_prefix("forks: left pid ")
         .and_then(|pid| pid.parse().ok())
@@ -471,7 +473,7 @@ fn systemd_hears_ready_again_when_an_upgrade_fails() {
     let failed = received(&socket);
     assert!(
         failed.starts_with("READY=1\nSTATUS=upgrade failed: the new process (pid ")
-            && failed.ends_with(") exited with 3"),
+            && failed.ends_with(") ended before it said it was ready: exited with 3"),
         "{failed:?}"
     );
     running.stop();
