@@ -1,4 +1,4 @@
-//! The progress line, about once a second, and what the shutdown is draining.
+//! The progress line, about once a second, through the drain too.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,21 +17,9 @@ pub(crate) async fn show(census: Option<Arc<dyn Census>>, stats: Arc<Stats>) {
     let mut tick = interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
     tick.tick().await;
-    let mut announced = false;
+    // When intake stops, graceful says what the drain waits for (the consumer's line).
     loop {
-        tokio::select! {
-            biased;
-            // Once, when intake stops: what the drain waits for.
-            () = graceful::shutdown_requested(), if !announced => {
-                announced = true;
-                outln!(
-                    "intake stopped: draining {} messages in flight here",
-                    stats.in_flight.load(Ordering::Relaxed)
-                );
-                continue;
-            }
-            _ = tick.tick() => {}
-        }
+        tick.tick().await;
         let phase = if graceful::is_shutting_down() {
             "draining"
         } else {
