@@ -265,15 +265,7 @@ struct Context {
 /// error made from a string.
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut text = self.context.clone();
-        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&self.source);
-        while let Some(e) = cause {
-            text.push_str(": ");
-            text.push_str(&e.to_string());
-            // An io::Error made from a `Context` answers its context's source: skip
-            // nothing, repeat nothing.
-            cause = e.source();
-        }
+        let text = crate::report::with_causes(self.context.clone(), Some(&self.source));
         std::fmt::Debug::fmt(&text, f)
     }
 }
