@@ -404,12 +404,5 @@ where
 
 /// An error and its causes, on one line: `cannot connect: connection refused`.
 pub(super) fn chain(error: &Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = std::error::Error::source(error);
-    while let Some(e) = cause {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        cause = e.source();
-    }
-    text
+    crate::report::chain(error)
 }
