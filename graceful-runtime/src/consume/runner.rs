@@ -404,5 +404,5 @@ where
 
 /// An error and its causes, on one line: `cannot connect: connection refused`.
 pub(super) fn chain(error: &Error) -> String {
-    crate::report::chain(error)
+    crate::trigger::body::chain(error)
 }

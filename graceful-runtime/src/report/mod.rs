@@ -32,29 +32,6 @@ pub(crate) fn millis(d: Duration) -> f64 {
     d.as_micros() as f64 / 1000.0
 }
 
-/// An error and its causes on one line, as people read them: `cannot start
-/// /srv/app/service: Permission denied (os error 13)`.
-pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    with_causes(error.to_string(), error.source())
-}
-
-/// `text`, then each cause in turn; a cause whose words already end the line (a wrapper
-/// that repeats its cause's message, as `io::Error`'s custom errors do) is said once.
-pub(crate) fn with_causes(
-    mut text: String,
-    mut cause: Option<&(dyn std::error::Error + 'static)>,
-) -> String {
-    while let Some(e) = cause {
-        let said = e.to_string();
-        if !text.ends_with(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        cause = e.source();
-    }
-    text
-}
-
 /// A task started with [`spawn`](crate::spawn) that panicked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PanickedTask {

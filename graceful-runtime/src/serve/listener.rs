@@ -265,7 +265,7 @@ struct Context {
 /// error made from a string.
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = crate::report::with_causes(self.context.clone(), Some(&self.source));
+        let text = crate::trigger::body::with_causes(self.context.clone(), Some(&self.source));
         std::fmt::Debug::fmt(&text, f)
     }
 }

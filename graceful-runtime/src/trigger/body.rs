@@ -93,7 +93,30 @@ fn describe<E: fmt::Display + 'static>(error: &E) -> String {
     } else {
         None
     };
-    crate::report::with_causes(format!("{error:#}"), source)
+    with_causes(format!("{error:#}"), source)
+}
+
+/// An error and its causes on one line, as people read them: `cannot start
+/// /srv/app/service: Permission denied (os error 13)`.
+pub(crate) fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    with_causes(error.to_string(), error.source())
+}
+
+/// `text`, then each cause in turn; a cause whose words already end the line (a wrapper
+/// that repeats its cause's message, as `io::Error`'s custom errors do) is said once.
+pub(crate) fn with_causes(
+    mut text: String,
+    mut cause: Option<&(dyn std::error::Error + 'static)>,
+) -> String {
+    while let Some(e) = cause {
+        let said = e.to_string();
+        if !text.ends_with(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        cause = e.source();
+    }
+    text
 }
 
 #[cfg(test)]

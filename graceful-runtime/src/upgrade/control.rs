@@ -175,13 +175,15 @@ async fn answer(ctl: &'static Controller, stream: UnixStream, uid: u32, started:
                     let line = match super::spawn(ctl).await {
                         Ok(Ok(pid)) => format!("ok {pid}\n"),
                         Ok(Err(e)) if e.was_refused() => {
-                            format!("refused {}\n", one_line(&crate::report::chain(&e)))
+                            format!("refused {}\n", one_line(&crate::trigger::body::chain(&e)))
                         }
                         // A stop came during the upgrade: this process does not serve on.
                         Ok(Err(e)) if ctl.is_shutting_down() => {
-                            format!("abandoned {}\n", one_line(&crate::report::chain(&e)))
+                            format!("abandoned {}\n", one_line(&crate::trigger::body::chain(&e)))
                         }
-                        Ok(Err(e)) => format!("failed {}\n", one_line(&crate::report::chain(&e))),
+                        Ok(Err(e)) => {
+                            format!("failed {}\n", one_line(&crate::trigger::body::chain(&e)))
+                        }
                         Err(e) => format!("failed the upgrade's task ended: {e}\n"),
                     };
                     let _ =

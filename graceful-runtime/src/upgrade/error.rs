@@ -335,14 +335,14 @@ mod tests {
         let exit = source.downcast_ref::<ProcessExit>().unwrap();
         assert_eq!(exit.status().code(), Some(3));
         assert_eq!(
-            crate::report::chain(&e),
+            crate::trigger::body::chain(&e),
             "the new process (pid 42) ended before it said it was ready: exited with 3"
         );
 
         let (how, exit) = ended(Ok(ExitStatusExt::from_raw(0)));
         let e = UpgradeError::Stopped { pid: 42, how, exit };
         assert_eq!(
-            crate::report::chain(&e),
+            crate::trigger::body::chain(&e),
             "a stop came during the upgrade: the new process (pid 42) was told to stop too: \
              exited with 0"
         );
@@ -366,7 +366,7 @@ mod tests {
         let source = e.source().unwrap().downcast_ref::<io::Error>().unwrap();
         assert_eq!(source.raw_os_error(), Some(libc::ENOENT));
         assert_eq!(
-            crate::report::chain(&e),
+            crate::trigger::body::chain(&e),
             "cannot start /srv/app: No such file or directory (os error 2)"
         );
         let e = UpgradeError::CannotStart {
@@ -375,7 +375,7 @@ mod tests {
             error: Some(io::Error::from_raw_os_error(libc::EBADF)),
         };
         assert_eq!(
-            crate::report::chain(&e),
+            crate::trigger::body::chain(&e),
             "cannot start /srv/app: cannot hand the sockets over: Bad file descriptor (os error 9)"
         );
     }

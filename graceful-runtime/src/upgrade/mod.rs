@@ -139,19 +139,19 @@ async fn upgrade_here(ctl: &'static Controller) -> Result<u32, UpgradeError> {
     };
     match &result {
         Ok(_) => {}
-        Err(e) if e.was_refused() => log::upgrade_refused(&crate::report::chain(e)),
+        Err(e) if e.was_refused() => log::upgrade_refused(&crate::trigger::body::chain(e)),
         Err(e) => {
             // Serving on, systemd hears READY=1 again; once the shutdown has started (a
             // stop came during the upgrade), it has heard STOPPING=1, and nothing more
             // of the upgrade.
             let serving_on = ctl.unless_shutting_down(|| {
                 if let Some(notifier) = ctl.notifier() {
-                    notifier.upgrade_failed(&crate::report::chain(e));
+                    notifier.upgrade_failed(&crate::trigger::body::chain(e));
                 }
             });
             match serving_on {
-                Some(()) => log::upgrade_failed(&crate::report::chain(e)),
-                None => log::upgrade_abandoned(&crate::report::chain(e)),
+                Some(()) => log::upgrade_failed(&crate::trigger::body::chain(e)),
+                None => log::upgrade_abandoned(&crate::trigger::body::chain(e)),
             }
             // Its log no longer speaks of an old process.
             log::set_role(role);
