@@ -426,9 +426,12 @@ impl Source for SqliteSource {
 
     /// Marks the consumer offline (unless a process that replaced this one registered
     /// the name since), stops the heartbeat and closes the connection.
-    async fn close(self) -> Result<(), Error> {
-        if let Some(heartbeat) = &self.heartbeat {
+    async fn close(mut self) -> Result<(), Error> {
+        if let Some(heartbeat) = self.heartbeat.take() {
+            // Aborting only asks: a beat under way on another thread would still write
+            // `online = 1` after the line below. Wait until the task has ended.
             heartbeat.abort();
+            let _ = heartbeat.await;
             let inner = &self.queue.inner;
             inner.with("mark the consumer offline", |conn| {
                 conn.execute(
