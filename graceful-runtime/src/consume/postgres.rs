@@ -15,6 +15,10 @@
 //!   transactions back, and what it held is free at once, with no heartbeat to keep up and
 //!   no clock to trust. The price is one connection per handler (plus one that listens):
 //!   size `max_connections` for it.
+//! - A source takes ahead: while handlers are free it has a take under way on a
+//!   connection for each, so that a free handler finds a row waiting instead of waiting
+//!   one round trip to the server for it. A row taken ahead is held like any other; at
+//!   [`stop`](Source::stop) the rows not yet given out are returned to be handed back.
 //! - New messages are announced by `NOTIFY` (the publisher's insert, a retry, a hand-back),
 //!   heard through `LISTEN` on one more connection, so an idle source takes a message at
 //!   once; it also looks every second, in case a notification was missed while it
@@ -23,13 +27,15 @@
 //!   attempt and commits, `reject` marks the row `dead` and commits, `hand_back` rolls back
 //!   (no attempt counted). Each returns once the commit (or rollback) is done.
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_postgres::config::Host;
 use tokio_postgres::{AsyncMessage, Client, Config, NoTls, Statement};
 
@@ -196,6 +202,8 @@ struct Shared {
     idle: Mutex<Vec<Held>>,
     /// The tasks that drive this source's connections, awaited at close.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Deliveries given out by `next` and not yet settled or dropped.
+    given: AtomicUsize,
 }
 
 /// A connection of the pool and its take statement.
@@ -218,6 +226,7 @@ impl Shared {
             channel: queue.to_string(),
             idle: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
+            given: AtomicUsize::new(0),
         }))
     }
 
@@ -278,6 +287,41 @@ impl Shared {
     fn notify_sql(&self) -> String {
         format!("SELECT pg_notify({}, '')", literal(&self.channel))
     }
+
+    /// Takes the oldest ready row that no one holds, in a transaction of its own on a
+    /// connection of the pool; `None`, the connection back in the pool, when there is none.
+    async fn take(self: Arc<Shared>) -> Result<Option<PostgresDelivery>, Error> {
+        let held = self.held().await?;
+        // One round trip: tokio-postgres sends requests in the order their futures are
+        // first polled, and `join!` polls `BEGIN` first.
+        let take = async {
+            let (begun, row) = tokio::join!(
+                held.client.batch_execute("BEGIN"),
+                held.client.query_opt(&held.take, &[])
+            );
+            begun.and(row)
+        };
+        let row = run(take, || self.failed("cannot take from")).await?;
+        let Some(row) = row else {
+            run(held.client.batch_execute("ROLLBACK"), || {
+                self.failed("cannot take from")
+            })
+            .await?;
+            self.back(held);
+            return Ok(None);
+        };
+        let id: i64 = row.get(0);
+        let payload: Vec<u8> = row.get(1);
+        let attempt: i32 = row.get(2);
+        let attempt = u32::try_from(attempt).unwrap_or(1);
+        Ok(Some(PostgresDelivery {
+            message: Message::new(id.to_string(), payload, attempt),
+            id,
+            held: Some(held),
+            shared: self.clone(),
+            given: false,
+        }))
+    }
 }
 
 /// Runs a statement within [`REQUEST_TIMEOUT`], naming what failed.
@@ -311,6 +355,9 @@ pub async fn source(url: &str, queue: &str, handlers: u16) -> Result<PostgresSou
         handlers,
         listener: None,
         notified: Arc::new(Notify::new()),
+        takes: JoinSet::new(),
+        ahead: VecDeque::new(),
+        empty: false,
         stopped: false,
     })
 }
@@ -343,6 +390,12 @@ pub struct PostgresSource {
     handlers: u16,
     listener: Option<Client>,
     notified: Arc<Notify>,
+    /// Takes under way, each a task of its own (a dropped `next` loses none of them).
+    takes: JoinSet<Result<Option<PostgresDelivery>, Error>>,
+    /// Rows taken ahead, not yet given out.
+    ahead: VecDeque<PostgresDelivery>,
+    /// A take found the table empty: none starts again until a notification or [`POLL`].
+    empty: bool,
     stopped: bool,
 }
 
@@ -376,63 +429,73 @@ impl PostgresSource {
 impl Source for PostgresSource {
     type Delivery = PostgresDelivery;
 
-    /// Takes the oldest ready row that no one holds, in a transaction of its own; waits
-    /// for a notification (or a second) when there is none. Cancel-safe: a row taken by a
-    /// dropped call is released when its connection closes.
+    /// Gives out the oldest row taken; takes ahead on a connection for each free handler
+    /// (at least one); waits for a notification (or a second) when the table is empty.
+    /// Cancel-safe: the takes under way go on, and what they take is given out by the
+    /// next call.
     async fn next(&mut self) -> Result<PostgresDelivery, Error> {
         loop {
             if self.stopped {
                 std::future::pending::<()>().await;
             }
-            self.listen().await?;
-            let shared = &self.shared;
-            let held = shared.held().await?;
-            run(held.client.batch_execute("BEGIN"), || {
-                shared.failed("cannot take from")
-            })
-            .await?;
-            let row = run(held.client.query_opt(&held.take, &[]), || {
-                shared.failed("cannot take from")
-            })
-            .await?;
-            match row {
-                Some(row) => {
-                    let id: i64 = row.get(0);
-                    let payload: Vec<u8> = row.get(1);
-                    let attempt: i32 = row.get(2);
-                    let attempt = u32::try_from(attempt).unwrap_or(1);
-                    return Ok(PostgresDelivery {
-                        message: Message::new(id.to_string(), payload, attempt),
-                        id,
-                        held: Some(held),
-                        shared: shared.clone(),
-                    });
+            // A row whose connection was lost is no longer held: it is free again.
+            while let Some(delivery) = self.ahead.pop_front() {
+                if delivery
+                    .held
+                    .as_ref()
+                    .is_some_and(|h| !h.client.is_closed())
+                {
+                    return Ok(delivery.given_out());
                 }
-                None => {
-                    run(held.client.batch_execute("ROLLBACK"), || {
-                        shared.failed("cannot take from")
-                    })
-                    .await?;
-                    shared.back(held);
-                    tokio::select! {
-                        _ = self.notified.notified() => {}
-                        _ = tokio::time::sleep(POLL) => {}
+            }
+            self.listen().await?;
+            if !self.empty {
+                let free = usize::from(self.handlers)
+                    .saturating_sub(self.shared.given.load(Ordering::SeqCst))
+                    .max(1);
+                while self.takes.len() < free {
+                    self.takes.spawn(Arc::clone(&self.shared).take());
+                }
+            }
+            tokio::select! {
+                Some(taken) = self.takes.join_next(), if !self.takes.is_empty() => {
+                    match taken {
+                        Ok(Ok(Some(delivery))) => {
+                            self.ahead.push_back(delivery);
+                            self.empty = false;
+                        }
+                        Ok(Ok(None)) => self.empty = true,
+                        Ok(Err(e)) => return Err(e),
+                        Err(e) => return Err(Error::new(self.shared.failed("cannot take from"), e)),
                     }
                 }
+                () = self.notified.notified(), if self.empty => self.empty = false,
+                () = tokio::time::sleep(POLL), if self.empty => self.empty = false,
             }
         }
     }
 
-    /// Stops listening; a pull source buffers nothing, so nothing is returned.
+    /// Stops listening and taking; returns the rows taken ahead, those of the takes under
+    /// way included, to be handed back.
     async fn stop(&mut self) -> Result<Vec<PostgresDelivery>, Error> {
         self.stopped = true;
         self.listener = None;
-        Ok(Vec::new())
+        // A take that failed (the server gone) held nothing: there is nothing to return.
+        while let Some(taken) = self.takes.join_next().await {
+            if let Ok(Ok(Some(delivery))) = taken {
+                self.ahead.push_back(delivery);
+            }
+        }
+        Ok(self.ahead.drain(..).collect())
     }
 
     /// Closes every connection and waits for each to end.
-    async fn close(self) -> Result<(), Error> {
-        drop(self.listener);
+    async fn close(mut self) -> Result<(), Error> {
+        drop(self.listener.take());
+        // Dropped, a row taken ahead is released as its connection closes.
+        self.takes.abort_all();
+        while self.takes.join_next().await.is_some() {}
+        self.ahead.clear();
         self.shared
             .idle
             .lock()
@@ -463,6 +526,24 @@ pub struct PostgresDelivery {
     id: i64,
     held: Option<Held>,
     shared: Arc<Shared>,
+    /// Counted in [`Shared::given`] until dropped.
+    given: bool,
+}
+
+impl PostgresDelivery {
+    fn given_out(mut self) -> PostgresDelivery {
+        self.given = true;
+        self.shared.given.fetch_add(1, Ordering::SeqCst);
+        self
+    }
+}
+
+impl Drop for PostgresDelivery {
+    fn drop(&mut self) {
+        if self.given {
+            self.shared.given.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
 }
 
 impl fmt::Debug for PostgresDelivery {
