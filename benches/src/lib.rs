@@ -51,6 +51,17 @@ pub fn selected(name: &str) -> bool {
     }
 }
 
+/// A subject's setting: the environment variable `name` (or `default`), parsed. One that
+/// is missing or does not parse stops the program with a message and exit code 2.
+pub fn setting<T: std::str::FromStr>(name: &str, default: Option<&str>) -> T {
+    let value = std::env::var(name).ok().or(default.map(str::to_owned));
+    match value.as_deref().map(str::parse) {
+        Some(Ok(parsed)) => parsed,
+        Some(Err(_)) => fail(&format!("{name}={value:?} does not parse")),
+        None => fail(&format!("{name} is not set")),
+    }
+}
+
 /// Stops the benchmark with a message and exit code 2.
 pub fn fail(message: &str) -> ! {
     eprintln!("benchmark: {message}");

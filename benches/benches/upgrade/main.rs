@@ -43,6 +43,9 @@ mod broker;
 #[cfg(target_os = "linux")]
 mod measure;
 #[cfg(target_os = "linux")]
+#[path = "../common/replace.rs"]
+mod replace;
+#[cfg(target_os = "linux")]
 mod traffic;
 
 fn main() {

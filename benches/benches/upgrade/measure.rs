@@ -1,17 +1,16 @@
 //! The two halves of the benchmark, each through N upgrades and N restarts, and the table.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use graceful_process_tests::upgrade::{become_subreaper, deploy, exit_code, scratch};
+use graceful_process_tests::upgrade::become_subreaper;
 use support::stats::{ratio, secs, Samples};
-use support::subject::{self, Ended, Signal, Subject};
 use support::table::Table;
 
 use super::broker::{Broker, Message};
 use super::traffic::{Request, Traffic};
+use crate::replace::{until, Mode, Service, PATIENCE};
 use crate::support;
 
 const HTTP: &str = env!("CARGO_BIN_EXE_bench-upgrade-http");
@@ -25,29 +24,11 @@ const STEADY: Duration = Duration::from_millis(1500);
 /// A trigger's window goes on this long after the new process serves (or, for the queue,
 /// after the later of its `ready` and the old one's exit).
 const AFTER: Duration = Duration::from_secs(1);
-/// How long a process may take to start, hand over or exit.
-const PATIENCE: Duration = Duration::from_secs(30);
 
 /// The queue: messages enqueued a second, workers, and one operation's time.
 const RATE: u32 = 20;
 const WORKERS: usize = 32;
 const OPERATION: Duration = Duration::from_secs(1);
-
-/// The two ways to put a new binary in service.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Mode {
-    Upgrade,
-    Restart,
-}
-
-impl Mode {
-    fn name(self) -> &'static str {
-        match self {
-            Mode::Upgrade => "upgrade",
-            Mode::Restart => "restart",
-        }
-    }
-}
 
 /// One trigger: when the signal went, the process it went to, the new one, and when its
 /// window ends.
@@ -105,9 +86,8 @@ fn ctl_upgrades(runs: usize) -> Samples {
     service.lines().wait_for_line("address ", PATIENCE);
     let mut took = Samples::default();
     for _ in 0..runs {
-        let old = service.generations.current;
-        let (_, path) = service.path.as_ref().expect("an upgraded service's path");
-        deploy(service.bin, path);
+        let old = service.current();
+        service.deploy();
         let called = Instant::now();
         let out = std::process::Command::new(CTL)
             .args(["upgrade", &old.to_string()])
@@ -123,164 +103,31 @@ fn ctl_upgrades(runs: usize) -> Samples {
                 String::from_utf8_lossy(&out.stderr)
             )),
         };
-        service.generations.exited(old);
-        service.generations.current = new;
+        service.handed_over(old, new);
     }
     service.stop();
     took
 }
 
-/// The generations of a subject: the first is a child of this process, with its stdout
-/// (which every later one inherits); the later ones are reaped here as orphans.
-struct Generations {
-    first: Subject,
-    current: u32,
-}
-
-impl Generations {
-    fn start(bin: &str, envs: &[(&str, &str)]) -> Generations {
-        let first = Subject::start(bin, &[], envs);
-        let current = first.pid() as u32;
-        Generations { first, current }
+/// After the warm-up and a steady state, `runs` triggers, each followed by [`AFTER`]
+/// and a steady state. A trigger's window ends [`AFTER`] the new process said `ready`
+/// and the old one exited; the HTTP half ends it sooner, at its first answer.
+fn go_through(service: &mut Service, runs: usize) -> Vec<Trigger> {
+    thread::sleep(WARM_UP + STEADY);
+    let mut triggers = Vec::new();
+    for _ in 0..runs {
+        let old = service.current();
+        let (at, new) = service.replace();
+        let settled = Instant::now() + AFTER;
+        triggers.push(Trigger {
+            at,
+            old,
+            new,
+            settled,
+        });
+        until(settled + STEADY);
     }
-
-    /// Waits for `pid`'s exit, which must be 0.
-    fn exited(&self, pid: u32) {
-        let name = self.first.name().to_owned();
-        if pid == self.first.pid() as u32 {
-            match self.first.wait_for_exit(PATIENCE) {
-                Ended::Exited { status, .. } if status.success() => {}
-                other => support::fail(&format!("{name} (pid {pid}) did not exit 0: {other:?}")),
-            }
-        } else {
-            match exit_code(pid, PATIENCE) {
-                Some(0) => {}
-                Some(code) => support::fail(&format!("{name} (pid {pid}) exited {code}")),
-                None => {
-                    subject::send(pid as i32, Signal::Kill);
-                    support::fail(&format!(
-                        "{name} (pid {pid}) had not exited after {PATIENCE:?}"
-                    ))
-                }
-            }
-        }
-    }
-
-    /// Stops the current generation, which must exit 0.
-    fn stop(self) {
-        subject::send(self.current as i32, Signal::Term);
-        self.exited(self.current);
-    }
-}
-
-/// The running subject of one mode, and the way it is replaced.
-struct Service {
-    mode: Mode,
-    bin: &'static str,
-    envs: Vec<(&'static str, String)>,
-    /// Upgrade: the path it runs from, where each new binary is deployed.
-    path: Option<(PathBuf, PathBuf)>,
-    generations: Generations,
-}
-
-impl Service {
-    fn start(mode: Mode, bin: &'static str, envs: Vec<(&'static str, String)>) -> Service {
-        let (path, started) = match mode {
-            Mode::Upgrade => {
-                let dir = scratch(&format!("bench-{}", file_name(bin)));
-                let path = dir.join(file_name(bin));
-                deploy(bin, &path);
-                (Some((dir, path.clone())), path)
-            }
-            Mode::Restart => (None, PathBuf::from(bin)),
-        };
-        let generations =
-            Generations::start(started.to_str().expect("a UTF-8 path"), &borrow(&envs));
-        Service {
-            mode,
-            bin,
-            envs,
-            path,
-            generations,
-        }
-    }
-
-    fn lines(&self) -> &Subject {
-        &self.generations.first
-    }
-
-    /// Puts a new process in service; returns when the signal went, and the new pid, once
-    /// the new process said `ready` and the old one exited 0.
-    fn replace(&mut self) -> (Instant, u32) {
-        let old = self.generations.current;
-        match self.mode {
-            Mode::Upgrade => {
-                let (_, path) = self.path.as_ref().expect("an upgraded service's path");
-                deploy(self.bin, path);
-                let at = Instant::now();
-                subject::send(old as i32, Signal::Hup);
-                let line = self.generations.first.wait_for_line("ready ", PATIENCE);
-                let new = line["ready ".len()..]
-                    .trim()
-                    .parse()
-                    .unwrap_or_else(|_| support::fail(&format!("no pid in {line:?}")));
-                self.generations.exited(old);
-                self.generations.current = new;
-                (at, new)
-            }
-            Mode::Restart => {
-                let at = Instant::now();
-                subject::send(old as i32, Signal::Term);
-                self.generations.exited(old);
-                self.generations = Generations::start(self.bin, &borrow(&self.envs));
-                (at, self.generations.current)
-            }
-        }
-    }
-
-    /// After the warm-up and a steady state, `runs` triggers, each followed by [`AFTER`]
-    /// and a steady state. A trigger's window ends [`AFTER`] the new process said `ready`
-    /// and the old one exited; the HTTP half ends it sooner, at its first answer.
-    fn go_through(&mut self, runs: usize) -> Vec<Trigger> {
-        thread::sleep(WARM_UP + STEADY);
-        let mut triggers = Vec::new();
-        for _ in 0..runs {
-            let old = self.generations.current;
-            let (at, new) = self.replace();
-            let settled = Instant::now() + AFTER;
-            triggers.push(Trigger {
-                at,
-                old,
-                new,
-                settled,
-            });
-            until(settled + STEADY);
-        }
-        triggers
-    }
-
-    fn stop(self) {
-        self.generations.stop();
-        if let Some((dir, _)) = self.path {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn file_name(bin: &str) -> &str {
-    Path::new(bin)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or(bin)
-}
-
-fn borrow<'a>(envs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    envs.iter().map(|(k, v)| (*k, v.as_str())).collect()
-}
-
-/// Sleeps until `at`.
-fn until(at: Instant) {
-    thread::sleep(at.saturating_duration_since(Instant::now()));
+    triggers
 }
 
 /// The HTTP half in one mode.
@@ -301,7 +148,7 @@ fn http_half(mode: Mode, runs: usize) -> Http {
         .unwrap_or_else(|_| support::fail(&format!("no address in {line:?}")));
     let traffic = Traffic::start(addr, 3, 3);
     let began = Instant::now();
-    let mut triggers = service.go_through(runs);
+    let mut triggers = go_through(&mut service, runs);
     let requests = traffic.stop();
     service.stop();
     let mut figures = Http {
@@ -396,7 +243,7 @@ fn queue_half(mode: Mode, runs: usize) -> Queue {
         ],
     );
     let began = Instant::now();
-    let triggers = service.go_through(runs);
+    let triggers = go_through(&mut service, runs);
     let messages = broker.finish(PATIENCE);
     service.stop();
     let waited = |m: &Message| m.waited().expect("every message was taken").as_secs_f64();

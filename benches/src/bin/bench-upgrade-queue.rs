@@ -15,6 +15,9 @@
 #[cfg(unix)]
 use std::time::Duration;
 
+#[cfg(unix)]
+use graceful_benches::setting;
+
 /// How long a worker that found nothing waits before it asks again.
 #[cfg(unix)]
 const POLL: Duration = Duration::from_millis(10);
@@ -112,24 +115,6 @@ impl Broker {
             Ok(Some(reply)) => reply,
             Ok(None) => panic!("the broker closed the connection after {request}"),
             Err(e) => panic!("no answer from the broker to {request}: {e}"),
-        }
-    }
-}
-
-/// The value of the environment variable `name` (or `default`), parsed; one that is
-/// missing or does not parse stops the program with a message and exit code 2.
-#[cfg(unix)]
-fn setting<T: std::str::FromStr>(name: &str, default: Option<&str>) -> T {
-    let value = std::env::var(name).ok().or(default.map(str::to_owned));
-    match value.as_deref().map(str::parse) {
-        Some(Ok(parsed)) => parsed,
-        Some(Err(_)) => {
-            eprintln!("bench-upgrade-queue: {name}={value:?} does not parse");
-            std::process::exit(2)
-        }
-        None => {
-            eprintln!("bench-upgrade-queue: {name} is not set");
-            std::process::exit(2)
         }
     }
 }

@@ -1,0 +1,175 @@
+//! A queue consumer for the `consume` benchmark: graceful's runner
+//! (`graceful::consume::Consumer`) or a loop written by hand on the same client crate, on
+//! the queue `BENCH_QUEUE_NAME` at `BENCH_QUEUE_URL` (`sqlite:PATH`, `amqp://…`,
+//! `postgres://…`, `redis://…`, `nats://…`).
+//!
+//! - `BENCH_MODE`: `runner` (default) or `by-hand`.
+//! - `BENCH_HANDLERS` (default 20): handlers at once; the prefetch, pull size or
+//!   connections follow it.
+//! - `BENCH_OPERATION_MS` (default 0): how long each handler works, on tokio's timer.
+//! - `BENCH_COUNT` (default 0: no end): after that many acknowledgements, print
+//!   `consumed <n> in <ns>` (from the start of consuming) and shut down.
+//! - `BENCH_TRACE=PATH`: append to PATH `took <payload> <ns>` as a handler starts,
+//!   `ended <payload> <ns>` as it ends and `acked <payload> <ns>` once its
+//!   acknowledgement returned, on the clock every process shares; one write a line, so
+//!   that the processes of an upgrade share the file.
+//!
+//! It prints `ready <pid>` and starts consuming, then says `graceful::ready()`. An upgrade in
+//! place (`SIGHUP`) starts a new process of the same settings, which consumes from its
+//! `ready()` while this one finishes what it holds. Unix only; elsewhere it says so and
+//! exits 2.
+
+#[cfg(unix)]
+mod by_hand;
+
+#[cfg(unix)]
+use std::io::Write;
+#[cfg(unix)]
+use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(unix)]
+use std::sync::{Arc, Mutex};
+#[cfg(unix)]
+use std::time::{Duration, Instant};
+
+#[cfg(unix)]
+use graceful::consume::{Consumer, Message, Source};
+#[cfg(unix)]
+use graceful_benches::{clock, setting};
+
+/// What every handler does, the runner's and the hand-written loops' alike.
+#[cfg(unix)]
+#[derive(Clone)]
+pub(crate) struct Work {
+    operation: Duration,
+    trace: Option<Arc<Mutex<std::fs::File>>>,
+    count: usize,
+    acked: Arc<AtomicUsize>,
+    began: Instant,
+}
+
+#[cfg(unix)]
+impl Work {
+    /// One line of the trace, in one write.
+    fn trace(&self, what: &str, payload: &[u8]) {
+        if let Some(file) = &self.trace {
+            let text = String::from_utf8_lossy(payload);
+            let line = format!("{what} {text} {}\n", clock::now_ns());
+            let written = file.lock().unwrap().write_all(line.as_bytes());
+            written.expect("the trace is written");
+        }
+    }
+
+    /// The handler's body: say when it starts, work, say when it ends.
+    pub(crate) async fn handle(&self, payload: &[u8]) {
+        self.trace("took", payload);
+        if !self.operation.is_zero() {
+            tokio::time::sleep(self.operation).await;
+        }
+        self.trace("ended", payload);
+    }
+
+    /// After each confirmed acknowledgement: the end of a counted run.
+    pub(crate) fn acked(&self, payload: &[u8]) {
+        self.trace("acked", payload);
+        let n = self.acked.fetch_add(1, Ordering::AcqRel) + 1;
+        if n == self.count {
+            println!("consumed {n} in {}", self.began.elapsed().as_nanos());
+            graceful::request_shutdown("consumed every message");
+        }
+    }
+}
+
+#[cfg(unix)]
+#[graceful::main(upgrade, deadline = "30s")]
+async fn main() -> Result<(), graceful::consume::Error> {
+    let url: String = setting("BENCH_QUEUE_URL", None);
+    let queue: String = setting("BENCH_QUEUE_NAME", Some("bench_consume"));
+    let mode: String = setting("BENCH_MODE", Some("runner"));
+    let handlers: u16 = setting("BENCH_HANDLERS", Some("20"));
+    let work = Work {
+        operation: Duration::from_millis(setting("BENCH_OPERATION_MS", Some("0"))),
+        trace: std::env::var_os("BENCH_TRACE").map(|path| {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .expect("the trace file opens");
+            Arc::new(Mutex::new(file))
+        }),
+        count: setting("BENCH_COUNT", Some("0")),
+        acked: Arc::default(),
+        began: Instant::now(),
+    };
+    match mode.as_str() {
+        "runner" => runner(&url, &queue, handlers, work).await,
+        "by-hand" => by_hand::run(&url, &queue, handlers, work).await,
+        other => {
+            eprintln!("bench-consume: BENCH_MODE={other:?}: runner or by-hand");
+            std::process::exit(2)
+        }
+    }
+}
+
+/// graceful's runner over the source of `url`, with the default options.
+#[cfg(unix)]
+async fn runner(
+    url: &str,
+    queue: &str,
+    handlers: u16,
+    work: Work,
+) -> Result<(), graceful::consume::Error> {
+    use graceful::consume::{amqp, nats, postgres, redis, sqlite::SqliteQueue};
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let consumer = format!("bench-{}", std::process::id());
+        let source = SqliteQueue::open(path, queue)?.source(
+            consumer,
+            Duration::from_secs(30),
+            graceful::upgraded_from(),
+        );
+        consume(source, handlers, work).await
+    } else if url.starts_with("amqp") {
+        consume(amqp::source(url, queue, handlers).await?, handlers, work).await
+    } else if url.starts_with("postgres") {
+        consume(
+            postgres::source(url, queue, handlers).await?,
+            handlers,
+            work,
+        )
+        .await
+    } else if url.starts_with("redis") {
+        consume(redis::source(url, queue, handlers).await?, handlers, work).await
+    } else if url.starts_with("nats") {
+        consume(nats::source(url, queue, handlers).await?, handlers, work).await
+    } else {
+        eprintln!("bench-consume: BENCH_QUEUE_URL={url:?}: no such source");
+        std::process::exit(2)
+    }
+}
+
+#[cfg(unix)]
+async fn consume<S: Source>(
+    source: S,
+    handlers: u16,
+    mut work: Work,
+) -> Result<(), graceful::consume::Error> {
+    work.began = Instant::now();
+    let acked = work.clone();
+    let handle = Consumer::new("bench", source)
+        .handlers(usize::from(handlers))
+        .on_acked(move |message| acked.acked(message.payload()));
+    println!("ready {}", std::process::id());
+    let handle = handle.start(move |message: Message| {
+        let work = work.clone();
+        async move {
+            work.handle(message.payload()).await;
+            Ok::<(), std::convert::Infallible>(())
+        }
+    });
+    graceful::ready();
+    handle.finished().await.map(drop)
+}
+
+#[cfg(not(unix))]
+fn main() {
+    graceful_benches::unix_only("SIGHUP, to upgrade in place");
+}
