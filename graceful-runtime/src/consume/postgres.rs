@@ -319,7 +319,7 @@ impl Shared {
             id,
             held: Some(held),
             shared: self.clone(),
-            given: false,
+            given: None,
         }))
     }
 }
@@ -526,23 +526,24 @@ pub struct PostgresDelivery {
     id: i64,
     held: Option<Held>,
     shared: Arc<Shared>,
-    /// Counted in [`Shared::given`] until dropped.
-    given: bool,
+    /// Once given out by `next`: counted in [`Shared::given`] until dropped.
+    given: Option<Given>,
 }
 
 impl PostgresDelivery {
     fn given_out(mut self) -> PostgresDelivery {
-        self.given = true;
         self.shared.given.fetch_add(1, Ordering::SeqCst);
+        self.given = Some(Given(Arc::clone(&self.shared)));
         self
     }
 }
 
-impl Drop for PostgresDelivery {
+/// A delivery's place in [`Shared::given`], given up when the delivery is dropped.
+struct Given(Arc<Shared>);
+
+impl Drop for Given {
     fn drop(&mut self) {
-        if self.given {
-            self.shared.given.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.0.given.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
