@@ -26,13 +26,16 @@
 //!
 //! # What each call does
 //!
-//! - [`Source::next`]: a pull request for as many messages as there are free handlers,
-//!   expiring after [`Options::pull_expires`] (1 s by default), run as a task that passes
-//!   each message on as it arrives; when `next` is dropped, what arrived waits for the next
-//!   call.
-//! - [`Source::stop`]: no pull request is made again; the one under way is waited for until
-//!   it expires (at most `pull_expires`: JetStream cannot cancel a pull request), and
-//!   everything it brought and `next` did not return is given back to be handed back.
+//! - [`Source::next`]: pull requests, each expiring after [`Options::pull_expires`]
+//!   (250 ms by default) and run as a task that passes each message on as it arrives, for
+//!   at most twice as many messages as there are handlers in all (held by a handler,
+//!   waiting for one, or asked for): a handler that ends finds its next message already
+//!   here. When `next` is dropped, what arrived waits for the next call.
+//! - [`Source::stop`]: no pull request is made again; those under way are waited for until
+//!   they expire (at most `pull_expires`: JetStream cannot withdraw a pull request, and a
+//!   subscription ended early could lose a message already on its way to the ack wait),
+//!   and everything they brought and `next` did not return is given back to be handed
+//!   back.
 //! - [`Delivery::ack`]: `+ACK`, sent as a request the server answers (a "double ack"): it
 //!   returns once the server has recorded the acknowledgement.
 //! - [`Delivery::hand_back`]: `-NAK`, answered the same way: the server delivers the
@@ -47,9 +50,10 @@
 //!   record); the runner logs the message's id.
 //! - [`Source::close`]: the connection is flushed and closed.
 //!
-//! While a delivery is held, its process tells the server it is still working on it
-//! (`+WPI`) every third of the ack wait, so a handler may run longer than the ack wait
-//! without the message being delivered to another process.
+//! While a message is held (from its arrival, waiting for a handler or with one), its
+//! process tells the server it is still working on it (`+WPI`) every third of the ack
+//! wait, so a handler may run longer than the ack wait without the message being delivered
+//! to another process.
 //!
 //! # A process that is killed
 //!
@@ -78,13 +82,27 @@ use async_nats::jetstream::stream::{Config as StreamConfig, RetentionPolicy, Sto
 use async_nats::jetstream::{self, AckKind, Context};
 use async_nats::{Client, ConnectOptions, Subject};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio::time::{sleep, timeout};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::{sleep, timeout, Instant};
 
 use super::source::{Delivery, Error, Message, Publish, Source};
 
 /// How long connecting may take before `source` or `publisher` fails.
 const CONNECT_WITHIN: Duration = Duration::from_secs(10);
+
+/// How many messages a source pulls ahead of its handlers at most, as a multiple of their
+/// number: while handlers end faster than a pull's round trip, a handler that ends finds
+/// its next message already here.
+const MOST_AHEAD: usize = 3;
+
+/// A free handler that waited less than this for its message waited for a pull's round
+/// trip, not for the queue: more are pulled ahead.
+const STARVED_WITHIN: Duration = Duration::from_millis(10);
+
+/// A message that waited this long for a handler was pulled ahead for nothing: the
+/// handlers are slow, and what is pulled ahead would only wait here while another
+/// process could run it, so fewer are.
+const WAITED_TOO_LONG: Duration = Duration::from_millis(20);
 
 /// The settings of a NATS source; [`source`] uses the defaults.
 #[derive(Clone, Debug)]
@@ -97,13 +115,13 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             ack_wait: Duration::from_secs(30),
-            pull_expires: Duration::from_secs(1),
+            pull_expires: Duration::from_millis(250),
         }
     }
 }
 
 impl Options {
-    /// The defaults: an ack wait of 30 s, pull requests expiring after 1 s.
+    /// The defaults: an ack wait of 30 s, pull requests expiring after 250 ms.
     pub fn new() -> Options {
         Options::default()
     }
@@ -118,7 +136,10 @@ impl Options {
     }
 
     /// How long a pull request waits at the server for messages: the longest a stop waits
-    /// for the pull under way. Default 1 s; between 100 ms and half the ack wait.
+    /// for the pulls under way, and so the longest a message the server sent to this
+    /// process in that time waits before it is handed back to another one (through an
+    /// upgrade in place, the new process). An idle process asks again this often.
+    /// Default 250 ms; between 100 ms and half the ack wait.
     pub fn pull_expires(mut self, expires: Duration) -> Options {
         self.pull_expires = expires.max(Duration::from_millis(100));
         self
@@ -142,15 +163,17 @@ impl Options {
             (ack_wait / 3).max(Duration::from_millis(100)),
         ));
         let (sender, receiver) = mpsc::unbounded_channel();
+        let handlers = usize::from(handlers.max(1));
         Ok(NatsSource {
             shared,
             client,
             consumer,
-            handlers: handlers.max(1),
+            handlers,
+            ahead: 0,
             expires: self.pull_expires.min(ack_wait / 2),
             sender,
             receiver,
-            pull: None,
+            pulls: JoinSet::new(),
             stopped: false,
             renewer,
         })
@@ -158,7 +181,7 @@ impl Options {
 }
 
 /// A source on the JetStream queue `queue` at `url` (see [the module's docs](self)), pulling
-/// at most `handlers` messages ahead, with the default [`Options`]. Creates the stream and
+/// at most `handlers` messages ahead of its handlers, with the default [`Options`]. Creates the stream and
 /// the durable consumer if missing. Fails at once, or within 10 s, on a bad URL, an
 /// unreachable server, a refused login or a server without JetStream.
 pub async fn source(url: &str, queue: &str, handlers: u16) -> Result<NatsSource, Error> {
@@ -301,6 +324,23 @@ impl Shared {
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Subject>> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// A message as it arrives: renewed from now on, until it is settled.
+    fn hold(&self, message: jetstream::Message) -> Result<Pulled, Error> {
+        let info = message
+            .info()
+            .map_err(|e| self.target.error("a message without its JetStream info", e))?;
+        let (sequence, delivered) = (info.stream_sequence, info.delivered);
+        if let Some(reply) = message.reply.clone() {
+            self.held().insert(sequence, reply);
+        }
+        Ok(Pulled {
+            message,
+            sequence,
+            delivered,
+            arrived: Instant::now(),
+        })
+    }
 }
 
 /// Tells the server, every `every`, that the held messages are still being worked on.
@@ -326,33 +366,56 @@ pub struct NatsSource {
     shared: Arc<Shared>,
     client: Client,
     consumer: Consumer<PullConfig>,
-    handlers: u16,
+    handlers: usize,
+    /// How many messages are pulled ahead of the handlers now: doubled (up to
+    /// `MOST_AHEAD` times the handlers) when a free handler waited a round trip for its
+    /// message, none after it waited longer, halved when a message waited longer than
+    /// `WAITED_TOO_LONG` for a handler.
+    ahead: usize,
     expires: Duration,
-    sender: mpsc::UnboundedSender<Result<jetstream::Message, Error>>,
-    receiver: mpsc::UnboundedReceiver<Result<jetstream::Message, Error>>,
-    /// The pull request under way, passing what it brings to `sender`.
-    pull: Option<JoinHandle<()>>,
+    sender: mpsc::UnboundedSender<Result<Pulled, Error>>,
+    receiver: mpsc::UnboundedReceiver<Result<Pulled, Error>>,
+    /// The pull requests under way, each passing what it brings to `sender` and telling
+    /// at its end whether it brought fewer than it asked for.
+    pulls: JoinSet<bool>,
     stopped: bool,
     renewer: JoinHandle<()>,
 }
 
+/// A message as a pull brought it, already held (renewed with `+WPI`).
+struct Pulled {
+    message: jetstream::Message,
+    sequence: u64,
+    delivered: i64,
+    arrived: Instant,
+}
+
 impl NatsSource {
-    fn start_pull(&mut self) {
-        let free = usize::from(self.handlers)
+    /// The most messages held (pulled and not settled) and asked for at once.
+    fn limit(&self) -> usize {
+        self.handlers + self.ahead
+    }
+
+    /// How many more messages may be asked for.
+    fn free(&self) -> usize {
+        self.limit()
             .saturating_sub(self.shared.outstanding.load(Ordering::SeqCst))
-            .max(1);
-        // Counted now, so that the next pull asks only for what is still free; a pull
-        // that brings fewer gives the rest back when it ends.
-        self.shared.outstanding.fetch_add(free, Ordering::SeqCst);
+    }
+
+    /// A pull request for `count` messages, as a task of its own. Several may be under
+    /// way: each is counted at once in `outstanding`, so that together they never ask for
+    /// more than the limit; one that brings fewer gives the rest back when it ends.
+    fn start_pull(&mut self, count: usize) {
+        self.shared.outstanding.fetch_add(count, Ordering::SeqCst);
         let consumer = self.consumer.clone();
         let sender = self.sender.clone();
         let shared = Arc::clone(&self.shared);
         let expires = self.expires;
-        self.pull = Some(tokio::spawn(async move {
+        self.pulls.spawn(async move {
             let mut brought = 0;
             let batch = consumer
                 .batch()
-                .max_messages(free)
+                .max_messages(count)
                 .expires(expires)
                 .messages()
                 .await;
@@ -360,11 +423,13 @@ impl NatsSource {
                 Ok(mut batch) => {
                     use futures_util::StreamExt;
                     while let Some(message) = batch.next().await {
-                        let message = message.map_err(|e| shared.target.error("cannot pull", e));
-                        if message.is_ok() {
+                        let pulled = message
+                            .map_err(|e| shared.target.error("cannot pull", e))
+                            .and_then(|message| shared.hold(message));
+                        if pulled.is_ok() {
                             brought += 1;
                         }
-                        if sender.send(message).is_err() {
+                        if sender.send(pulled).is_err() {
                             break;
                         }
                     }
@@ -375,25 +440,27 @@ impl NatsSource {
             }
             shared
                 .outstanding
-                .fetch_sub(free.saturating_sub(brought), Ordering::SeqCst);
-        }));
+                .fetch_sub(count.saturating_sub(brought), Ordering::SeqCst);
+            brought < count
+        });
     }
 
-    fn delivery(&self, message: jetstream::Message) -> Result<NatsDelivery, Error> {
-        let (sequence, delivered) = match message.info() {
-            Ok(info) => (info.stream_sequence, info.delivered),
-            Err(e) => {
-                self.shared.outstanding.fetch_sub(1, Ordering::SeqCst);
-                return Err(self
-                    .shared
-                    .target
-                    .error("a message without its JetStream info", e));
-            }
-        };
-        if let Some(reply) = message.reply.clone() {
-            self.shared.held().insert(sequence, reply);
+    /// A message for a handler, and what its wait says about pulling ahead.
+    fn take(&mut self, pulled: Pulled) -> NatsDelivery {
+        if pulled.arrived.elapsed() > WAITED_TOO_LONG {
+            self.ahead /= 2;
         }
-        Ok(NatsDelivery {
+        self.delivery(pulled)
+    }
+
+    fn delivery(&self, pulled: Pulled) -> NatsDelivery {
+        let Pulled {
+            message,
+            sequence,
+            delivered,
+            ..
+        } = pulled;
+        NatsDelivery {
             shared: Arc::clone(&self.shared),
             message: Message::new(
                 sequence.to_string(),
@@ -402,7 +469,7 @@ impl NatsSource {
             ),
             sequence,
             inner: Some(message),
-        })
+        }
     }
 }
 
@@ -411,37 +478,51 @@ impl Source for NatsSource {
 
     async fn next(&mut self) -> Result<NatsDelivery, Error> {
         loop {
-            if let Ok(message) = self.receiver.try_recv() {
-                return self.delivery(message?);
+            if let Ok(pulled) = self.receiver.try_recv() {
+                return Ok(self.take(pulled?));
             }
             if self.stopped {
                 return Err(self.shared.target.msg("intake was stopped"));
             }
-            let pulling = self.pull.as_ref().is_some_and(|pull| !pull.is_finished());
-            if !pulling {
+            // Another request while some are under way only for a batch worth its round
+            // trip; none under way, one for whatever is free.
+            let free = self.free();
+            if self.pulls.is_empty() || free >= (self.limit() / 2).max(1) {
                 // A pull request sent while disconnected would wait in the client's buffer
                 // and end with nothing: say so instead, while the client reconnects.
                 let state = self.client.connection_state();
-                if state != async_nats::connection::State::Connected {
+                if state == async_nats::connection::State::Connected {
+                    self.start_pull(free.max(1));
+                } else if self.pulls.is_empty() {
                     return Err(self
                         .shared
                         .target
                         .msg(&format!("not connected ({state}); the client reconnects")));
                 }
-                self.start_pull();
             }
-            let Some(pull) = self.pull.as_mut() else {
-                continue;
-            };
-            // Dropped here, the pull goes on and what it brings waits in the channel.
+            // Dropped here, the pulls go on and what they bring waits in the channel.
+            let waiting = Instant::now();
             tokio::select! {
                 biased;
-                message = self.receiver.recv() => {
-                    let Some(message) = message else { continue };
-                    return self.delivery(message?);
+                pulled = self.receiver.recv() => {
+                    let Some(pulled) = pulled else { continue };
+                    // A free handler waited for a message that was there to take: pull
+                    // further ahead. One that waited longer waited for the queue more
+                    // than for a round trip: fewer ahead.
+                    self.ahead = if waiting.elapsed() < STARVED_WITHIN {
+                        (self.ahead * 2).clamp(1, self.handlers * MOST_AHEAD)
+                    } else {
+                        self.ahead / 2
+                    };
+                    return Ok(self.take(pulled?));
                 }
-                _ = pull => {
-                    self.pull = None;
+                Some(ended) = self.pulls.join_next() => {
+                    // A pull that expired short found the queue empty: none ahead, so
+                    // that a burst after a quiet time is not all pulled here while the
+                    // handlers are busy.
+                    if ended.unwrap_or(true) {
+                        self.ahead = 0;
+                    }
                 }
             }
         }
@@ -449,16 +530,14 @@ impl Source for NatsSource {
 
     async fn stop(&mut self) -> Result<Vec<NatsDelivery>, Error> {
         self.stopped = true;
-        // A pull request cannot be withdrawn: wait until it expired, keeping what it
-        // brought.
-        if let Some(pull) = self.pull.take() {
-            let _ = pull.await;
-        }
+        // A pull request cannot be withdrawn: wait until each has expired (at most
+        // `pull_expires`), keeping what they brought.
+        while self.pulls.join_next().await.is_some() {}
         let mut returned = Vec::new();
         let mut failure = None;
-        while let Ok(message) = self.receiver.try_recv() {
-            match message.and_then(|m| self.delivery(m)) {
-                Ok(delivery) => returned.push(delivery),
+        while let Ok(pulled) = self.receiver.try_recv() {
+            match pulled {
+                Ok(pulled) => returned.push(self.delivery(pulled)),
                 Err(e) => failure = Some(e),
             }
         }
@@ -468,11 +547,9 @@ impl Source for NatsSource {
         Ok(returned)
     }
 
-    async fn close(self) -> Result<(), Error> {
+    async fn close(mut self) -> Result<(), Error> {
         self.renewer.abort();
-        if let Some(pull) = &self.pull {
-            pull.abort();
-        }
+        self.pulls.abort_all();
         // Every settlement was confirmed (or failed) already: a flush only sends what is
         // left, and waits for a reconnection that may never come; so not while
         // disconnected, and not for long.
@@ -501,11 +578,8 @@ impl Source for NatsSource {
 impl Drop for NatsSource {
     fn drop(&mut self) {
         // Dropped without a close: renew nothing more, so what is held comes back after
-        // the ack wait.
+        // the ack wait (the pulls under way end with the set).
         self.renewer.abort();
-        if let Some(pull) = &self.pull {
-            pull.abort();
-        }
     }
 }
 
