@@ -253,10 +253,8 @@ pub(crate) fn refused_at_start(url: &str, expected: &str) {
 /// acknowledgements never pause for more than half a second.
 #[cfg(target_os = "linux")]
 pub(crate) fn upgrades_in_place_lose_nothing_and_never_pause(queue: &Queue) {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
     use std::thread;
-    use std::time::Instant;
+    use support::journal::AckGaps;
     use support::upgrade;
 
     upgrade::become_subreaper();
@@ -280,30 +278,8 @@ pub(crate) fn upgrades_in_place_lose_nothing_and_never_pause(queue: &Queue) {
     );
     svc.wait_for("ready");
 
-    // The longest time without a new acknowledgement, sampled while the upgrades run.
-    let watching = Arc::new(AtomicBool::new(true));
-    let watcher = {
-        let watching = watching.clone();
-        let path = queue.journal.clone();
-        thread::spawn(move || {
-            let mut last_count = 0;
-            let mut last_change = Instant::now();
-            let mut longest = Duration::ZERO;
-            while watching.load(Ordering::Relaxed) {
-                let count = Journal::read(&path).done.len();
-                let now = Instant::now();
-                if count != last_count {
-                    if last_count > 0 {
-                        longest = longest.max(now - last_change);
-                    }
-                    last_count = count;
-                    last_change = now;
-                }
-                thread::sleep(Duration::from_millis(20));
-            }
-            longest
-        })
-    };
+    // The longest time between two acknowledgements, watched while the upgrades run.
+    let gaps = AckGaps::watch(&queue.journal);
     let mut pids = vec![svc.id()];
     eventually("the first generation acknowledges", || {
         queue.read().done_by(pids[0]) > 5
@@ -330,8 +306,7 @@ pub(crate) fn upgrades_in_place_lose_nothing_and_never_pause(queue: &Queue) {
         );
         thread::sleep(Duration::from_millis(500));
     }
-    watching.store(false, Ordering::Relaxed);
-    let longest_gap = watcher.join().unwrap();
+    let longest_gap = gaps.longest();
     eprintln!("the longest pause in acknowledgements through three upgrades: {longest_gap:?}");
     producer.signal("TERM");
     assert_clean_exit(&producer.exited());

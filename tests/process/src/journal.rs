@@ -105,3 +105,47 @@ impl Journal {
 fn first<'a>(ids: &'a [&'a str]) -> &'a [&'a str] {
     &ids[..ids.len().min(10)]
 }
+
+/// Watches a journal from another thread for the longest time between two `done` lines,
+/// counted from the first: [`AckGaps::longest`] stops watching and says it.
+pub struct AckGaps {
+    watching: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    watcher: std::thread::JoinHandle<std::time::Duration>,
+}
+
+impl AckGaps {
+    /// Starts watching the journal at `path`, reading it every 20 ms.
+    pub fn watch(path: &Path) -> AckGaps {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::time::{Duration, Instant};
+        let watching = std::sync::Arc::new(AtomicBool::new(true));
+        let path = path.to_owned();
+        let still = watching.clone();
+        let watcher = std::thread::spawn(move || {
+            let mut last_count = 0;
+            let mut last_change = Instant::now();
+            let mut longest = Duration::ZERO;
+            while still.load(Ordering::Relaxed) {
+                let count = Journal::read(&path).done.len();
+                let now = Instant::now();
+                if count != last_count {
+                    if last_count > 0 {
+                        longest = longest.max(now - last_change);
+                    }
+                    last_count = count;
+                    last_change = now;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            longest
+        });
+        AckGaps { watching, watcher }
+    }
+
+    /// Stops watching; the longest time between two acknowledgements seen.
+    pub fn longest(self) -> std::time::Duration {
+        self.watching
+            .store(false, std::sync::atomic::Ordering::Relaxed);
+        self.watcher.join().expect("the watcher does not panic")
+    }
+}
