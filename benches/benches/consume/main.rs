@@ -24,8 +24,9 @@
 //! A broker that is not answering is skipped with a line that names it (with
 //! `GRACEFUL_TEST_BROKERS=require`, as CI sets it, the benchmark fails instead).
 //! `cargo bench --bench consume` (3 runs a measure; `GRACEFUL_BENCH_RUNS` sets the count);
-//! `-- throughput`, `-- stop` or `-- upgrade` runs one part, `-- redis` one source. Linux
-//! only (the subreaper); elsewhere it says so.
+//! the arguments after `--` choose parts (`throughput`, `stop`, `upgrade`) and sources
+//! (`sqlite`, `amqp`, `postgres`, `redis`, `nats`): `-- throughput redis nats`. Linux only
+//! (the subreaper); elsewhere it says so.
 
 use graceful_benches as support;
 

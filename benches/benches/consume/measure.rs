@@ -10,7 +10,7 @@ use graceful_process_tests::upgrade::become_subreaper;
 use support::stats::{ratio, secs, Samples};
 use support::subject::{Ended, Subject};
 use support::table::Table;
-use support::{clock, fail, selected};
+use support::{clock, fail};
 
 use crate::replace::{until, Mode, Service, PATIENCE};
 use crate::sources::{Source, ALL};
@@ -21,7 +21,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_bench-consume");
 /// Handlers at once, in every measure.
 const HANDLERS: u16 = 20;
 /// Messages waiting at the start of a throughput run.
-const COUNT: usize = 2000;
+const COUNT: usize = 10_000;
 /// The handlers' time when the stop is measured, and messages enough to keep them busy.
 const STOP_OPERATION: Duration = Duration::from_millis(500);
 const STOP_WAITING: usize = 200;
@@ -45,12 +45,7 @@ pub(crate) fn all() {
         .filter(|s| selected_source(s.name))
         .filter(|s| s.available())
         .collect();
-    let part = |name: &str| {
-        ["throughput", "stop", "upgrade"]
-            .iter()
-            .all(|p| !filtered(p))
-            || selected(name)
-    };
+    let part = |name: &str| named(&PARTS).is_empty() || named(&PARTS).contains(&name);
     if part("throughput") {
         throughput(&runtime, &sources, runs);
     }
@@ -62,21 +57,26 @@ pub(crate) fn all() {
     }
 }
 
-/// Whether the filter names a part (so that it selects parts, not sources).
-fn filtered(part: &str) -> bool {
-    std::env::args()
+const PARTS: [&str; 3] = ["throughput", "stop", "upgrade"];
+
+/// Which of `names` the arguments name: `-- nats`, `-- throughput redis nats`.
+fn named<'a>(names: &[&'a str]) -> Vec<&'a str> {
+    let args: Vec<String> = std::env::args()
         .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .is_some_and(|f| part.contains(&f))
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    names
+        .iter()
+        .copied()
+        .filter(|name| args.iter().any(|a| a == name))
+        .collect()
 }
 
-/// A source is measured unless the filter names another source.
+/// A source is measured unless the arguments name others.
 fn selected_source(name: &str) -> bool {
-    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
-    match filter {
-        Some(f) if ALL.iter().any(|s| s.name == f) => f == name,
-        _ => true,
-    }
+    let names: Vec<&str> = ALL.iter().map(|s| s.name).collect();
+    let named = named(&names);
+    named.is_empty() || named.contains(&name)
 }
 
 /// A queue name of the run's own.
