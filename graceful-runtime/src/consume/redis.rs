@@ -23,7 +23,7 @@
 //! - the stream `q:dead`, the dead letters: what was rejected, with the fields `payload`,
 //!   `attempt` (the attempt that failed) and `id`.
 //!
-//! An acknowledged entry is removed from the stream (`XACK` and `XDEL` in one script):
+//! An acknowledged entry is removed from the stream (`XACK` and `XDEL` in one round trip):
 //! the stream holds only what is still to be done.
 //!
 //! # What each call does
@@ -92,13 +92,6 @@ const CONNECT_WITHIN: Duration = Duration::from_secs(10);
 
 /// How long a command other than the blocking read may wait for its reply.
 const REPLY_WITHIN: Duration = Duration::from_secs(10);
-
-/// Acknowledges and deletes one entry. Returns 1, or 0 when it was no longer pending.
-const ACK: &str = r"
-local n = redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-if n == 1 then redis.call('XDEL', KEYS[1], ARGV[2]) end
-return n
-";
 
 /// Moves one entry held by consumer ARGV[2] to the end of stream KEYS[2] (the same stream,
 /// or the dead letters) with `attempt` ARGV[4] and `id` ARGV[5], then acknowledges and
@@ -240,7 +233,6 @@ impl Options {
             outstanding: AtomicUsize::new(0),
             stopping: AtomicBool::new(false),
             reader_id: Mutex::new(None),
-            ack: Script::new(ACK),
             moves: Script::new(MOVE),
         });
         shared.create_group().await?;
@@ -400,7 +392,6 @@ struct Shared {
     stopping: AtomicBool,
     /// The reading connection's `CLIENT ID`, for `CLIENT UNBLOCK`.
     reader_id: Mutex<Option<i64>>,
-    ack: Script,
     moves: Script,
 }
 
@@ -495,10 +486,13 @@ impl RedisSource {
         }
     }
 
+    /// Handlers with no entry read for them.
+    fn free(&self) -> usize {
+        usize::from(self.handlers).saturating_sub(self.shared.outstanding.load(Ordering::SeqCst))
+    }
+
     fn start_read(&mut self) {
-        let free = usize::from(self.handlers)
-            .saturating_sub(self.shared.outstanding.load(Ordering::SeqCst))
-            .max(1);
+        let free = self.free().max(1);
         let claim = self
             .last_claim
             .is_none_or(|at| at.elapsed() >= self.claim_after / 2);
@@ -742,6 +736,12 @@ impl Source for RedisSource {
     async fn next(&mut self) -> Result<RedisDelivery, Error> {
         loop {
             if let Some(delivery) = self.buffer.pop_front() {
+                // The last one read: the next read goes out now, for the handlers free
+                // now, and its round trip overlaps this delivery's handler.
+                if self.buffer.is_empty() && self.read.is_none() && !self.stopped && self.free() > 0
+                {
+                    self.start_read();
+                }
                 return Ok(delivery);
             }
             if self.stopped {
@@ -946,12 +946,15 @@ impl Delivery for RedisDelivery {
 
     async fn ack(mut self) -> Result<(), Error> {
         let shared = Arc::clone(&self.shared);
-        let mut invocation = shared.ack.key(&shared.target.stream);
-        invocation.arg(GROUP).arg(&self.entry);
-        match invocation
-            .invoke_async::<i64>(&mut shared.conn.clone())
-            .await
-        {
+        // One round trip. The delete does no harm when the acknowledgement finds the
+        // entry no longer pending: then the consumer that claimed it has acknowledged it,
+        // and deletes it too.
+        let acked: Result<(i64, i64), RedisError> = redis::pipe()
+            .xack(&shared.target.stream, GROUP, &[&self.entry])
+            .xdel(&shared.target.stream, &[&self.entry])
+            .query_async(&mut shared.conn.clone())
+            .await;
+        match acked.map(|(acked, _deleted)| acked) {
             Ok(1) => {
                 self.done();
                 Ok(())
