@@ -32,7 +32,8 @@
 //!   waiting for one, or asked for): a handler that ends finds its next message already
 //!   here. When `next` is dropped, what arrived waits for the next call.
 //! - [`Source::stop`]: no pull request is made again; those under way are waited for until
-//!   they expire (at most `pull_expires`: JetStream cannot withdraw a pull request, and a
+//!   they expire (at most `pull_expires` and 200 ms for what the server sent just before:
+//!   JetStream cannot withdraw a pull request, and a
 //!   subscription ended early could lose a message already on its way to the ack wait),
 //!   and everything they brought and `next` did not return is given back to be handed
 //!   back.
@@ -94,6 +95,10 @@ const CONNECT_WITHIN: Duration = Duration::from_secs(10);
 /// number: while handlers end faster than a pull's round trip, a handler that ends finds
 /// its next message already here.
 const MOST_AHEAD: usize = 3;
+
+/// How long after a pull request expired a message the server sent it just before can
+/// still be on its way.
+const IN_FLIGHT: Duration = Duration::from_millis(200);
 
 /// A free handler that waited less than this for its message waited for a pull's round
 /// trip, not for the queue: more are pulled ahead.
@@ -413,6 +418,10 @@ impl NatsSource {
         let expires = self.expires;
         self.pulls.spawn(async move {
             let mut brought = 0;
+            // The server sends nothing when it drops an expired request as a message
+            // comes (NATS 2.9), and the client would wait five seconds more for word of
+            // it: the pull ends here once the server cannot send to it any more.
+            let over = Instant::now() + expires + IN_FLIGHT;
             let batch = consumer
                 .batch()
                 .max_messages(count)
@@ -422,7 +431,8 @@ impl NatsSource {
             match batch {
                 Ok(mut batch) => {
                     use futures_util::StreamExt;
-                    while let Some(message) = batch.next().await {
+                    while let Ok(Some(message)) = tokio::time::timeout_at(over, batch.next()).await
+                    {
                         let pulled = message
                             .map_err(|e| shared.target.error("cannot pull", e))
                             .and_then(|message| shared.hold(message));
