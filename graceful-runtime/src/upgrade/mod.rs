@@ -97,7 +97,17 @@ pub(crate) fn prepare(timeout: Duration) {
 /// # async fn doc() {
 /// match graceful::upgrade().await {
 ///     Ok(pid) => println!("pid {pid} serves now; this process drains"),
-///     Err(e) => eprintln!("still serving here: {e}"),
+///     Err(e) => {
+///         // What went wrong, then its cause (the system's error, the exit status), as
+///         // anyhow's `{:#}` would say it.
+///         let mut said = e.to_string();
+///         let mut cause = std::error::Error::source(&e);
+///         while let Some(c) = cause {
+///             said = format!("{said}: {c}");
+///             cause = c.source();
+///         }
+///         eprintln!("still serving here: {said}");
+///     }
 /// }
 /// # }
 /// ```
