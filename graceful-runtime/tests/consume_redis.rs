@@ -223,6 +223,50 @@ async fn stop_returns_what_was_read_ahead_ends_a_blocked_read_and_takes_nothing_
 }
 
 #[tokio::test]
+async fn the_next_read_goes_out_as_the_last_entry_read_is_given_out() {
+    if !broker::available(
+        broker::REDIS,
+        "the_next_read_goes_out_as_the_last_entry_read_is_given_out",
+    ) {
+        return;
+    }
+    let stream = broker::unique_name("redis_ahead");
+    publish(&stream, &["a", "b"]).await;
+    let mut source = Options::new()
+        .block(Duration::from_secs(10))
+        .source(URL, &stream, 4)
+        .await
+        .expect("a source");
+    // One read brings both; giving out the second sends the next read for the two
+    // handlers still free, which blocks on the empty stream.
+    let a = next(&mut source).await;
+    let b = next(&mut source).await;
+    publish(&stream, &["c"]).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let me = source.consumer().to_owned();
+    assert_eq!(
+        consumers(&stream).await,
+        [(me, 3)],
+        "the read ahead took the entry published after the last was given out"
+    );
+    // Read ahead, not given out: returned by the stop, to be handed back.
+    let stopped = source.stop().await.expect("stopped");
+    let rest: Vec<_> = stopped
+        .iter()
+        .map(|d| d.message().text().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(rest, ["c"]);
+    for delivery in stopped {
+        delivery.hand_back().await.expect("handed back");
+    }
+    a.ack().await.expect("acknowledged");
+    b.ack().await.expect("acknowledged");
+    source.close().await.expect("closed");
+    assert_eq!(xlen(&stream).await, 1, "c waits for another consumer");
+    cleanup(&stream).await;
+}
+
+#[tokio::test]
 async fn a_hand_back_is_taken_by_another_consumer_at_once_without_an_attempt() {
     if !broker::available(
         broker::REDIS,

@@ -104,6 +104,26 @@ fn envs(
     envs
 }
 
+/// The settings of a subject whose handlers work `operation` each and write their trace
+/// to `trace`.
+fn traced_envs(
+    queue: &str,
+    url: &str,
+    handlers: u16,
+    operation: Duration,
+    trace: &std::path::Path,
+) -> Vec<(&'static str, String)> {
+    envs(
+        queue,
+        url,
+        handlers,
+        &[
+            ("BENCH_OPERATION_MS", operation.as_millis().to_string()),
+            ("BENCH_TRACE", trace.display().to_string()),
+        ],
+    )
+}
+
 fn borrowed<'a>(envs: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     envs.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
@@ -211,15 +231,7 @@ fn stop(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize) {
             let trace = trace_path(&queue);
             let _ = std::fs::remove_file(&trace);
             runtime.block_on(source.fill(&queue, 0, STOP_WAITING));
-            let envs = envs(
-                &queue,
-                &url,
-                HANDLERS,
-                &[
-                    ("BENCH_OPERATION_MS", STOP_OPERATION.as_millis().to_string()),
-                    ("BENCH_TRACE", trace.display().to_string()),
-                ],
-            );
+            let envs = traced_envs(&queue, &url, HANDLERS, STOP_OPERATION, &trace);
             let subject = Subject::start(BIN, &[], &borrowed(&envs));
             // Mid-way through a round of handlers.
             thread::sleep(STOP_OPERATION * 2 + STOP_OPERATION / 2);
@@ -324,15 +336,7 @@ fn pauses(runtime: &tokio::runtime::Runtime, source: Source, mode: Mode, runs: u
             });
         })
     };
-    let envs = envs(
-        &queue,
-        &url,
-        FLOW_HANDLERS,
-        &[
-            ("BENCH_OPERATION_MS", OPERATION.as_millis().to_string()),
-            ("BENCH_TRACE", trace.display().to_string()),
-        ],
-    );
+    let envs = traced_envs(&queue, &url, FLOW_HANDLERS, OPERATION, &trace);
     let mut service = Service::start(mode, BIN, envs);
     let began = clock::now_ns();
     thread::sleep(WARM_UP + STEADY);

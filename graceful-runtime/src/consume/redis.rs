@@ -31,7 +31,9 @@
 //! - [`Source::next`]: `XREADGROUP GROUP graceful <me> COUNT <free handlers> BLOCK ... >`
 //!   on a connection of its own, run as a task whose result is kept when the call is
 //!   dropped (so nothing read is ever lost); and, every half [`Options::claim_after`],
-//!   `XAUTOCLAIM` first, taking what another consumer has let sit idle that long.
+//!   `XAUTOCLAIM` first, taking what another consumer has let sit idle that long. The
+//!   next read goes out as the last entry read is given out, for the handlers free then,
+//!   so that its round trip overlaps that entry's handler.
 //! - [`Source::stop`]: no read is started again, the read under way is ended at once with
 //!   `CLIENT UNBLOCK` (what it had already read is kept), and what was read and not yet
 //!   returned is given back for the runner to hand back.
