@@ -79,6 +79,18 @@ impl Drop for Cleanup {
     }
 }
 
+/// A publisher on `table`, which has published `m0`, `m1`, … `count` messages.
+async fn publisher_of(table: &str, count: usize) -> postgres::PostgresPublisher {
+    let publisher = postgres::publisher(URL, table).await.expect("publisher");
+    for n in 0..count {
+        publisher
+            .publish(format!("m{n}").as_bytes())
+            .await
+            .expect("committed");
+    }
+    publisher
+}
+
 async fn drop_table(client: &Client, table: &str) {
     client
         .batch_execute(&format!("DROP TABLE \"{table}\""))
@@ -115,13 +127,7 @@ async fn published_rows_are_taken_acknowledged_and_deleted() {
     let _cleanup = Cleanup(table.clone());
     let admin = admin().await;
     // The publisher comes first and creates the table; the source finds it.
-    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
-    for n in 0..3 {
-        publisher
-            .publish(format!("m{n}").as_bytes())
-            .await
-            .expect("committed");
-    }
+    publisher_of(&table, 3).await;
     assert_eq!(
         count(&admin, &table, "ready").await,
         3,
@@ -162,13 +168,7 @@ async fn two_sources_never_take_one_row_and_a_waiting_source_is_woken_by_a_publi
     // The source comes first and creates the table.
     let mut a = postgres::source(URL, &table, 2).await.expect("source a");
     let mut b = postgres::source(URL, &table, 2).await.expect("source b");
-    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
-    for n in 0..4 {
-        publisher
-            .publish(format!("m{n}").as_bytes())
-            .await
-            .expect("committed");
-    }
+    let publisher = publisher_of(&table, 4).await;
     let mut held = Vec::new();
     for _ in 0..2 {
         held.push(next(&mut a).await);
@@ -181,7 +181,9 @@ async fn two_sources_never_take_one_row_and_a_waiting_source_is_woken_by_a_publi
     // Nothing left: a waiting next is dropped and loses nothing.
     assert!(nothing_for(&mut a, Duration::from_millis(300)).await);
 
-    // A waiting source takes a new message at once, not at its next look.
+    // A waiting source takes a new message at once, not at its next look. One of b's
+    // handlers is free first: with both holding a row, it waits for a settlement.
+    held.remove(1).ack().await.expect("ack");
     let waiting = tokio::spawn(async move {
         let delivery = next(&mut b).await;
         (delivery, Instant::now(), b)
@@ -485,7 +487,8 @@ async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
     let _cleanup = Cleanup(table.clone());
     let admin = admin().await;
     let proxy = Proxy::start(broker::POSTGRES.addr).await;
-    let mut source = postgres::source(&proxy.url(), &table, 1)
+    // Two handlers: the second is free while the first holds the lost row.
+    let mut source = postgres::source(&proxy.url(), &table, 2)
         .await
         .expect("source");
     let publisher = postgres::publisher(URL, &table).await.expect("publisher");
@@ -515,6 +518,43 @@ async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
         "the lost delivery cannot be acknowledged"
     );
     again.ack().await.expect("ack on the new connection");
+    source.stop().await.expect("stop");
+    source.close().await.expect("close");
+    assert_eq!(count(&admin, &table, "ready").await, 0);
+    drop_table(&admin, &table).await;
+}
+
+#[tokio::test]
+async fn a_source_holds_no_more_rows_than_handlers_while_settlements_are_under_way() {
+    if !broker::available(
+        broker::POSTGRES,
+        "a_source_holds_no_more_rows_than_handlers_while_settlements_are_under_way",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_bound");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    let mut source = postgres::source(URL, &table, 2).await.expect("source");
+    publisher_of(&table, 3).await;
+    let first = next(&mut source).await;
+    let second = next(&mut source).await;
+    // The runner asks again as a handler's work ends, before its settlement returned: with
+    // both rows still held, a third waits (on no connection of its own) though it is ready.
+    assert!(nothing_for(&mut source, Duration::from_millis(500)).await);
+    assert_eq!(locked(&admin, &table).await, 2);
+    // As a settlement ends, its connection takes the next row.
+    let waiting = tokio::spawn(async move {
+        let third = next(&mut source).await;
+        (third, source)
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    first.ack().await.expect("ack");
+    let (third, mut source) = waiting.await.expect("the waiting task");
+    assert_eq!(text(&third), "m2");
+    for delivery in [second, third] {
+        delivery.ack().await.expect("ack");
+    }
     source.stop().await.expect("stop");
     source.close().await.expect("close");
     assert_eq!(count(&admin, &table, "ready").await, 0);

@@ -39,6 +39,8 @@ struct Broker {
     ack_fails_for: Mutex<Vec<u32>>,
     /// The close fails.
     close_fails: std::sync::atomic::AtomicBool,
+    /// How long an acknowledgement takes.
+    ack_takes: Mutex<Duration>,
 }
 
 impl Broker {
@@ -51,6 +53,7 @@ impl Broker {
             next_errors: AtomicUsize::new(0),
             ack_fails_for: Mutex::new(Vec::new()),
             close_fails: std::sync::atomic::AtomicBool::new(false),
+            ack_takes: Mutex::new(Duration::from_millis(5)),
         })
     }
 
@@ -201,7 +204,8 @@ impl Delivery for MemDelivery {
 
     async fn ack(self) -> Result<(), Error> {
         // A settlement takes a moment on a real broker.
-        sleep(Duration::from_millis(5)).await;
+        let takes = *self.broker.ack_takes.lock().unwrap();
+        sleep(takes).await;
         if self.broker.ack_fails_for.lock().unwrap().contains(&self.id) {
             return Err(Error::new(
                 "cannot ack",
@@ -550,6 +554,52 @@ async fn the_source_closes_only_after_the_last_settlement_returned() {
     assert!(close >= Duration::from_millis(600), "{calls:?}");
     broker.check_settled_once();
     assert_eq!(counts_of(&report, "c").done, 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_handler_is_free_while_its_acknowledgement_is_under_way_up_to_four_at_once() {
+    let broker = Broker::with(8);
+    *broker.ack_takes.lock().unwrap() = Duration::from_secs(1);
+    let source = broker.source(1);
+    let started = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&started);
+    let start = Instant::now();
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(30))
+        .start(async move {
+            let consumer = Consumer::new("c", source).handlers(1).start(move |msg| {
+                seen.lock().unwrap().push((id(&msg), start.elapsed()));
+                async move {
+                    sleep(Duration::from_millis(10)).await;
+                    Ok::<(), String>(())
+                }
+            });
+            consumer.finished().await.map(|_| ())
+        });
+    sleep(Duration::from_secs(5)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    let started = started.lock().unwrap().clone();
+    // One handler, and an acknowledgement of a second: the next message starts as the
+    // handler ends, not as the acknowledgement returns. Four acknowledgements wait at
+    // once; the fifth handler keeps its slot until one returns.
+    let at = |n: usize| started[n].1;
+    for n in 1..5 {
+        assert_eq!(
+            at(n) - at(n - 1),
+            Duration::from_millis(10),
+            "message {} started as the one before ended: {started:?}",
+            n + 1
+        );
+    }
+    assert!(
+        at(5) >= at(0) + Duration::from_secs(1),
+        "the sixth waited for the first acknowledgement: {started:?}"
+    );
+    assert!(at(5) < at(0) + Duration::from_millis(1100), "{started:?}");
+    broker.check_settled_once();
+    assert_eq!(counts_of(&report, "c").done, 8);
 }
 
 #[tokio::test(start_paused = true)]

@@ -321,7 +321,9 @@ struct Shared {
     /// The reply subjects of the messages this process holds, by stream sequence: where
     /// `+WPI` goes.
     held: Mutex<HashMap<u64, Subject>>,
-    /// Messages pulled and not yet settled (buffered or with a handler).
+    /// Messages asked for or pulled, and not yet being settled (buffered or with a
+    /// handler): what the next pull leaves room for. A settlement under way holds no
+    /// handler.
     outstanding: AtomicUsize,
 }
 
@@ -479,6 +481,7 @@ impl NatsSource {
             ),
             sequence,
             inner: Some(message),
+            counted: true,
         }
     }
 }
@@ -599,6 +602,8 @@ pub struct NatsDelivery {
     message: Message,
     sequence: u64,
     inner: Option<jetstream::Message>,
+    /// Counted in [`Shared::outstanding`]: until its settlement begins.
+    counted: bool,
 }
 
 impl NatsDelivery {
@@ -608,6 +613,8 @@ impl NatsDelivery {
     }
 
     async fn settle(mut self, kind: AckKind, what: &str) -> Result<(), Error> {
+        // Its handler is free: the next pull counts it no more.
+        self.uncount();
         let Some(inner) = self.inner.as_ref() else {
             return Err(self.shared.target.msg("settled twice"));
         };
@@ -623,6 +630,13 @@ impl NatsDelivery {
     fn release(&mut self) {
         if self.inner.take().is_some() {
             self.shared.held().remove(&self.sequence);
+        }
+        self.uncount();
+    }
+
+    /// Gives up its place in [`Shared::outstanding`], once.
+    fn uncount(&mut self) {
+        if std::mem::take(&mut self.counted) {
             self.shared.outstanding.fetch_sub(1, Ordering::SeqCst);
         }
     }

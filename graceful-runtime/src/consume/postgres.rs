@@ -204,6 +204,8 @@ struct Shared {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     /// Deliveries given out by `next` and not yet settled or dropped.
     given: AtomicUsize,
+    /// Told each time a given-out delivery is done with, and its connection free.
+    freed: Notify,
 }
 
 /// A connection of the pool and its take statement.
@@ -227,6 +229,7 @@ impl Shared {
             idle: Mutex::new(Vec::new()),
             tasks: Mutex::new(Vec::new()),
             given: AtomicUsize::new(0),
+            freed: Notify::new(),
         }))
     }
 
@@ -430,7 +433,7 @@ impl Source for PostgresSource {
     type Delivery = PostgresDelivery;
 
     /// Gives out the oldest row taken; takes ahead on a connection for each free handler
-    /// (at least one); waits for a notification (or a second) when the table is empty.
+    /// (none while every connection holds a row, until a settlement ends); waits for a notification (or a second) when the table is empty.
     /// Cancel-safe: the takes under way go on, and what they take is given out by the
     /// next call.
     async fn next(&mut self) -> Result<PostgresDelivery, Error> {
@@ -449,10 +452,11 @@ impl Source for PostgresSource {
                 }
             }
             self.listen().await?;
+            // A connection for each handler at most: a row given out keeps its own until
+            // its settlement ends, which may be after its handler is free again.
+            let free = usize::from(self.handlers.max(1))
+                .saturating_sub(self.shared.given.load(Ordering::SeqCst));
             if !self.empty {
-                let free = usize::from(self.handlers)
-                    .saturating_sub(self.shared.given.load(Ordering::SeqCst))
-                    .max(1);
                 while self.takes.len() < free {
                     self.takes.spawn(Arc::clone(&self.shared).take());
                 }
@@ -471,6 +475,8 @@ impl Source for PostgresSource {
                 }
                 () = self.notified.notified(), if self.empty => self.empty = false,
                 () = tokio::time::sleep(POLL), if self.empty => self.empty = false,
+                // Every connection holds a row being settled: wait for one to end.
+                () = self.shared.freed.notified(), if !self.empty && self.takes.is_empty() => {}
             }
         }
     }
@@ -544,6 +550,7 @@ struct Given(Arc<Shared>);
 impl Drop for Given {
     fn drop(&mut self) {
         self.0.given.fetch_sub(1, Ordering::SeqCst);
+        self.0.freed.notify_one();
     }
 }
 

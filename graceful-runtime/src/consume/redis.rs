@@ -388,7 +388,8 @@ struct Shared {
     conn: ConnectionManager,
     /// The entries this process holds and renews.
     held: Mutex<HashSet<String>>,
-    /// Deliveries read and not yet settled (buffered or with a handler).
+    /// Deliveries read and not yet being settled (buffered or with a handler): what the
+    /// next read leaves room for. A settlement under way holds no handler.
     outstanding: AtomicUsize,
     /// Set by `stop`: no read is started after it.
     stopping: AtomicBool,
@@ -484,6 +485,7 @@ impl RedisSource {
                 entry: entry.id,
                 origin,
                 settled: false,
+                counted: true,
             });
         }
     }
@@ -880,6 +882,8 @@ pub struct RedisDelivery {
     entry: String,
     origin: String,
     settled: bool,
+    /// Counted in [`Shared::outstanding`]: until its settlement begins.
+    counted: bool,
 }
 
 impl RedisDelivery {
@@ -889,10 +893,17 @@ impl RedisDelivery {
         &self.entry
     }
 
+    /// Its settlement begins: its handler is free, and the next read counts it no more.
+    fn settling(&mut self) {
+        if std::mem::take(&mut self.counted) {
+            self.shared.outstanding.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
     fn done(&mut self) {
         self.settled = true;
         self.shared.held().remove(&self.entry);
-        self.shared.outstanding.fetch_sub(1, Ordering::SeqCst);
+        self.settling();
     }
 
     fn error(&self, what: &str, cause: RedisError) -> Error {
@@ -902,6 +913,7 @@ impl RedisDelivery {
     }
 
     async fn move_to(mut self, what: &str, stream: &str, attempt: u32) -> Result<(), Error> {
+        self.settling();
         let shared = Arc::clone(&self.shared);
         let mut invocation = shared.moves.key(&shared.target.stream);
         invocation
@@ -936,8 +948,8 @@ impl Drop for RedisDelivery {
         if !self.settled {
             // Never settled: stop renewing it, so another consumer claims it.
             self.shared.held().remove(&self.entry);
-            self.shared.outstanding.fetch_sub(1, Ordering::SeqCst);
         }
+        self.settling();
     }
 }
 
@@ -947,6 +959,7 @@ impl Delivery for RedisDelivery {
     }
 
     async fn ack(mut self) -> Result<(), Error> {
+        self.settling();
         let shared = Arc::clone(&self.shared);
         // One round trip. The delete does no harm when the acknowledgement finds the
         // entry no longer pending: then the consumer that claimed it has acknowledged it,

@@ -4,9 +4,12 @@
 //! One tracked task (the shutdown's `graceful::tasks` step waits for it) takes a handler
 //! slot, then the source's next delivery, and starts the handler in a tokio task of its
 //! own; it does so until the shutdown is requested (the drain delay's end, or an
-//! upgrade's handover). Then it stops the source and hands back at once what the source
-//! had taken off the broker but not given out, waits for every handler's settlement, and
-//! closes the source last: no acknowledgement is ever sent on a closed connection.
+//! upgrade's handover). A handler's slot is free again as its work ends: the delivery's
+//! settlement (its round trip to the broker) goes on beside the next handler, within a
+//! bound of its own. When intake ends the runner stops the source and hands back at once
+//! what the source had taken off the broker but not given out, waits for every handler
+//! and every settlement, and closes the source last: no acknowledgement is ever sent on a
+//! closed connection.
 //!
 //! A handler's task is a plain tokio task rather than a tracked one: the runner's own
 //! task waits for it, and a handler's panic is a failed message, settled by the failure
@@ -18,7 +21,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -123,7 +126,9 @@ impl<S: Source> Consumer<S> {
     }
 
     /// How many handlers run at once (at least one; [`DEFAULT_HANDLERS`] unless set).
-    /// The source is asked for a delivery only when a handler is free.
+    /// The source is asked for a delivery only when a handler is free. A handler is free
+    /// as its work ends, while its message's settlement is still on its way to the broker
+    /// (up to four settlements per handler under way at once).
     pub fn handlers(mut self, handlers: usize) -> Self {
         self.handlers = handlers.max(1);
         self
@@ -238,6 +243,48 @@ impl<H> Clone for Run<H> {
     }
 }
 
+/// The runner's two bounds: handlers running, and settlements under way. A handler whose
+/// work ended takes a settlement's permit, then frees its own: the next delivery starts
+/// while this one's settlement makes its round trip to the broker.
+struct Slots {
+    running: Arc<Semaphore>,
+    settling: Arc<Semaphore>,
+    /// Permits of each, for waiting until every one is back.
+    permits: (u32, u32),
+}
+
+impl Slots {
+    fn new(handlers: usize) -> Slots {
+        let running = handlers.min(MOST_PERMITS);
+        let settling = handlers
+            .saturating_mul(SETTLING_PER_HANDLER)
+            .min(MOST_PERMITS);
+        Slots {
+            running: Arc::new(Semaphore::new(running)),
+            settling: Arc::new(Semaphore::new(settling)),
+            permits: (running as u32, settling as u32),
+        }
+    }
+
+    /// Handlers running now.
+    fn running(&self) -> usize {
+        self.permits.0 as usize - self.running.available_permits()
+    }
+
+    /// Waits until no handler runs and no settlement is under way (intake has ended).
+    async fn all_settled(&self) {
+        let _running = self.running.acquire_many(self.permits.0).await;
+        let _settling = self.settling.acquire_many(self.permits.1).await;
+    }
+}
+
+/// How many settlements may be under way at once, per handler: a bound on what a broker
+/// that is slow to confirm can pile up, far above what a round trip needs.
+const SETTLING_PER_HANDLER: usize = 4;
+
+/// The most permits a semaphore is given (within tokio's and `acquire_many`'s limits).
+const MOST_PERMITS: usize = u32::MAX as usize >> 4;
+
 /// How a handler's run ended.
 enum Ran {
     Ok,
@@ -257,7 +304,7 @@ where
         mut source: S,
         after_ready: bool,
     ) -> Result<ConsumerCounts, Error> {
-        let slots = Arc::new(Semaphore::new(self.handlers));
+        let slots = Slots::new(self.handlers);
         // A process that waits for `ready()` and hears it only once its shutdown started
         // (a new process rolled back by its upgrade's timeout, still in its drain delay)
         // never took over: it takes nothing.
@@ -271,7 +318,7 @@ where
         let mut result = Ok(());
         match stopped {
             Ok(unstarted) => {
-                let under_way = self.handlers - slots.available_permits();
+                let under_way = slots.running();
                 let mut handed_back = 0;
                 for delivery in unstarted {
                     let id: Arc<str> = delivery.message().id().into();
@@ -290,9 +337,9 @@ where
                 result = Err(e);
             }
         }
-        // Every handler settled: each holds its slot until its settlement returned.
-        let all = u32::try_from(self.handlers).unwrap_or(u32::MAX);
-        let _all = slots.acquire_many(all).await;
+        // Every handler settled: a handler holds its slot until it holds a settlement's,
+        // and that one until its settlement returned.
+        slots.all_settled().await;
         if let Err(e) = source.close().await {
             log::consume_source_failed(&self.name, "close", &chain(&e));
             result = result.and(Err(e));
@@ -301,10 +348,11 @@ where
     }
 
     /// Takes deliveries while a handler is free, until the shutdown is requested.
-    async fn intake<S: Source>(&self, source: &mut S, slots: &Arc<Semaphore>) {
+    async fn intake<S: Source>(&self, source: &mut S, slots: &Slots) {
         let mut pause = FIRST_PAUSE;
         loop {
-            let Some(slot) = until_shutdown(Arc::clone(slots).acquire_owned()).await else {
+            let Some(slot) = until_shutdown(Arc::clone(&slots.running).acquire_owned()).await
+            else {
                 return;
             };
             let slot = slot.expect("the slots are never closed");
@@ -314,9 +362,9 @@ where
                     pause = FIRST_PAUSE;
                     Tally::add(&self.tally.taken);
                     let run = self.clone();
+                    let settling = Arc::clone(&slots.settling);
                     tokio::spawn(controller::scope(self.ctl, async move {
-                        run.handle(delivery).await;
-                        drop(slot);
+                        run.handle(delivery, slot, settling).await;
                     }));
                 }
                 Some(Err(e)) => {
@@ -332,7 +380,12 @@ where
     }
 
     /// One delivery: its handler within the deadline, then its one settlement.
-    async fn handle<D: Delivery>(&self, delivery: D) {
+    async fn handle<D: Delivery>(
+        &self,
+        delivery: D,
+        slot: OwnedSemaphorePermit,
+        settling: Arc<Semaphore>,
+    ) {
         let msg = delivery.message().clone();
         let span = tracing::info_span!(
             target: log::TARGET,
@@ -354,6 +407,12 @@ where
             },
             None => Ran::Cut,
         };
+        // The handler is free as its settlement begins.
+        let _settling = settling
+            .acquire_owned()
+            .await
+            .expect("the slots are never closed");
+        drop(slot);
         match ran {
             Ran::Ok => match delivery.ack().await {
                 Ok(()) => {
