@@ -8,7 +8,8 @@
 //! deleted afterwards.
 //!
 //! - **Throughput**: `COUNT` messages waiting, handlers that return at once; the time from
-//!   the start of consuming to the last acknowledgement, as messages a second. The two
+//!   the first handler's start to the last acknowledgement (connecting is not counted, on
+//!   either side), as messages a second. The two
 //!   take turns run by run. Target: the runner at least 0.95× the loop by hand.
 //! - **Stop**: handlers of `STOP_OPERATION` each, every handler busy, `SIGTERM`: the time
 //!   from the end of the last handler in flight to the exit (what graceful adds to the

@@ -16,9 +16,7 @@ use super::Work;
 const POLL: Duration = Duration::from_millis(10);
 
 pub(crate) async fn run(url: &str, queue: &str, handlers: u16, work: Work) -> Result<(), Error> {
-    let mut work = work;
     println!("ready {}", std::process::id());
-    work.began = std::time::Instant::now();
     if let Some(path) = url.strip_prefix("sqlite:") {
         sqlite(path, queue, handlers, work)?;
     } else if url.starts_with("amqp") {

@@ -8,7 +8,8 @@
 //!   connections follow it.
 //! - `BENCH_OPERATION_MS` (default 0): how long each handler works, on tokio's timer.
 //! - `BENCH_COUNT` (default 0: no end): after that many acknowledgements, print
-//!   `consumed <n> in <ns>` (from the start of consuming) and shut down.
+//!   `consumed <n> in <ns>` (from the first handler's start, so that neither the
+//!   runner's nor the loop's connections count) and shut down.
 //! - `BENCH_TRACE=PATH`: append to PATH `took <payload> <ns>` as a handler starts,
 //!   `ended <payload> <ns>` as it ends and `acked <payload> <ns>` once its
 //!   acknowledgement returned, on the clock every process shares; one write a line, so
@@ -27,7 +28,7 @@ use std::io::Write;
 #[cfg(unix)]
 use std::sync::atomic::{AtomicUsize, Ordering};
 #[cfg(unix)]
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 #[cfg(unix)]
 use std::time::{Duration, Instant};
 
@@ -44,7 +45,8 @@ pub(crate) struct Work {
     trace: Option<Arc<Mutex<std::fs::File>>>,
     count: usize,
     acked: Arc<AtomicUsize>,
-    began: Instant,
+    /// When the first handler started.
+    began: Arc<OnceLock<Instant>>,
 }
 
 #[cfg(unix)]
@@ -61,6 +63,7 @@ impl Work {
 
     /// The handler's body: say when it starts, work, say when it ends.
     pub(crate) async fn handle(&self, payload: &[u8]) {
+        self.began.get_or_init(Instant::now);
         self.trace("took", payload);
         if !self.operation.is_zero() {
             tokio::time::sleep(self.operation).await;
@@ -73,7 +76,11 @@ impl Work {
         self.trace("acked", payload);
         let n = self.acked.fetch_add(1, Ordering::AcqRel) + 1;
         if n == self.count {
-            println!("consumed {n} in {}", self.began.elapsed().as_nanos());
+            let began = self
+                .began
+                .get()
+                .expect("a handler ran before its acknowledgement");
+            println!("consumed {n} in {}", began.elapsed().as_nanos());
             graceful::request_shutdown("consumed every message");
         }
     }
@@ -98,7 +105,7 @@ async fn main() -> Result<(), graceful::consume::Error> {
         }),
         count: setting("BENCH_COUNT", Some("0")),
         acked: Arc::default(),
-        began: Instant::now(),
+        began: Arc::default(),
     };
     match mode.as_str() {
         "runner" => runner(&url, &queue, handlers, work).await,
@@ -150,9 +157,8 @@ async fn runner(
 async fn consume<S: Source>(
     source: S,
     handlers: u16,
-    mut work: Work,
+    work: Work,
 ) -> Result<(), graceful::consume::Error> {
-    work.began = Instant::now();
     let acked = work.clone();
     let handle = Consumer::new("bench", source)
         .handlers(usize::from(handlers))
