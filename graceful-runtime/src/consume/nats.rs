@@ -28,9 +28,11 @@
 //!
 //! - [`Source::next`]: pull requests, each expiring after [`Options::pull_expires`]
 //!   (250 ms by default) and run as a task that passes each message on as it arrives, for
-//!   at most twice as many messages as there are handlers in all (held by a handler,
-//!   waiting for one, or asked for): a handler that ends finds its next message already
-//!   here. When `next` is dropped, what arrived waits for the next call.
+//!   at most as many messages as there are handlers, and up to three times as many again
+//!   ahead of them while handlers end faster than a pull's round trip, in all (with a
+//!   handler, waiting for one, or asked for; a message whose settlement began no longer
+//!   counts): a handler that ends finds its next message already here. When `next` is
+//!   dropped, what arrived waits for the next call.
 //! - [`Source::stop`]: no pull request is made again; those under way are waited for until
 //!   they expire (at most `pull_expires` and 200 ms for what the server sent just before:
 //!   JetStream cannot withdraw a pull request, and a
