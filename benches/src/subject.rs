@@ -93,7 +93,14 @@ impl Subject {
         subject
     }
 
-    /// The file name of its program.
+    /// Names it in the benchmark's messages as `name` rather than its program's file name
+    /// (which mode of a program, on which source).
+    pub fn named(mut self, name: impl Into<String>) -> Subject {
+        self.name = name.into();
+        self
+    }
+
+    /// The file name of its program, or the name [`named`](Subject::named) gave it.
     pub fn name(&self) -> &str {
         &self.name
     }

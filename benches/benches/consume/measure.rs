@@ -154,7 +154,8 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
                         ("BENCH_COUNT", COUNT.to_string()),
                     ],
                 );
-                let subject = Subject::start(BIN, &[], &borrowed(&envs));
+                let subject = Subject::start(BIN, &[], &borrowed(&envs))
+                    .named(format!("bench-consume ({mode} on {})", source.name));
                 let line = subject.wait_for_line("consumed ", PATIENCE);
                 let ns: f64 = line
                     .rsplit(' ')
