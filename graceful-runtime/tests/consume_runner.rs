@@ -603,6 +603,39 @@ async fn a_handler_is_free_while_its_acknowledgement_is_under_way_up_to_four_at_
 }
 
 #[tokio::test(start_paused = true)]
+async fn what_the_hard_stop_cuts_is_handed_back_at_once_even_behind_slow_acknowledgements() {
+    let broker = Broker::with(5);
+    *broker.ack_takes.lock().unwrap() = Duration::from_secs(20);
+    let source = broker.source(1);
+    let running = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(2))
+        .start(async move {
+            let consumer = Consumer::new("c", source)
+                .handlers(1)
+                .start(|msg| async move {
+                    // Four quick ones, whose acknowledgements take every settlement's
+                    // place, then one longer than the deadline.
+                    let work = if id(&msg) == 5 { 600 } else { 0 };
+                    sleep(Duration::from_millis(10) + Duration::from_secs(work)).await;
+                    Ok::<(), String>(())
+                });
+            consumer.finished().await.map(|_| ())
+        });
+    sleep(Duration::from_millis(100)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    let calls = broker.calls();
+    let handed_back = times_of(&calls, |c| *c == Call::HandBack(5));
+    assert_eq!(handed_back.len(), 1, "{calls:?}");
+    assert!(
+        handed_back[0] < Duration::from_millis(100) + Duration::from_secs(2),
+        "handed back before the deadline, not after the acknowledgements: {calls:?}"
+    );
+    assert_eq!(counts_of(&report, "c").handed_back_cut, 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn errors_of_next_are_retried_after_a_growing_pause() {
     let broker = Broker::with(2);
     broker.next_errors.store(3, Ordering::SeqCst);

@@ -400,7 +400,8 @@ struct Pulled {
 }
 
 impl NatsSource {
-    /// The most messages held (pulled and not settled) and asked for at once.
+    /// The most messages asked for, or pulled and not yet in their settlement, at once (a
+    /// message in its settlement is still kept with `+WPI` until it returns).
     fn limit(&self) -> usize {
         self.handlers + self.ahead
     }

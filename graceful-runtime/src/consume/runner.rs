@@ -4,9 +4,10 @@
 //! One tracked task (the shutdown's `graceful::tasks` step waits for it) takes a handler
 //! slot, then the source's next delivery, and starts the handler in a tokio task of its
 //! own; it does so until the shutdown is requested (the drain delay's end, or an
-//! upgrade's handover). A handler's slot is free again as its work ends: the delivery's
-//! settlement (its round trip to the broker) goes on beside the next handler, within a
-//! bound of its own. When intake ends the runner stops the source and hands back at once
+//! upgrade's handover). A handler's slot is free again once its work ended and its
+//! delivery's settlement began: the settlement (its round trip to the broker) goes on
+//! beside the next handler, within a bound of its own (a delivery the hard stop cut is
+//! handed back outside it, at once). When intake ends the runner stops the source and hands back at once
 //! what the source had taken off the broker but not given out, waits for every handler
 //! and every settlement, and closes the source last: no acknowledgement is ever sent on a
 //! closed connection.
@@ -127,8 +128,9 @@ impl<S: Source> Consumer<S> {
 
     /// How many handlers run at once (at least one; [`DEFAULT_HANDLERS`] unless set).
     /// The source is asked for a delivery only when a handler is free. A handler is free
-    /// as its work ends, while its message's settlement is still on its way to the broker
-    /// (up to four settlements per handler under way at once).
+    /// once its work ended and its message's settlement began, while the settlement is
+    /// still on its way to the broker (up to four settlements per handler under way at
+    /// once).
     pub fn handlers(mut self, handlers: usize) -> Self {
         self.handlers = handlers.max(1);
         self
@@ -266,9 +268,10 @@ impl Slots {
         }
     }
 
-    /// Handlers running now.
-    fn running(&self) -> usize {
-        self.permits.0 as usize - self.running.available_permits()
+    /// Messages under way: with a handler, or in their settlement.
+    fn under_way(&self) -> usize {
+        (self.permits.0 as usize - self.running.available_permits())
+            + (self.permits.1 as usize - self.settling.available_permits())
     }
 
     /// Waits until no handler runs and no settlement is under way (intake has ended).
@@ -318,7 +321,7 @@ where
         let mut result = Ok(());
         match stopped {
             Ok(unstarted) => {
-                let under_way = slots.running();
+                let under_way = slots.under_way();
                 let mut handed_back = 0;
                 for delivery in unstarted {
                     let id: Arc<str> = delivery.message().id().into();
@@ -407,18 +410,39 @@ where
             },
             None => Ran::Cut,
         };
-        // The handler is free as its settlement begins.
+        if matches!(ran, Ran::Cut) {
+            // The hard stop: handed back at once, outside the settlements' bound (it must
+            // not wait behind acknowledgements a slow broker has not confirmed yet), the
+            // slot held until then.
+            self.settle(ran, delivery, &msg).await;
+            drop(slot);
+            return;
+        }
         let _settling = settling
             .acquire_owned()
             .await
             .expect("the slots are never closed");
-        drop(slot);
+        // The handler is free once its settlement has begun (its first poll: the
+        // acknowledgement is on its way, and the source counts the delivery no more).
+        let mut slot = Some(slot);
+        let settlement = self.settle(ran, delivery, &msg);
+        let mut settlement = std::pin::pin!(settlement);
+        std::future::poll_fn(|cx| {
+            let polled = settlement.as_mut().poll(cx);
+            slot = None;
+            polled
+        })
+        .await;
+    }
+
+    /// A delivery's one settlement, by how its handler's run ended.
+    async fn settle<D: Delivery>(&self, ran: Ran, delivery: D, msg: &Message) {
         match ran {
             Ran::Ok => match delivery.ack().await {
                 Ok(()) => {
                     Tally::add(&self.tally.done);
                     if let Some(on_acked) = &self.on_acked {
-                        on_acked(&msg);
+                        on_acked(msg);
                     }
                 }
                 Err(e) => self.settle_failed(msg.id(), "acknowledge", &e),

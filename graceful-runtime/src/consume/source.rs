@@ -6,13 +6,13 @@
 //!
 //! 1. [`Source::next`] again and again, never twice at once, only when a handler is free
 //!    (so a source that prefetches holds at most what it was told to). A handler is free
-//!    as its work ends, before its delivery's settlement returns: a source that sizes
-//!    what it asks for by the handlers stops counting a delivery as its settlement
-//!    begins, and one whose delivery keeps a resource until its settlement ends (a
-//!    connection) waits in `next` for one to be free. Its future may be
-//!    dropped at any await point (the shutdown wins over it): it must not lose a delivery
-//!    it had already taken off the broker; keep such a delivery for the next call or for
-//!    [`Source::stop`].
+//!    once its work ended and its delivery's settlement began (its future was polled
+//!    once), before the settlement returns: a source that sizes what it asks for by the
+//!    handlers stops counting a delivery as its settlement begins, and one whose delivery
+//!    keeps a resource until its settlement ends (a connection) waits in `next` for one
+//!    to be free. Its future may be dropped at any await point (the shutdown wins over
+//!    it): it must not lose a delivery it had already taken off the broker; keep such a
+//!    delivery for the next call or for [`Source::stop`].
 //! 2. [`Source::stop`] once, when intake ends (the drain delay's end, or an upgrade's
 //!    handover): no new delivery may arrive from the broker after it returns (AMQP
 //!    `basic.cancel`; pull sources stop fetching), and it returns every delivery taken
