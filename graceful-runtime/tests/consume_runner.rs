@@ -636,6 +636,23 @@ async fn what_the_hard_stop_cuts_is_handed_back_at_once_even_behind_slow_acknowl
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_handler_count_beyond_what_a_semaphore_holds_runs_and_stops_without_a_panic() {
+    let broker = Broker::with(3);
+    let source = broker.source(1);
+    let running = Harness::new().without_registered_hooks().start(async move {
+        let consumer = Consumer::new("c", source)
+            .handlers(usize::MAX)
+            .start(|_| async { Ok::<(), String>(()) });
+        consumer.finished().await.map(|_| ())
+    });
+    sleep(Duration::from_millis(100)).await;
+    running.signal(Signal::Terminate);
+    let report = running.report().await;
+    broker.check_settled_once();
+    assert_eq!(counts_of(&report, "c").done, 3);
+}
+
+#[tokio::test(start_paused = true)]
 async fn errors_of_next_are_retried_after_a_growing_pause() {
     let broker = Broker::with(2);
     broker.next_errors.store(3, Ordering::SeqCst);

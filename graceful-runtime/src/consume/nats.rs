@@ -88,6 +88,7 @@ use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{sleep, timeout, Instant};
 
+use super::place::Place;
 use super::source::{Delivery, Error, Message, Publish, Source};
 
 /// How long connecting may take before `source` or `publisher` fails.
@@ -162,7 +163,7 @@ impl Options {
         let shared = Arc::new(Shared {
             target,
             held: Mutex::new(HashMap::new()),
-            outstanding: AtomicUsize::new(0),
+            outstanding: Arc::new(AtomicUsize::new(0)),
         });
         let renewer = tokio::spawn(renew(
             Arc::clone(&shared),
@@ -326,7 +327,7 @@ struct Shared {
     /// Messages asked for or pulled, and not yet being settled (buffered or with a
     /// handler): what the next pull leaves room for. A settlement under way holds no
     /// handler.
-    outstanding: AtomicUsize,
+    outstanding: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -484,7 +485,8 @@ impl NatsSource {
             ),
             sequence,
             inner: Some(message),
-            counted: true,
+            // Counted as it was asked for.
+            place: Place::counted(&self.shared.outstanding),
         }
     }
 }
@@ -605,8 +607,8 @@ pub struct NatsDelivery {
     message: Message,
     sequence: u64,
     inner: Option<jetstream::Message>,
-    /// Counted in [`Shared::outstanding`]: until its settlement begins.
-    counted: bool,
+    /// Counted in [`Shared::outstanding`] until its settlement begins.
+    place: Place,
 }
 
 impl NatsDelivery {
@@ -617,7 +619,7 @@ impl NatsDelivery {
 
     async fn settle(mut self, kind: AckKind, what: &str) -> Result<(), Error> {
         // Its handler is free: the next pull counts it no more.
-        self.uncount();
+        self.place.give_up();
         let Some(inner) = self.inner.as_ref() else {
             return Err(self.shared.target.msg("settled twice"));
         };
@@ -634,14 +636,7 @@ impl NatsDelivery {
         if self.inner.take().is_some() {
             self.shared.held().remove(&self.sequence);
         }
-        self.uncount();
-    }
-
-    /// Gives up its place in [`Shared::outstanding`], once.
-    fn uncount(&mut self) {
-        if std::mem::take(&mut self.counted) {
-            self.shared.outstanding.fetch_sub(1, Ordering::SeqCst);
-        }
+        self.place.give_up();
     }
 }
 

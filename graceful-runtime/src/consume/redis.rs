@@ -83,6 +83,7 @@ use redis::{AsyncConnectionConfig, Client, RedisError, Script, Value};
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, timeout, Instant};
 
+use super::place::Place;
 use super::source::{Delivery, Error, Message, Publish, Source};
 
 /// The consumer group every process consuming a queue joins.
@@ -232,7 +233,7 @@ impl Options {
             ),
             conn,
             held: Mutex::new(HashSet::new()),
-            outstanding: AtomicUsize::new(0),
+            outstanding: Arc::new(AtomicUsize::new(0)),
             stopping: AtomicBool::new(false),
             reader_id: Mutex::new(None),
             moves: Script::new(MOVE),
@@ -390,7 +391,7 @@ struct Shared {
     held: Mutex<HashSet<String>>,
     /// Deliveries read and not yet being settled (buffered or with a handler): what the
     /// next read leaves room for. A settlement under way holds no handler.
-    outstanding: AtomicUsize,
+    outstanding: Arc<AtomicUsize>,
     /// Set by `stop`: no read is started after it.
     stopping: AtomicBool,
     /// The reading connection's `CLIENT ID`, for `CLIENT UNBLOCK`.
@@ -478,14 +479,13 @@ impl RedisSource {
             };
             let origin = entry.origin.unwrap_or_else(|| entry.id.clone());
             self.shared.held().insert(entry.id.clone());
-            self.shared.outstanding.fetch_add(1, Ordering::SeqCst);
             self.buffer.push_back(RedisDelivery {
                 shared: Arc::clone(&self.shared),
                 message: Message::new(origin.as_str(), entry.payload, attempt),
                 entry: entry.id,
                 origin,
                 settled: false,
-                counted: true,
+                place: Place::take(&self.shared.outstanding),
             });
         }
     }
@@ -882,8 +882,8 @@ pub struct RedisDelivery {
     entry: String,
     origin: String,
     settled: bool,
-    /// Counted in [`Shared::outstanding`]: until its settlement begins.
-    counted: bool,
+    /// Counted in [`Shared::outstanding`] until its settlement begins.
+    place: Place,
 }
 
 impl RedisDelivery {
@@ -893,17 +893,10 @@ impl RedisDelivery {
         &self.entry
     }
 
-    /// Its settlement begins: its handler is free, and the next read counts it no more.
-    fn settling(&mut self) {
-        if std::mem::take(&mut self.counted) {
-            self.shared.outstanding.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
     fn done(&mut self) {
         self.settled = true;
         self.shared.held().remove(&self.entry);
-        self.settling();
+        self.place.give_up();
     }
 
     fn error(&self, what: &str, cause: RedisError) -> Error {
@@ -913,7 +906,8 @@ impl RedisDelivery {
     }
 
     async fn move_to(mut self, what: &str, stream: &str, attempt: u32) -> Result<(), Error> {
-        self.settling();
+        // Its settlement begins: its handler is free, and the next read counts it no more.
+        self.place.give_up();
         let shared = Arc::clone(&self.shared);
         let mut invocation = shared.moves.key(&shared.target.stream);
         invocation
@@ -949,7 +943,6 @@ impl Drop for RedisDelivery {
             // Never settled: stop renewing it, so another consumer claims it.
             self.shared.held().remove(&self.entry);
         }
-        self.settling();
     }
 }
 
@@ -959,7 +952,8 @@ impl Delivery for RedisDelivery {
     }
 
     async fn ack(mut self) -> Result<(), Error> {
-        self.settling();
+        // Its settlement begins: its handler is free, and the next read counts it no more.
+        self.place.give_up();
         let shared = Arc::clone(&self.shared);
         // One round trip. The delete does no harm when the acknowledgement finds the
         // entry no longer pending: then the consumer that claimed it has acknowledged it,
