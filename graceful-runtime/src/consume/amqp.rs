@@ -309,23 +309,27 @@ impl Link {
         }
     }
 
-    /// Sends one settlement, then returns once the broker has handled it.
+    /// Sends one settlement (`verb` says which, of message `id`), then returns once the
+    /// broker has handled it. The error's text is made only on an error, not for each
+    /// settlement.
     async fn settle(
         &self,
-        what: &str,
+        verb: &str,
+        id: &str,
         send: impl std::future::Future<Output = Result<(), amqprs::error::Error>>,
     ) -> Result<(), Error> {
+        let what = || self.failed(&format!("cannot {verb} message {id} of"));
         if let Err(e) = send.await {
             if !self.connection.is_open() || !self.channel.is_open() {
                 return Err(Error::new(
                     format!(
                         "{}: the connection was lost, and the broker returns the message to the queue",
-                        self.failed(what)
+                        what()
                     ),
                     e,
                 ));
             }
-            return Err(Error::new(self.failed(what), e));
+            return Err(Error::new(what(), e));
         }
         let mine = self.sync.sent.fetch_add(1, Ordering::AcqRel) + 1;
         let mut synced = self.sync.synced.lock().await;
@@ -338,7 +342,7 @@ impl Link {
         bounded(
             self.channel
                 .basic_qos(BasicQosArguments::new(0, self.prefetch, false)),
-            || format!("{}: the broker did not confirm it", self.failed(what)),
+            || format!("{}: the broker did not confirm it", what()),
         )
         .await?;
         *synced = upto;
@@ -645,9 +649,8 @@ impl fmt::Debug for AmqpDelivery {
 impl AmqpDelivery {
     async fn nack(self, requeue: bool, verb: &str) -> Result<(), Error> {
         let args = BasicNackArguments::new(self.tag, false, requeue);
-        let what = format!("cannot {verb} message {} of", self.message.id());
         self.link
-            .settle(&what, self.link.channel.basic_nack(args))
+            .settle(verb, self.message.id(), self.link.channel.basic_nack(args))
             .await
     }
 }
@@ -659,10 +662,10 @@ impl Delivery for AmqpDelivery {
 
     /// `basic.ack`, then a round trip that shows the broker handled it.
     async fn ack(self) -> Result<(), Error> {
-        let what = format!("cannot acknowledge message {} of", self.message.id());
         self.link
             .settle(
-                &what,
+                "acknowledge",
+                self.message.id(),
                 self.link
                     .channel
                     .basic_ack(BasicAckArguments::new(self.tag, false)),

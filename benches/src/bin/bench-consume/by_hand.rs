@@ -15,12 +15,23 @@ use super::Work;
 /// How long an idle hand-written loop waits before it looks again.
 const POLL: Duration = Duration::from_millis(10);
 
-pub(crate) async fn run(url: &str, queue: &str, handlers: u16, work: Work) -> Result<(), Error> {
+/// `confirmed` (RabbitMQ only): each acknowledgement is counted once a round trip after it
+/// came back, as graceful's source does.
+pub(crate) async fn run(
+    url: &str,
+    queue: &str,
+    handlers: u16,
+    work: Work,
+    confirmed: bool,
+) -> Result<(), Error> {
+    if confirmed && !url.starts_with("amqp") {
+        return Err(Error::msg("by-hand-confirmed is for RabbitMQ only"));
+    }
     println!("ready {}", std::process::id());
     if let Some(path) = url.strip_prefix("sqlite:") {
         sqlite(path, queue, handlers, work)?;
     } else if url.starts_with("amqp") {
-        amqp(url, queue, handlers, work).await?;
+        amqp(url, queue, handlers, work, confirmed).await?;
     } else if url.starts_with("postgres") {
         postgres(url, queue, handlers, work).await?;
     } else if url.starts_with("redis") {
@@ -110,8 +121,16 @@ fn sqlite(path: &str, queue: &str, handlers: u16, work: Work) -> Result<(), Erro
     Ok(())
 }
 
-/// RabbitMQ on amqprs: one channel, prefetch = handlers, a task per delivery, `basic.ack`.
-async fn amqp(url: &str, queue: &str, handlers: u16, work: Work) -> Result<(), Error> {
+/// RabbitMQ on amqprs: one channel, prefetch = handlers, a task per delivery, `basic.ack`;
+/// when `confirmed`, then a `basic.qos` round trip that shows the broker handled it (one at
+/// a time, covering every acknowledgement sent before it went).
+async fn amqp(
+    url: &str,
+    queue: &str,
+    handlers: u16,
+    work: Work,
+    confirmed: bool,
+) -> Result<(), Error> {
     use amqprs::channel::{BasicAckArguments, BasicConsumeArguments, BasicQosArguments};
     use amqprs::connection::{Connection, OpenConnectionArguments};
     let rest = url.trim_start_matches("amqp://");
@@ -140,6 +159,9 @@ async fn amqp(url: &str, queue: &str, handlers: u16, work: Work) -> Result<(), E
         )
         .await
         .map_err(|e| failed("basic.consume")(e.into()))?;
+    // Acknowledgements sent, and how many of them a round trip has shown handled.
+    let sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let handled = Arc::new(tokio::sync::Mutex::new(0u64));
     tokio::spawn(async move {
         let _connection = connection;
         while let Some(message) = deliveries.recv().await {
@@ -147,13 +169,28 @@ async fn amqp(url: &str, queue: &str, handlers: u16, work: Work) -> Result<(), E
                 continue;
             };
             let (channel, work) = (channel.clone(), work.clone());
+            let (sent, handled) = (Arc::clone(&sent), Arc::clone(&handled));
             tokio::spawn(async move {
                 let payload = message.content.unwrap_or_default();
                 work.handle(&payload).await;
                 let ack = BasicAckArguments::new(deliver.delivery_tag(), false);
-                if channel.basic_ack(ack).await.is_ok() {
-                    work.acked(&payload);
+                if channel.basic_ack(ack).await.is_err() {
+                    return;
                 }
+                if confirmed {
+                    use std::sync::atomic::Ordering;
+                    let mine = sent.fetch_add(1, Ordering::AcqRel) + 1;
+                    let mut handled = handled.lock().await;
+                    if *handled < mine {
+                        let upto = sent.load(Ordering::Acquire);
+                        let qos = BasicQosArguments::new(0, handlers, false);
+                        if channel.basic_qos(qos).await.is_err() {
+                            return;
+                        }
+                        *handled = upto;
+                    }
+                }
+                work.acked(&payload);
             });
         }
     });

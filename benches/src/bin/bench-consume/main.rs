@@ -3,7 +3,10 @@
 //! the queue `BENCH_QUEUE_NAME` at `BENCH_QUEUE_URL` (`sqlite:PATH`, `amqp://…`,
 //! `postgres://…`, `redis://…`, `nats://…`).
 //!
-//! - `BENCH_MODE`: `runner` (default) or `by-hand`.
+//! - `BENCH_MODE`: `runner` (default), `by-hand`, or (RabbitMQ only) `by-hand-confirmed`:
+//!   the loop by hand that also learns, as the runner does, that the broker has each
+//!   acknowledgement before it counts it (AMQP 0-9-1 answers none: a `basic.qos` round
+//!   trip after it, shared by the acknowledgements sent meanwhile).
 //! - `BENCH_HANDLERS` (default 20): handlers at once; the prefetch, pull size or
 //!   connections follow it.
 //! - `BENCH_OPERATION_MS` (default 0): how long each handler works, on tokio's timer.
@@ -109,9 +112,10 @@ async fn main() -> Result<(), graceful::consume::Error> {
     };
     match mode.as_str() {
         "runner" => runner(&url, &queue, handlers, work).await,
-        "by-hand" => by_hand::run(&url, &queue, handlers, work).await,
+        "by-hand" => by_hand::run(&url, &queue, handlers, work, false).await,
+        "by-hand-confirmed" => by_hand::run(&url, &queue, handlers, work, true).await,
         other => {
-            eprintln!("bench-consume: BENCH_MODE={other:?}: runner or by-hand");
+            eprintln!("bench-consume: BENCH_MODE={other:?}: runner, by-hand or by-hand-confirmed");
             std::process::exit(2)
         }
     }
