@@ -4,12 +4,13 @@
 //! the close, the counts in the report and its JSON.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use graceful::consume::{Consumer, Delivery, Error, Failure, Message, Source};
-use graceful::testing::Harness;
+use graceful::testing::{Harness, Running};
 use graceful::{ConsumerCounts, Signal};
 use tokio::sync::Notify;
 use tokio::time::{sleep, Instant};
@@ -254,6 +255,26 @@ fn times_of(calls: &[(Duration, Call)], what: impl Fn(&Call) -> bool) -> Vec<Dur
         .collect()
 }
 
+/// `harness` running, as its body, one consumer `name` of `handlers` over `source` with
+/// `handler`, until the shutdown: the program most tests here stop.
+fn consuming<S, H, Fut>(
+    harness: Harness,
+    name: &str,
+    source: S,
+    handlers: usize,
+    handler: H,
+) -> Running
+where
+    S: Source,
+    H: Fn(Message) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send + 'static,
+{
+    let consumer = Consumer::new(name, source).handlers(handlers);
+    harness
+        .without_registered_hooks()
+        .start(async move { consumer.start(handler).finished().await.map(|_| ()) })
+}
+
 #[tokio::test(start_paused = true)]
 async fn intake_goes_on_through_the_drain_delay_and_stops_at_its_end() {
     let broker = Broker::with(1000);
@@ -310,19 +331,13 @@ async fn intake_goes_on_through_the_drain_delay_and_stops_at_its_end() {
 async fn buffered_deliveries_are_handed_back_at_once_not_at_the_deadline() {
     let broker = Broker::with(10);
     let source = broker.source(4);
-    let running = Harness::new()
-        .without_registered_hooks()
+    let harness = Harness::new()
         .deadline(Duration::from_secs(30))
-        .drain_delay(Duration::from_secs(1))
-        .start(async move {
-            let consumer = Consumer::new("slow", source)
-                .handlers(1)
-                .start(|_msg| async {
-                    sleep(Duration::from_secs(5)).await;
-                    Ok::<(), String>(())
-                });
-            consumer.finished().await.map(|_| ())
-        });
+        .drain_delay(Duration::from_secs(1));
+    let running = consuming(harness, "slow", source, 1, |_msg| async {
+        sleep(Duration::from_secs(5)).await;
+        Ok(())
+    });
     sleep(Duration::from_millis(100)).await;
     running.signal(Signal::Terminate);
     let report = running.report().await;
@@ -364,18 +379,11 @@ async fn buffered_deliveries_are_handed_back_at_once_not_at_the_deadline() {
 async fn a_handler_longer_than_the_deadline_is_cut_and_handed_back() {
     let broker = Broker::with(3);
     let source = broker.source(1);
-    let running = Harness::new()
-        .without_registered_hooks()
-        .deadline(Duration::from_secs(10))
-        .start(async move {
-            let consumer = Consumer::new("stuck", source)
-                .handlers(3)
-                .start(|_msg| async {
-                    sleep(Duration::from_secs(3600)).await;
-                    Ok::<(), String>(())
-                });
-            consumer.finished().await.map(|_| ())
-        });
+    let harness = Harness::new().deadline(Duration::from_secs(10));
+    let running = consuming(harness, "stuck", source, 3, |_msg| async {
+        sleep(Duration::from_secs(3600)).await;
+        Ok(())
+    });
     sleep(Duration::from_millis(10)).await;
     running.signal(Signal::Terminate);
     let report = running.report().await;
@@ -528,19 +536,12 @@ async fn a_panic_is_a_failed_message_and_the_consumer_goes_on() {
 async fn the_source_closes_only_after_the_last_settlement_returned() {
     let broker = Broker::with(6);
     let source = broker.source(2);
-    let running = Harness::new()
-        .without_registered_hooks()
-        .deadline(Duration::from_secs(10))
-        .start(async move {
-            let consumer = Consumer::new("c", source)
-                .handlers(3)
-                .start(|msg| async move {
-                    // Different lengths: the last to finish is not the last to start.
-                    sleep(Duration::from_millis(200 * u64::from(id(&msg) % 3 + 1))).await;
-                    Ok::<(), String>(())
-                });
-            consumer.finished().await.map(|_| ())
-        });
+    let harness = Harness::new().deadline(Duration::from_secs(10));
+    let running = consuming(harness, "c", source, 3, |msg| async move {
+        // Different lengths: the last to finish is not the last to start.
+        sleep(Duration::from_millis(200 * u64::from(id(&msg) % 3 + 1))).await;
+        Ok(())
+    });
     sleep(Duration::from_millis(50)).await;
     running.signal(Signal::Terminate);
     let report = running.report().await;
@@ -564,19 +565,14 @@ async fn a_handler_is_free_while_its_acknowledgement_is_under_way_up_to_four_at_
     let started = Arc::new(Mutex::new(Vec::new()));
     let seen = Arc::clone(&started);
     let start = Instant::now();
-    let running = Harness::new()
-        .without_registered_hooks()
-        .deadline(Duration::from_secs(30))
-        .start(async move {
-            let consumer = Consumer::new("c", source).handlers(1).start(move |msg| {
-                seen.lock().unwrap().push((id(&msg), start.elapsed()));
-                async move {
-                    sleep(Duration::from_millis(10)).await;
-                    Ok::<(), String>(())
-                }
-            });
-            consumer.finished().await.map(|_| ())
-        });
+    let harness = Harness::new().deadline(Duration::from_secs(30));
+    let running = consuming(harness, "c", source, 1, move |msg| {
+        seen.lock().unwrap().push((id(&msg), start.elapsed()));
+        async move {
+            sleep(Duration::from_millis(10)).await;
+            Ok(())
+        }
+    });
     sleep(Duration::from_secs(5)).await;
     running.signal(Signal::Terminate);
     let report = running.report().await;
@@ -607,21 +603,14 @@ async fn what_the_hard_stop_cuts_is_handed_back_at_once_even_behind_slow_acknowl
     let broker = Broker::with(5);
     *broker.ack_takes.lock().unwrap() = Duration::from_secs(20);
     let source = broker.source(1);
-    let running = Harness::new()
-        .without_registered_hooks()
-        .deadline(Duration::from_secs(2))
-        .start(async move {
-            let consumer = Consumer::new("c", source)
-                .handlers(1)
-                .start(|msg| async move {
-                    // Four quick ones, whose acknowledgements take every settlement's
-                    // place, then one longer than the deadline.
-                    let work = if id(&msg) == 5 { 600 } else { 0 };
-                    sleep(Duration::from_millis(10) + Duration::from_secs(work)).await;
-                    Ok::<(), String>(())
-                });
-            consumer.finished().await.map(|_| ())
-        });
+    let harness = Harness::new().deadline(Duration::from_secs(2));
+    let running = consuming(harness, "c", source, 1, |msg| async move {
+        // Four quick ones, whose acknowledgements take every settlement's place, then
+        // one longer than the deadline.
+        let work = if id(&msg) == 5 { 600 } else { 0 };
+        sleep(Duration::from_millis(10) + Duration::from_secs(work)).await;
+        Ok(())
+    });
     sleep(Duration::from_millis(100)).await;
     running.signal(Signal::Terminate);
     let report = running.report().await;
@@ -639,11 +628,8 @@ async fn what_the_hard_stop_cuts_is_handed_back_at_once_even_behind_slow_acknowl
 async fn a_handler_count_beyond_what_a_semaphore_holds_runs_and_stops_without_a_panic() {
     let broker = Broker::with(3);
     let source = broker.source(1);
-    let running = Harness::new().without_registered_hooks().start(async move {
-        let consumer = Consumer::new("c", source)
-            .handlers(usize::MAX)
-            .start(|_| async { Ok::<(), String>(()) });
-        consumer.finished().await.map(|_| ())
+    let running = consuming(Harness::new(), "c", source, usize::MAX, |_| async {
+        Ok(())
     });
     sleep(Duration::from_millis(100)).await;
     running.signal(Signal::Terminate);
