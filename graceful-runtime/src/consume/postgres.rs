@@ -275,7 +275,12 @@ impl Shared {
         if let Some(held) = self.idle() {
             return Ok(held);
         }
-        let client = self.connect(None).await?;
+        // A connection lost mid-handshake (the server restarting, the network) is said
+        // with the queue it was for, as a take's other failures are.
+        let client = self
+            .connect(None)
+            .await
+            .map_err(|e| Error::new(self.failed("cannot take from"), e))?;
         let sql = format!(
             "SELECT id, payload, attempt FROM {} WHERE state = 'ready' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED",
             self.table
@@ -418,7 +423,11 @@ impl PostgresSource {
             return Ok(());
         }
         self.listener = None;
-        let client = self.shared.connect(Some(self.notified.clone())).await?;
+        let client = self
+            .shared
+            .connect(Some(self.notified.clone()))
+            .await
+            .map_err(|e| Error::new(self.shared.failed("cannot listen for"), e))?;
         let sql = format!("LISTEN {}", ident(&self.shared.channel));
         run(client.batch_execute(&sql), || {
             self.shared.failed("cannot listen for")
