@@ -138,16 +138,21 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
         "ratio",
         "target",
         "met",
+        "CPU a message: runner",
+        "by hand",
     ]);
     let mut confirmed = Table::new([
         "source",
         "graceful's runner",
         "loop by hand, acknowledgements confirmed",
         "ratio",
+        "CPU a message: runner",
+        "by hand, confirmed",
     ]);
     let mut any_confirmed = false;
     for &source in sources {
         let mut rates: BTreeMap<&str, Samples> = BTreeMap::new();
+        let mut cpu: BTreeMap<&str, Samples> = BTreeMap::new();
         let modes: &[&str] = if source.name == "amqp" {
             &["runner", "by-hand", "by-hand-confirmed"]
         } else {
@@ -169,12 +174,16 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
                 );
                 let subject = Subject::start(BIN, &[], &borrowed(&envs))
                     .named(format!("bench-consume ({mode} on {})", source.name));
+                // `consumed <n> in <ns> cpu <ns or ->`
                 let line = subject.wait_for_line("consumed ", PATIENCE);
-                let ns: f64 = line
-                    .rsplit(' ')
-                    .next()
+                let words: Vec<&str> = line.split(' ').collect();
+                let ns: f64 = words
+                    .get(3)
                     .and_then(|n| n.parse().ok())
                     .unwrap_or_else(|| fail(&format!("no time in {line:?}")));
+                if let Some(used) = words.get(5).and_then(|n| n.parse::<f64>().ok()) {
+                    cpu.entry(mode).or_default().push(used / COUNT as f64);
+                }
                 match subject.ended(PATIENCE) {
                     Ended::Exited { status, .. } if status.success() => {}
                     other => fail(&format!("{} {mode} on {}: {other:?}", BIN, source.name)),
@@ -188,6 +197,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
         }
         let runner = rates["runner"].median();
         let by_hand = rates["by-hand"].median();
+        let cpu_of = |mode: &str| cpu.get(mode).map_or("-".to_owned(), |s| micros(s.median()));
         table.row([
             source.name.to_owned(),
             format!("{runner:.0}/s"),
@@ -200,6 +210,8 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
                 "**no**"
             }
             .to_owned(),
+            cpu_of("runner"),
+            cpu_of("by-hand"),
         ]);
         if let Some(by_hand_confirmed) = rates.get("by-hand-confirmed") {
             let by_hand_confirmed = by_hand_confirmed.median();
@@ -209,6 +221,8 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
                 format!("{runner:.0}/s"),
                 format!("{by_hand_confirmed:.0}/s"),
                 ratio(runner, by_hand_confirmed),
+                cpu_of("runner"),
+                cpu_of("by-hand-confirmed"),
             ]);
         }
     }
@@ -216,6 +230,10 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
         "\n## Throughput: {COUNT} messages waiting, {HANDLERS} handlers that return at once (median of {runs})\n"
     );
     table.print();
+    println!(
+        "\nCPU a message: the CPU time every thread of the consuming process used from the first \
+         handler's start to the last acknowledgement, over the messages (Linux; the broker's not counted)."
+    );
     if any_confirmed {
         println!(
             "\nAMQP 0-9-1 answers no acknowledgement: the runner's source learns that the broker has one from a \
@@ -224,6 +242,11 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
         );
         confirmed.print();
     }
+}
+
+/// Nanoseconds as microseconds: `7.4 µs`.
+fn micros(ns: f64) -> String {
+    format!("{:.1} µs", ns / 1e3)
 }
 
 /// One trace line: what, the message's payload, when.

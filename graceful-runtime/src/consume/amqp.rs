@@ -339,11 +339,13 @@ impl Link {
         }
         let upto = self.sync.sent.load(Ordering::Acquire);
         // qos-ok comes back after the broker handled every earlier frame of the channel.
-        bounded(
+        // Boxed: one settlement in several makes the round trip, and each settlement's
+        // future (part of its handler's task) stays small without it.
+        Box::pin(bounded(
             self.channel
                 .basic_qos(BasicQosArguments::new(0, self.prefetch, false)),
             || format!("{}: the broker did not confirm it", what()),
-        )
+        ))
         .await?;
         *synced = upto;
         Ok(())
@@ -493,7 +495,7 @@ impl AmqpSource {
         Some(AmqpDelivery {
             message: Message::new(id, content, attempt),
             tag,
-            properties,
+            properties: Box::new(properties),
             link: link.clone(),
         })
     }
@@ -527,7 +529,7 @@ impl Source for AmqpSource {
                 None => {
                     // The connection was lost: connect again (an error is returned to the
                     // runner, which calls again after a pause).
-                    let link = open(&self.endpoint, &self.queue, self.handlers).await?;
+                    let link = Box::pin(open(&self.endpoint, &self.queue, self.handlers)).await?;
                     tracing::info!(queue = %self.queue, broker = %self.endpoint.shown, "connected again");
                     self.link.insert(Consuming {
                         link,
@@ -538,7 +540,7 @@ impl Source for AmqpSource {
             let consumer = match &mut consuming.consumer {
                 Some(consumer) => consumer,
                 None => {
-                    let consumer = consume(&consuming.link).await?;
+                    let consumer = Box::pin(consume(&consuming.link)).await?;
                     consuming.consumer.insert(consumer)
                 }
             };
@@ -560,7 +562,8 @@ impl Source for AmqpSource {
                 None => {
                     let lost = self.link.take().map(|c| c.link);
                     if let Some(link) = lost {
-                        let _ = tokio::time::timeout(Duration::from_secs(1), link.close()).await;
+                        let close = Box::pin(link.close());
+                        let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
                     }
                     return Err(Error::msg(format!(
                         "lost the consumer of queue {:?} on {}: the connection or channel closed; what it held is back in the queue",
@@ -633,7 +636,8 @@ impl fmt::Debug for AmqpSource {
 pub struct AmqpDelivery {
     message: Message,
     tag: u64,
-    properties: BasicProperties,
+    /// Boxed: read only by a retry, and a delivery is moved with its handler's task.
+    properties: Box<BasicProperties>,
     link: Arc<Link>,
 }
 
@@ -677,7 +681,7 @@ impl Delivery for AmqpDelivery {
     /// original is acknowledged. A crash between the two leaves both in the queue: the
     /// message runs once more, as after any crash.
     async fn retry(self) -> Result<(), Error> {
-        let mut properties = self.properties.clone();
+        let mut properties = *self.properties.clone();
         let mut headers = properties.headers().cloned().unwrap_or_default();
         let next = i64::from(self.message.attempt()) + 1;
         let name: amqprs::FieldName = ATTEMPT_HEADER.try_into().expect("a short header name");
@@ -693,9 +697,11 @@ impl Delivery for AmqpDelivery {
             "cannot retry message {}: cannot publish its next attempt to",
             self.message.id()
         );
-        self.link
-            .publish(&what, properties, self.message.payload().to_vec())
-            .await?;
+        Box::pin(
+            self.link
+                .publish(&what, properties, self.message.payload().to_vec()),
+        )
+        .await?;
         self.ack().await
     }
 

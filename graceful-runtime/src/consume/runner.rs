@@ -364,11 +364,11 @@ where
                 Some(Ok(delivery)) => {
                     pause = FIRST_PAUSE;
                     Tally::add(&self.tally.taken);
-                    let run = self.clone();
                     let settling = Arc::clone(&slots.settling);
-                    tokio::spawn(controller::scope(self.ctl, async move {
-                        run.handle(delivery, slot, settling).await;
-                    }));
+                    tokio::spawn(controller::scope(
+                        self.ctl,
+                        self.clone().handle(delivery, slot, settling),
+                    ));
                 }
                 Some(Err(e)) => {
                     drop(slot);
@@ -384,7 +384,7 @@ where
 
     /// One delivery: its handler within the deadline, then its one settlement.
     async fn handle<D: Delivery>(
-        &self,
+        self,
         delivery: D,
         slot: OwnedSemaphorePermit,
         settling: Arc<Semaphore>,
@@ -397,8 +397,11 @@ where
             id = %msg.id(),
             attempt = msg.attempt()
         );
-        let work = CatchUnwind::new((self.handler)(msg.clone()).instrument(span));
-        let ran = match until_hard_stop(work).await {
+        // Built in place: the handler's future is held once in this task, not twice.
+        let work = until_hard_stop(CatchUnwind::new(
+            (self.handler)(msg.clone()).instrument(span),
+        ));
+        let ran = match work.await {
             Some(Ok(Ok(()))) => Ran::Ok,
             Some(Ok(Err(e))) => Ran::Failed {
                 error: format!("{e:#}"),
@@ -414,7 +417,7 @@ where
             // The hard stop: handed back at once, outside the settlements' bound (it must
             // not wait behind acknowledgements a slow broker has not confirmed yet), the
             // slot held until then.
-            self.settle(ran, delivery, &msg).await;
+            Box::pin(self.settle(ran, delivery, &msg)).await;
             drop(slot);
             return;
         }
@@ -425,8 +428,9 @@ where
         // The handler is free once its settlement has begun (its first poll: the
         // acknowledgement is on its way, and the source counts the delivery no more).
         let mut slot = Some(slot);
-        let settlement = self.settle(ran, delivery, &msg);
-        let mut settlement = std::pin::pin!(settlement);
+        // Boxed: a source's settlement (its client's requests) can be kilobytes of future,
+        // and this task is moved at its spawn; the box keeps it a few hundred bytes.
+        let mut settlement = Box::pin(self.settle(ran, delivery, &msg));
         std::future::poll_fn(|cx| {
             let polled = settlement.as_mut().poll(cx);
             slot = None;
@@ -488,4 +492,67 @@ where
 /// An error and its causes, on one line: `cannot connect: connection refused`.
 pub(super) fn chain(error: &Error) -> String {
     crate::trigger::body::chain(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A delivery whose settlements hold 16 KiB across an await, as a broker client's
+    /// request futures can hold kilobytes.
+    struct Heavy(Message);
+
+    async fn heavy_settlement() -> Result<(), Error> {
+        let buffer = [1u8; 16 * 1024];
+        tokio::task::yield_now().await;
+        std::hint::black_box(&buffer);
+        Ok(())
+    }
+
+    impl Delivery for Heavy {
+        fn message(&self) -> &Message {
+            &self.0
+        }
+        async fn ack(self) -> Result<(), Error> {
+            heavy_settlement().await
+        }
+        async fn retry(self) -> Result<(), Error> {
+            heavy_settlement().await
+        }
+        async fn reject(self) -> Result<(), Error> {
+            heavy_settlement().await
+        }
+        async fn hand_back(self) -> Result<(), Error> {
+            heavy_settlement().await
+        }
+    }
+
+    /// Each message's task is moved when it is spawned: a source's large settlement is
+    /// boxed, not part of it.
+    #[tokio::test]
+    async fn a_large_settlement_is_not_part_of_each_messages_task() {
+        let ctl = controller::new_scoped();
+        let handler = |_: Message| async { Ok::<(), std::convert::Infallible>(()) };
+        let run = Run {
+            ctl,
+            name: Arc::from("heavy"),
+            handlers: 1,
+            failure: Failure::default(),
+            on_acked: None,
+            tally: ctl.consumers.register("heavy"),
+            handler: Arc::new(handler),
+        };
+        let slots = Slots::new(1);
+        let slot = Arc::clone(&slots.running).acquire_owned().await.unwrap();
+        let task = run.clone().handle(
+            Heavy(Message::new("1", &b"x"[..], 1)),
+            slot,
+            Arc::clone(&slots.settling),
+        );
+        let size = std::mem::size_of_val(&task);
+        assert!(size < 2048, "a message's task is {size} bytes");
+        // And the boxed settlement runs: the message is acknowledged.
+        controller::scope(ctl, task).await;
+        assert_eq!(run.tally.snapshot().done, 1);
+    }
 }

@@ -11,8 +11,9 @@
 //!   connections follow it.
 //! - `BENCH_OPERATION_MS` (default 0): how long each handler works, on tokio's timer.
 //! - `BENCH_COUNT` (default 0: no end): after that many acknowledgements, print
-//!   `consumed <n> in <ns>` (from the first handler's start, so that neither the
-//!   runner's nor the loop's connections count) and shut down.
+//!   `consumed <n> in <ns> cpu <ns>` (from the first handler's start, so that neither the
+//!   runner's nor the loop's connections count; the CPU time every thread of the process
+//!   used meanwhile, `cpu -` where Linux's `/proc` cannot tell) and shut down.
 //! - `BENCH_TRACE=PATH`: append to PATH `took <payload> <ns>` as a handler starts,
 //!   `ended <payload> <ns>` as it ends and `acked <payload> <ns>` once its
 //!   acknowledgement returned, on the clock every process shares; one write a line, so
@@ -48,8 +49,8 @@ pub(crate) struct Work {
     trace: Option<Arc<Mutex<std::fs::File>>>,
     count: usize,
     acked: Arc<AtomicUsize>,
-    /// When the first handler started.
-    began: Arc<OnceLock<Instant>>,
+    /// When the first handler started, and the process's CPU time then.
+    began: Arc<OnceLock<(Instant, Option<u64>)>>,
 }
 
 #[cfg(unix)]
@@ -66,7 +67,7 @@ impl Work {
 
     /// The handler's body: say when it starts, work, say when it ends.
     pub(crate) async fn handle(&self, payload: &[u8]) {
-        self.began.get_or_init(Instant::now);
+        self.began.get_or_init(|| (Instant::now(), cpu_ns()));
         self.trace("took", payload);
         if !self.operation.is_zero() {
             tokio::time::sleep(self.operation).await;
@@ -79,14 +80,34 @@ impl Work {
         self.trace("acked", payload);
         let n = self.acked.fetch_add(1, Ordering::AcqRel) + 1;
         if n == self.count {
-            let began = self
+            let (began, cpu_then) = self
                 .began
                 .get()
                 .expect("a handler ran before its acknowledgement");
-            println!("consumed {n} in {}", began.elapsed().as_nanos());
+            let cpu = match (cpu_then, cpu_ns()) {
+                (Some(then), Some(now)) => now.saturating_sub(*then).to_string(),
+                _ => "-".to_owned(),
+            };
+            println!("consumed {n} in {} cpu {cpu}", began.elapsed().as_nanos());
             graceful::request_shutdown("consumed every message");
         }
     }
+}
+
+/// The CPU time, in nanoseconds, that the threads of this process now running have used:
+/// the sum of each one's time on a CPU in `/proc/self/task/*/schedstat` (Linux). A thread
+/// that ended meanwhile is not counted (the runtime's threads live as long as the process).
+#[cfg(unix)]
+fn cpu_ns() -> Option<u64> {
+    let mut total = 0;
+    for thread in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(thread) = thread else { continue };
+        // A thread that ended since the listing has no file left: skipped.
+        if let Ok(stat) = std::fs::read_to_string(thread.path().join("schedstat")) {
+            total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+        }
+    }
+    Some(total)
 }
 
 #[cfg(unix)]
