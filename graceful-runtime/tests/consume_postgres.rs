@@ -536,6 +536,40 @@ async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
 }
 
 #[tokio::test]
+async fn a_server_out_of_reach_at_the_next_call_is_said_with_the_queue() {
+    if !broker::available(
+        broker::POSTGRES,
+        "a_server_out_of_reach_at_the_next_call_is_said_with_the_queue",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_reach");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    let proxy = Proxy::start(broker::POSTGRES.addr).await;
+    let mut source = postgres::source(&proxy.url(), &table, 1)
+        .await
+        .expect("source");
+    // The server goes out of reach before the source's first take: its connections, the
+    // listener's and the takes', cannot be made.
+    proxy.cut();
+    tokio::task::yield_now().await;
+    let error = tokio::time::timeout(Duration::from_secs(15), source.next())
+        .await
+        .expect("next returns")
+        .expect_err("no server to reach");
+    let chain = chain(&error);
+    assert!(chain[0].contains(&table), "names the queue: {chain:?}");
+    assert!(
+        chain.iter().any(|e| e.contains("cannot connect to")),
+        "says why: {chain:?}"
+    );
+    source.stop().await.expect("stop");
+    source.close().await.expect("close");
+    drop_table(&admin, &table).await;
+}
+
+#[tokio::test]
 async fn a_source_holds_no_more_rows_than_handlers_while_settlements_are_under_way() {
     if !broker::available(
         broker::POSTGRES,
