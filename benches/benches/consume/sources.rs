@@ -1,5 +1,7 @@
-//! The five sources: where each is, whether it answers, how the benchmark fills a queue
-//! with graceful's publisher, and how it deletes the queue afterwards.
+//! The sources: where each is, whether it answers, how the benchmark fills a queue with
+//! graceful's publisher, and how it deletes the queue afterwards. The sixth, `memory`, is
+//! no broker: the subject makes its messages in its own process (see `bench-consume`), so
+//! that the runner's own cost a message shows without a broker's.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -17,7 +19,7 @@ pub(crate) struct Source {
     broker: Option<Broker>,
 }
 
-pub(crate) const ALL: [Source; 5] = [
+pub(crate) const ALL: [Source; 6] = [
     Source {
         name: "sqlite",
         broker: None,
@@ -38,6 +40,10 @@ pub(crate) const ALL: [Source; 5] = [
         name: "nats",
         broker: Some(broker::NATS),
     },
+    Source {
+        name: "memory",
+        broker: None,
+    },
 ];
 
 /// Publishers at once while a queue is filled.
@@ -55,12 +61,23 @@ impl Source {
     pub(crate) fn url(self, queue: &str) -> String {
         match self.broker {
             Some(b) => b.url.to_owned(),
+            None if self.in_process() => "memory:".to_owned(),
             None => format!("sqlite:{}", sqlite_path(queue).display()),
         }
     }
 
-    /// Publishes `count` messages, `first`, `first + 1`, …, with graceful's publisher.
+    /// Whether its messages live in the consuming process only (`memory`): measured for
+    /// throughput, not through a stop or an upgrade, which need messages that outlive it.
+    pub(crate) fn in_process(self) -> bool {
+        self.name == "memory"
+    }
+
+    /// Publishes `count` messages, `first`, `first + 1`, …, with graceful's publisher
+    /// (`memory`: none; its subject makes `BENCH_COUNT` of its own).
     pub(crate) async fn fill(self, queue: &str, first: usize, count: usize) {
+        if self.in_process() {
+            return;
+        }
         let url = self.url(queue);
         let result = match self.name {
             "sqlite" => match SqliteQueue::open(sqlite_path(queue), queue) {
@@ -106,6 +123,7 @@ impl Source {
     pub(crate) async fn delete(self, queue: &str) {
         let url = self.url(queue);
         match self.name {
+            "memory" => {}
             "sqlite" => {
                 for suffix in ["", "-wal", "-shm"] {
                     let mut path = sqlite_path(queue).into_os_string();

@@ -173,15 +173,15 @@ impl<S: Source> Consumer<S> {
     {
         let ctl = controller::current();
         let after_ready = self.after_ready.unwrap_or_else(upgraded);
-        let run = Run {
+        let run = Run::new(Shared {
             ctl,
             name: Arc::clone(&self.name),
             handlers: self.handlers,
             failure: self.failure,
             on_acked: self.on_acked,
             tally: ctl.consumers.register(&self.name),
-            handler: Arc::new(handler),
-        };
+            handler,
+        });
         let task = spawn_named(
             format!("consumer {}", self.name),
             run.run(self.source, after_ready),
@@ -220,28 +220,36 @@ impl ConsumerHandle {
     }
 }
 
-/// What the runner's task and each handler's task share.
-struct Run<H> {
+/// What the runner's task and each handler's task share: one reference count for each
+/// message's task to take and give back, not one per field.
+struct Run<H>(Arc<Shared<H>>);
+
+struct Shared<H> {
     ctl: &'static Controller,
     name: Arc<str>,
     handlers: usize,
     failure: Failure,
     on_acked: Option<OnAcked>,
     tally: Arc<Tally>,
-    handler: Arc<H>,
+    handler: H,
+}
+
+impl<H> Run<H> {
+    fn new(shared: Shared<H>) -> Run<H> {
+        Run(Arc::new(shared))
+    }
 }
 
 impl<H> Clone for Run<H> {
     fn clone(&self) -> Self {
-        Run {
-            ctl: self.ctl,
-            name: Arc::clone(&self.name),
-            handlers: self.handlers,
-            failure: self.failure,
-            on_acked: self.on_acked.clone(),
-            tally: Arc::clone(&self.tally),
-            handler: Arc::clone(&self.handler),
-        }
+        Run(Arc::clone(&self.0))
+    }
+}
+
+impl<H> std::ops::Deref for Run<H> {
+    type Target = Shared<H>;
+    fn deref(&self) -> &Shared<H> {
+        &self.0
     }
 }
 
@@ -533,15 +541,15 @@ mod tests {
     async fn a_large_settlement_is_not_part_of_each_messages_task() {
         let ctl = controller::new_scoped();
         let handler = |_: Message| async { Ok::<(), std::convert::Infallible>(()) };
-        let run = Run {
+        let run = Run::new(Shared {
             ctl,
             name: Arc::from("heavy"),
             handlers: 1,
             failure: Failure::default(),
             on_acked: None,
             tally: ctl.consumers.register("heavy"),
-            handler: Arc::new(handler),
-        };
+            handler,
+        });
         let slots = Slots::new(1);
         let slot = Arc::clone(&slots.running).acquire_owned().await.unwrap();
         let task = run.clone().handle(

@@ -28,7 +28,9 @@ pub(crate) async fn run(
         return Err(Error::msg("by-hand-confirmed is for RabbitMQ only"));
     }
     println!("ready {}", std::process::id());
-    if let Some(path) = url.strip_prefix("sqlite:") {
+    if url == "memory:" {
+        memory(handlers, work);
+    } else if let Some(path) = url.strip_prefix("sqlite:") {
         sqlite(path, queue, handlers, work)?;
     } else if url.starts_with("amqp") {
         amqp(url, queue, handlers, work, confirmed).await?;
@@ -48,6 +50,26 @@ pub(crate) async fn run(
 
 fn failed(what: &str) -> impl Fn(Box<dyn std::error::Error + Send + Sync>) -> Error + '_ {
     move |e| Error::new(what.to_owned(), e)
+}
+
+/// The broker in this process: a task per delivery, its acknowledgement sent back, as on
+/// RabbitMQ.
+fn memory(handlers: u16, work: Work) {
+    let super::memory::Broker {
+        mut deliveries,
+        acks,
+    } = super::memory::start(work.count, usize::from(handlers));
+    tokio::spawn(async move {
+        while let Some((tag, payload)) = deliveries.recv().await {
+            let (acks, work) = (acks.clone(), work.clone());
+            tokio::spawn(async move {
+                work.handle(&payload).await;
+                if acks.send(tag).is_ok() {
+                    work.acked(&payload);
+                }
+            });
+        }
+    });
 }
 
 /// SQLite: one connection, each take and each acknowledgement a transaction of its own on

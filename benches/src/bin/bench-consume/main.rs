@@ -1,7 +1,8 @@
 //! A queue consumer for the `consume` benchmark: graceful's runner
 //! (`graceful::consume::Consumer`) or a loop written by hand on the same client crate, on
 //! the queue `BENCH_QUEUE_NAME` at `BENCH_QUEUE_URL` (`sqlite:PATH`, `amqp://…`,
-//! `postgres://…`, `redis://…`, `nats://…`).
+//! `postgres://…`, `redis://…`, `nats://…`), or `memory:`, a broker in this process
+//! (`memory.rs`) that shows the runner's own cost without a broker's.
 //!
 //! - `BENCH_MODE`: `runner` (default), `by-hand`, or (RabbitMQ only) `by-hand-confirmed`:
 //!   the loop by hand that also learns, as the runner does, that the broker has each
@@ -26,6 +27,8 @@
 
 #[cfg(unix)]
 mod by_hand;
+#[cfg(unix)]
+mod memory;
 
 #[cfg(unix)]
 use std::io::Write;
@@ -151,7 +154,10 @@ async fn runner(
     work: Work,
 ) -> Result<(), graceful::consume::Error> {
     use graceful::consume::{amqp, nats, postgres, redis, sqlite::SqliteQueue};
-    if let Some(path) = url.strip_prefix("sqlite:") {
+    if url == "memory:" {
+        let broker = memory::start(work.count, usize::from(handlers));
+        consume(memory::MemorySource(broker), handlers, work).await
+    } else if let Some(path) = url.strip_prefix("sqlite:") {
         let consumer = format!("bench-{}", std::process::id());
         let source = SqliteQueue::open(path, queue)?.source(
             consumer,
