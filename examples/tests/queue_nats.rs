@@ -2,49 +2,44 @@
 //! messages from another process: nothing lost, nothing done twice.
 
 #[allow(dead_code)]
-#[path = "streams_queue/mod.rs"]
-mod broker_queue;
+mod on_broker;
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use broker_queue::Queue;
-use graceful_process_tests::broker::{self, NATS};
+use graceful_process_tests::broker::NATS;
+use on_broker::Queue;
 
 #[test]
 fn nats_sigterm_mid_traffic_every_message_sent_is_done_exactly_once() {
-    if !broker::available(
+    let Some(queue) = Queue::on(
         NATS,
         "nats_sigterm_mid_traffic_every_message_sent_is_done_exactly_once",
-    ) {
+        "nats_sigterm",
+    ) else {
         return;
-    }
-    let queue = Queue::new(NATS, "nats_sigterm");
-    broker_queue::sigterm_mid_traffic(&queue);
-    queue.delete();
+    };
+    on_broker::sigterm_mid_traffic(&queue);
 }
 
 #[test]
 fn nats_messages_cut_at_the_deadline_are_done_by_the_next_instance_once() {
-    if !broker::available(
+    let Some(queue) = Queue::on(
         NATS,
         "nats_messages_cut_at_the_deadline_are_done_by_the_next_instance_once",
-    ) {
+        "nats_deadline",
+    ) else {
         return;
-    }
-    let queue = Queue::new(NATS, "nats_deadline");
-    broker_queue::cut_at_the_deadline(&queue);
-    queue.delete();
+    };
+    on_broker::cut_at_the_deadline(&queue);
 }
 
 #[test]
 fn nats_sigkill_loses_nothing() {
-    if !broker::available(NATS, "nats_sigkill_loses_nothing") {
+    let Some(queue) = Queue::on(NATS, "nats_sigkill_loses_nothing", "nats_sigkill") else {
         return;
-    }
-    let queue = Queue::new(NATS, "nats_sigkill");
-    broker_queue::sigkill_loses_nothing(&queue);
-    queue.delete();
+    };
+    on_broker::sigkill_loses_nothing(&queue);
 }
 
 /// A server that refuses every login, as a NATS server with authorization does.
@@ -68,60 +63,61 @@ fn refusing_server() -> String {
 
 #[test]
 fn nats_an_unreachable_server_and_a_refused_login_fail_the_start_with_exit_1() {
-    if !broker::available(
+    let Some(queue) = Queue::on(
         NATS,
         "nats_an_unreachable_server_and_a_refused_login_fail_the_start_with_exit_1",
-    ) {
+        "nats_bad",
+    ) else {
         return;
-    }
-    let queue = Queue::new(NATS, "nats_bad");
-    broker_queue::unreachable_broker(
+    };
+    on_broker::unreachable_broker(
         &queue,
         "nats://127.0.0.1:1",
         "Error: nats nats://127.0.0.1:1 queue ",
     );
     let url = refusing_server();
     let shown = url.replace("wrongsecret", "***");
-    broker_queue::unreachable_broker(&queue, &url, &format!("Error: nats {shown} queue "));
+    on_broker::unreachable_broker(&queue, &url, &format!("Error: nats {shown} queue "));
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn nats_upgrades_in_place_under_load_lose_nothing_and_never_pause() {
-    if !broker::available(
+    let Some(queue) = Queue::on(
         NATS,
         "nats_upgrades_in_place_under_load_lose_nothing_and_never_pause",
-    ) {
+        "nats_upgrade",
+    ) else {
         return;
-    }
-    let queue = Queue::new(NATS, "nats_upgrade");
-    broker_queue::upgrades_in_place_under_load(&queue);
-    queue.delete();
+    };
+    on_broker::upgrades_in_place_under_load(&queue);
 }
 
 #[cfg(target_os = "linux")]
 #[test]
 fn nats_an_upgrade_rolled_back_leaves_no_trace() {
-    if !broker::available(NATS, "nats_an_upgrade_rolled_back_leaves_no_trace") {
+    let Some(queue) = Queue::on(
+        NATS,
+        "nats_an_upgrade_rolled_back_leaves_no_trace",
+        "nats_rollback",
+    ) else {
         return;
-    }
-    let queue = Queue::new(NATS, "nats_rollback");
-    broker_queue::an_upgrade_rolled_back_leaves_no_trace(&queue);
-    queue.delete();
+    };
+    on_broker::an_upgrade_rolled_back_leaves_no_trace(&queue);
 }
 
 #[test]
 fn nats_gone_mid_drain_is_a_clear_error_and_nothing_is_lost_or_done_twice() {
-    if !broker::available(
+    let Some(queue) = Queue::on(
         NATS,
         "nats_gone_mid_drain_is_a_clear_error_and_nothing_is_lost_or_done_twice",
-    ) {
+        "nats_gone",
+    ) else {
         return;
-    }
-    let queue = Queue::new(NATS, "nats_gone");
-    let proxy = broker_queue::Proxy::start(NATS);
-    let url = format!("nats://127.0.0.1:{}", proxy.port);
-    let out = broker_queue::broker_gone_mid_drain(&queue, &url, &proxy);
+    };
+    let proxy = on_broker::Proxy::start(NATS);
+    let url = proxy.url();
+    let out = on_broker::broker_gone_mid_drain(&queue, &proxy);
     // The close fails, and so the unplug: exit code 1, as documented for a failed step.
     assert_eq!(out.code, Some(1), "{out:#?}");
     out.assert_stderr(&format!(
@@ -130,5 +126,4 @@ fn nats_gone_mid_drain_is_a_clear_error_and_nothing_is_lost_or_done_twice() {
     ));
     out.assert_stderr("settlements failed");
     out.assert_stderr("unplug from queue: failed");
-    queue.delete();
 }
