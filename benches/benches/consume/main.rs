@@ -5,7 +5,9 @@
 //! hand (`by_hand.rs`), 20 handlers, on SQLite (a file of the run's own), RabbitMQ
 //! (amqprs), PostgreSQL (tokio-postgres), Redis Streams (redis) and NATS JetStream
 //! (async-nats), each on a queue of the run's own, filled by graceful's publisher and
-//! deleted afterwards.
+//! deleted afterwards; and on `memory`, a broker in the subject's own process
+//! (`memory.rs`), for throughput only: the runner's own cost a message, with no broker's
+//! beside it (`MEMORY_COUNT` messages, at most 20 unacknowledged, no target).
 //!
 //! - **Throughput**: `COUNT` messages waiting, handlers that return at once; the time from
 //!   the first handler's start to the last acknowledgement (connecting is not counted, on
@@ -26,8 +28,8 @@
 //! `GRACEFUL_TEST_BROKERS=require`, as CI sets it, the benchmark fails instead).
 //! `cargo bench --bench consume` (3 runs a measure; `GRACEFUL_BENCH_RUNS` sets the count);
 //! the arguments after `--` choose parts (`throughput`, `stop`, `upgrade`) and sources
-//! (`sqlite`, `amqp`, `postgres`, `redis`, `nats`): `-- throughput redis nats`. Linux only
-//! (the subreaper); elsewhere it says so.
+//! (`sqlite`, `amqp`, `postgres`, `redis`, `nats`, `memory`): `-- throughput redis nats`.
+//! Linux only (the subreaper); elsewhere it says so.
 
 use graceful_benches as support;
 

@@ -1,4 +1,5 @@
-//! The three measures, each on every source that answers, and their tables.
+//! The three measures, each on every source that answers (a stop and an upgrade on those
+//! whose messages outlive the process), and their tables.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -224,6 +224,7 @@ impl ConsumerHandle {
 /// message's task to take and give back, not one per field.
 struct Run<H>(Arc<Shared<H>>);
 
+/// The consumer's settings, counts and handler, behind a [`Run`].
 struct Shared<H> {
     ctl: &'static Controller,
     name: Arc<str>,
