@@ -248,21 +248,34 @@ impl Drop for Queue {
     /// the test passed. A failed deletion on a stream fails a test that passed.
     fn drop(&mut self) {
         let (broker, name) = (self.broker, self.name.clone());
-        let deleted = std::thread::spawn(move || delete(broker, &name)).join();
-        match deleted {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => eprintln!(
+        // On a thread of its own, waited for a bounded time: a broker that stopped
+        // answering must not keep a test from ending and saying what it found.
+        let (sent, deleted) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let result = std::panic::catch_unwind(|| delete(broker, &name));
+            let _ = sent.send(result);
+        });
+        match deleted.recv_timeout(CLEANUP_PATIENCE) {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => eprintln!(
                 "cannot delete the test's {} on {}: {e}",
                 self.name, broker.name
             ),
-            Err(panic) if !std::thread::panicking() => std::panic::resume_unwind(panic),
-            Err(_) => {}
+            Ok(Err(panic)) if !std::thread::panicking() => std::panic::resume_unwind(panic),
+            Ok(Err(_)) => {}
+            Err(_) => eprintln!(
+                "cannot delete the test's {} on {}: no answer within {CLEANUP_PATIENCE:?}",
+                self.name, broker.name
+            ),
         }
         if !std::thread::panicking() {
             let _ = std::fs::remove_file(&self.journal);
         }
     }
 }
+
+/// How long a test's cleanup may take on its broker.
+const CLEANUP_PATIENCE: Duration = Duration::from_secs(15);
 
 /// The ids sent that have no `done` line.
 fn missing(journal: &Journal) -> Vec<String> {
@@ -295,6 +308,9 @@ pub(crate) fn sigterm_mid_traffic(queue: &Queue) {
     first.signal("TERM");
     let out = first.exited();
     queue.assert_clean_exit(&out);
+    // It finished what it held: no handler gave its message up (a failed one would be
+    // retried and done by the last consumer, and the journal would not show it).
+    out.assert_stderr(", failed 0 (");
     match queue.kind() {
         Kind::Queue => out.assert_stderr(" intake stopped; "),
         Kind::Stream => {
@@ -456,7 +472,10 @@ pub(crate) fn unreachable_broker(queue: &Queue, url: &str, expected: &str) {
     let (out, took) = start_refused(&[
         ("QUEUE_WORKER_QUEUE", url),
         ("QUEUE_WORKER_QUEUE_NAME", queue.name.as_str()),
-        ("QUEUE_WORKER_CONSUMER", "unreachable"),
+        (
+            "QUEUE_WORKER_CONSUMER",
+            &format!("{}-unreachable", queue.name),
+        ),
     ]);
     out.assert_stderr(expected);
     out.assert_stderr(&queue.name);
@@ -554,6 +573,12 @@ pub(crate) fn upgrades_in_place_under_load(queue: &Queue) {
     for pid in &pids {
         assert!(journal.done_by(*pid) > 0, "generation {pid} did nothing");
     }
+    // No generation gave up a message at its handover (the next one would have done it,
+    // and the journal would not show it).
+    assert!(
+        !svc.stderr_has(" failed (attempt "),
+        "a message failed through the upgrades"
+    );
     if queue.kind() == Kind::Stream {
         // Each generation finished what it had started: nothing was cut.
         assert_eq!(svc.printed_all("final:").len(), pids.len());
@@ -909,6 +934,7 @@ fn redis_command(addr: &str, parts: &[&str]) -> String {
         command.push_str(&format!("${}\r\n{part}\r\n", part.len()));
     }
     let mut conn = TcpStream::connect(addr).expect("Redis");
+    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     conn.write_all(command.as_bytes())
         .unwrap_or_else(|e| panic!("{} sent: {e}", parts[0]));
     let mut reply = [0; 64];

@@ -17,15 +17,23 @@ pub struct Journal {
 
 impl Journal {
     /// Reads the journal at `path`; a missing file is an empty journal. A line that is
-    /// neither form fails the test: two processes' lines mixed into one.
+    /// neither form fails the test: two processes' lines mixed into one. A last line with
+    /// no newline yet is one still being written (a reader can see part of a write): it is
+    /// read next time.
     pub fn read(path: &Path) -> Journal {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
             Err(e) => panic!("cannot read the journal {}: {e}", path.display()),
         };
+        Journal::parse(&text)
+    }
+
+    /// The journal of `text`, up to its last newline.
+    fn parse(text: &str) -> Journal {
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
         let mut journal = Journal::default();
-        for line in text.lines() {
+        for line in complete.lines() {
             let words: Vec<&str> = line.split(' ').collect();
             match words.as_slice() {
                 ["sent", id] => journal.sent.push((*id).to_owned()),
@@ -147,5 +155,25 @@ impl AckGaps {
         self.watching
             .store(false, std::sync::atomic::Ordering::Relaxed);
         self.watcher.join().expect("the watcher does not panic")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_still_being_written_is_not_read_yet() {
+        let journal = Journal::parse("sent 1\ndone 1 42\ndone 2");
+        assert_eq!(journal.sent, ["1"]);
+        assert_eq!(journal.done, [("1".to_owned(), 42)]);
+        let whole = Journal::parse("sent 1\ndone 1 42\ndone 2 43\n");
+        assert_eq!(whole.done.len(), 2);
+    }
+
+    #[test]
+    #[should_panic(expected = "a journal line of neither form")]
+    fn a_whole_line_of_neither_form_fails() {
+        Journal::parse("sent 1\ndone 1 42sent 2\n");
     }
 }
