@@ -40,6 +40,8 @@ struct Broker {
     ack_fails_for: Mutex<Vec<u32>>,
     /// The close fails.
     close_fails: std::sync::atomic::AtomicBool,
+    /// Hand-backs fail.
+    hand_back_fails: std::sync::atomic::AtomicBool,
     /// How long an acknowledgement takes.
     ack_takes: Mutex<Duration>,
 }
@@ -54,6 +56,7 @@ impl Broker {
             next_errors: AtomicUsize::new(0),
             ack_fails_for: Mutex::new(Vec::new()),
             close_fails: std::sync::atomic::AtomicBool::new(false),
+            hand_back_fails: std::sync::atomic::AtomicBool::new(false),
             ack_takes: Mutex::new(Duration::from_millis(5)),
         })
     }
@@ -230,6 +233,12 @@ impl Delivery for MemDelivery {
 
     async fn hand_back(self) -> Result<(), Error> {
         sleep(Duration::from_millis(5)).await;
+        if self.broker.hand_back_fails.load(Ordering::SeqCst) {
+            return Err(Error::new(
+                "cannot hand back",
+                std::io::Error::other("connection reset"),
+            ));
+        }
         self.broker.record(Call::HandBack(self.id));
         self.broker.put_back(self.id, self.message.attempt());
         Ok(())
@@ -530,6 +539,81 @@ async fn a_panic_is_a_failed_message_and_the_consumer_goes_on() {
     assert!(report.tasks_panicked().is_empty());
     assert_eq!(report.exit_code(), 0);
     broker.check_settled_once();
+}
+
+/// A handler whose own code panics before it gives its future (a parse that unwraps
+/// before its `async` block) fails its message like a panic within the future.
+#[tokio::test(start_paused = true)]
+async fn a_panic_before_the_handlers_future_is_a_failed_message_too() {
+    let broker = Broker::with(3);
+    let source = broker.source(1);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("hasty", source)
+                .handlers(1)
+                .on_failure(Failure::reject())
+                .start(|msg| {
+                    assert_ne!(id(&msg), 2, "message 2 is malformed");
+                    async move { Ok::<(), String>(()) }
+                });
+            sleep(Duration::from_secs(1)).await;
+            graceful::request_shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+
+    let counts = counts_of(&report, "hasty");
+    assert_eq!(
+        (
+            counts.taken,
+            counts.done,
+            counts.failed,
+            counts.panicked,
+            counts.rejected
+        ),
+        (3, 2, 1, 1, 1),
+        "{counts:?}"
+    );
+    let calls: Vec<Call> = broker.calls().into_iter().map(|(_, c)| c).collect();
+    assert!(calls.contains(&Call::Reject(2)), "{calls:?}");
+    assert!(report.tasks_panicked().is_empty());
+    assert_eq!(report.exit_code(), 0);
+    broker.check_settled_once();
+}
+
+/// What `ConsumerCounts` says of its sum holds when the hand-back of a delivery never
+/// started fails: that one is a failed settlement, not a hand-back.
+#[tokio::test(start_paused = true)]
+async fn the_counts_add_up_when_an_unstarted_hand_back_fails() {
+    let broker = Broker::with(5);
+    broker.hand_back_fails.store(true, Ordering::SeqCst);
+    // Prefetch 4, one handler held busy: three are taken off the broker and never started.
+    let source = broker.source(4);
+    let report = Harness::new()
+        .without_registered_hooks()
+        .run(async move {
+            let consumer = Consumer::new("sum", source).handlers(1).start(|_| async {
+                sleep(Duration::from_millis(500)).await;
+                Ok::<(), String>(())
+            });
+            sleep(Duration::from_millis(100)).await;
+            graceful::request_shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await;
+
+    let c = counts_of(&report, "sum");
+    let never_started = 3;
+    assert_eq!((c.taken, c.done), (1, 1), "{c:?}");
+    assert_eq!((c.handed_back_unstarted, c.settle_failed), (0, 3), "{c:?}");
+    let ends = c.done
+        + c.retried
+        + c.rejected
+        + c.handed_back_unstarted
+        + c.handed_back_cut
+        + c.settle_failed;
+    assert_eq!(ends, c.taken + never_started, "{c:?}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -406,21 +406,28 @@ where
             id = %msg.id(),
             attempt = msg.attempt()
         );
-        // Built in place: the handler's future is held once in this task, not twice.
-        let work = until_hard_stop(CatchUnwind::new(
-            (self.handler)(msg.clone()).instrument(span),
-        ));
-        let ran = match work.await {
-            Some(Ok(Ok(()))) => Ran::Ok,
-            Some(Ok(Err(e))) => Ran::Failed {
-                error: format!("{e:#}"),
-                panicked: false,
+        let panicked = |payload: Box<dyn std::any::Any + Send>| Ran::Failed {
+            error: format!("panicked: {}", panic::message(&*payload)),
+            panicked: true,
+        };
+        // The handler's own code before its future (a parse that unwraps) can panic too:
+        // that is a failed message as well, settled like any other.
+        let made = {
+            let _entered = span.enter();
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (self.handler)(msg.clone())))
+        };
+        let ran = match made {
+            Err(payload) => panicked(payload),
+            // Built in place: the handler's future is held once in this task, not twice.
+            Ok(future) => match until_hard_stop(CatchUnwind::new(future.instrument(span))).await {
+                Some(Ok(Ok(()))) => Ran::Ok,
+                Some(Ok(Err(e))) => Ran::Failed {
+                    error: format!("{e:#}"),
+                    panicked: false,
+                },
+                Some(Err(payload)) => panicked(payload),
+                None => Ran::Cut,
             },
-            Some(Err(payload)) => Ran::Failed {
-                error: format!("panicked: {}", panic::message(&*payload)),
-                panicked: true,
-            },
-            None => Ran::Cut,
         };
         if matches!(ran, Ran::Cut) {
             // The hard stop: handed back at once, outside the settlements' bound (it must

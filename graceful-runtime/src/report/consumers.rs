@@ -5,9 +5,12 @@ use std::fmt;
 
 /// What one consumer did with its deliveries, over the program's life.
 ///
-/// Every delivery the consumer took from its source ends in exactly one of `done`,
-/// `retried`, `rejected`, `handed_back_unstarted`, `handed_back_cut` or `settle_failed`,
-/// so those add up to `taken + handed_back_unstarted`, once the consumer has finished.
+/// Once the consumer has finished, every delivery given to a handler (`taken`) has ended
+/// in exactly one of `done`, `retried`, `rejected`, `handed_back_cut` or `settle_failed`,
+/// and every delivery taken off the broker but never started in `handed_back_unstarted`,
+/// or in `settle_failed` when its hand-back failed. So the six add up to `taken` plus the
+/// deliveries never started, and, when no settlement failed, to
+/// `taken + handed_back_unstarted`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConsumerCounts {
