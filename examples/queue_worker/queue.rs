@@ -120,8 +120,9 @@ pub(crate) async fn open_and_run(cli: Cli) -> anyhow::Result<()> {
             // consumer's closes when it has settled its last message, the other in the
             // unplug hook, after the final counts.
             let queue = SqliteQueue::open(&path, &cli.queue_name).with_context(context)?;
-            let consuming = SqliteQueue::open(&path, &cli.queue_name).with_context(context)?;
-            let source = consuming.source(&consumer, cli.lease, graceful::upgraded_from());
+            let source = SqliteQueue::open(&path, &cli.queue_name)
+                .with_context(context)?
+                .source(&consumer, cli.lease, graceful::upgraded_from());
             let closing = queue.clone();
             let opened = Opened {
                 publisher: queue.clone(),

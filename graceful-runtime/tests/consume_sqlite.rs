@@ -112,6 +112,9 @@ async fn each_settlement_sets_its_state_and_hand_back_counts_no_attempt() {
         )
         .unwrap();
     assert!(!online, "offline once closed");
+    // The source's close left the connection to the handle that shares it.
+    queue.publish(b"later").await.unwrap();
+    queue.close().unwrap();
     // Closed: a clear error, not a panic.
     let e = queue.publish(b"late").await.unwrap_err();
     assert!(e.to_string().contains("closed"), "{e}");
@@ -292,4 +295,50 @@ async fn a_registration_left_by_a_dead_process_is_taken_back_after_a_lease() {
     assert_eq!(registered(&conn).0, 4_000_010);
     held.ack().await.unwrap();
     source.close().await.unwrap();
+}
+
+/// Two consumers over one handle (two sources of one `SqliteQueue`, which share its
+/// connection): the one that finishes first leaves the connection open for the other,
+/// whose acknowledgement under way goes through; the last one closes it.
+#[tokio::test(start_paused = true)]
+async fn a_consumer_that_closes_first_leaves_the_shared_connection_to_the_other() {
+    let path = file("shared_connection");
+    let queue = SqliteQueue::open(&path, "orders").unwrap();
+    queue.publish(b"slow work").await.unwrap();
+    let slow_source = queue.source("slow", Duration::from_secs(30), None);
+    let idle_source = queue.source("idle", Duration::from_secs(30), None);
+    let counted = queue.clone();
+    drop(queue);
+
+    let report = Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(30))
+        .run(async move {
+            let slow = Consumer::new("slow", slow_source)
+                .handlers(1)
+                .start(|_| async {
+                    sleep(Duration::from_secs(2)).await;
+                    Ok::<(), String>(())
+                });
+            sleep(Duration::from_millis(200)).await;
+            let idle = Consumer::new("idle", idle_source)
+                .handlers(1)
+                .start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_millis(300)).await;
+            graceful::request_shutdown("test over");
+            // The idle one closes first, while the slow one's handler runs.
+            let idle = idle.finished().await;
+            let slow = slow.finished().await;
+            idle.and(slow).map(|_| ())
+        })
+        .await;
+
+    assert_eq!(report.exit_code(), 0, "{report:?}");
+    let slow = report.consumer("slow").unwrap().counts();
+    assert_eq!((slow.taken, slow.done, slow.settle_failed), (1, 1, 0));
+    assert_eq!(row(&path, 1).0, "done");
+    // The clone kept in the test still works; closing it closes the file.
+    assert_eq!(counted.counts().unwrap().done, 1);
+    counted.close().unwrap();
+    assert!(counted.counts().is_err());
 }

@@ -241,8 +241,9 @@ impl SqliteQueue {
         })
     }
 
-    /// Closes the connection: every later call on this queue and its sources fails.
-    /// [`Source::close`] does it for the consumer.
+    /// Closes the connection: every later call on this queue, its clones and its sources
+    /// fails. A source's [`Source::close`] does it when no other handle shares the
+    /// connection.
     pub fn close(&self) -> Result<(), Error> {
         let conn = self.inner.lock().take();
         match conn {
@@ -425,7 +426,9 @@ impl Source for SqliteSource {
     }
 
     /// Marks the consumer offline (unless a process that replaced this one registered
-    /// the name since), stops the heartbeat and closes the connection.
+    /// the name since), stops the heartbeat and closes the connection, unless another
+    /// handle shares it (a clone of the queue, another of its sources, still in use):
+    /// then the connection stays open for them, and closes with the last of them.
     async fn close(mut self) -> Result<(), Error> {
         if let Some(heartbeat) = self.heartbeat.take() {
             // Aborting only asks: a beat under way on another thread would still write
@@ -441,7 +444,13 @@ impl Source for SqliteSource {
                 )
             })?;
         }
-        self.queue.close()
+        // Every delivery is settled and the heartbeat has ended: a count of one is this
+        // source alone.
+        if Arc::strong_count(&self.queue.inner) == 1 {
+            self.queue.close()
+        } else {
+            Ok(())
+        }
     }
 }
 
