@@ -596,3 +596,54 @@ async fn a_consumer_a_killed_process_left_holding_nothing_is_removed_by_the_live
     live.close().await.expect("closed");
     cleanup(&stream).await;
 }
+
+/// An entry the read ahead brought is this process's from then on, though no handler took
+/// it yet (the handlers are busy longer than the claim's idle time): it is renewed, and
+/// another consumer does not claim it.
+#[tokio::test]
+async fn what_the_read_ahead_brought_is_renewed_before_it_is_given_out() {
+    if !broker::available(
+        broker::REDIS,
+        "what_the_read_ahead_brought_is_renewed_before_it_is_given_out",
+    ) {
+        return;
+    }
+    let stream = broker::unique_name("redis_ahead_renewed");
+    let claim_after = Duration::from_secs(1);
+    publish(&stream, &["a"]).await;
+    let mut first = Options::new()
+        .claim_after(claim_after)
+        .source(URL, &stream, 2)
+        .await
+        .expect("a source");
+    // Giving out a sends the read ahead, which takes b as it arrives.
+    let a = next(&mut first).await;
+    publish(&stream, &["b"]).await;
+    tokio::time::sleep(claim_after * 2).await;
+    let me = first.consumer().to_owned();
+    assert_eq!(consumers(&stream).await, [(me, 2)], "the read ahead took b");
+
+    let mut second = Options::new()
+        .claim_after(claim_after)
+        .source(URL, &stream, 1)
+        .await
+        .expect("a second source");
+    let claimed = timeout(claim_after * 2, second.next()).await;
+    assert!(
+        claimed.is_err(),
+        "another consumer claimed what the read ahead brought: {:?}",
+        claimed.map(|d| d.map(|d| d.message().text().unwrap_or_default().to_owned()))
+    );
+    let b = next(&mut first).await;
+    assert_eq!(b.message().text(), Some("b"));
+    assert_eq!(b.message().attempt(), 1, "b was never claimed");
+    a.ack().await.expect("acknowledged");
+    b.ack().await.expect("acknowledged");
+    for source in [first, second] {
+        let mut source = source;
+        assert!(source.stop().await.expect("stopped").is_empty());
+        source.close().await.expect("closed");
+    }
+    assert_eq!(xlen(&stream).await, 0);
+    cleanup(&stream).await;
+}

@@ -525,7 +525,19 @@ struct ReadJob {
 }
 
 impl ReadJob {
-    async fn run(mut self) -> Result<Read, Error> {
+    /// The read; what it brought is renewed from now on, though it may wait in the task's
+    /// result until the runner's next `next` (after a handler longer than the claim's
+    /// idle time), so that no other consumer claims it meanwhile.
+    async fn run(self) -> Result<Read, Error> {
+        let shared = Arc::clone(&self.shared);
+        let read = self.read().await?;
+        shared
+            .held()
+            .extend(read.entries.iter().map(|entry| entry.id.clone()));
+        Ok(read)
+    }
+
+    async fn read(mut self) -> Result<Read, Error> {
         let target = &self.shared.target;
         if let Some(idle) = self.claim {
             let entries = self.claim(idle).await?;
