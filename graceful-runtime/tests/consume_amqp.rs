@@ -677,3 +677,34 @@ async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
     assert_eq!(ready(&channel, &queue).await, 0);
     delete(&channel, &queue).await;
 }
+
+/// A publish once the connection is lost says which queue on which broker, as every other
+/// error of the source does.
+#[tokio::test]
+async fn a_publish_on_a_lost_connection_names_the_queue_and_the_broker() {
+    if !broker::available(
+        broker::RABBITMQ,
+        "a_publish_on_a_lost_connection_names_the_queue_and_the_broker",
+    ) {
+        return;
+    }
+    let queue = broker::unique_name("amqp_publish_lost");
+    let _cleanup = Cleanup::queue(&queue);
+    let proxy = Proxy::start(broker::RABBITMQ.addr).await;
+    let publisher = amqp::publisher(&proxy.url(), &queue)
+        .await
+        .expect("a publisher through the proxy");
+    publisher.publish(b"a").await.expect("confirmed");
+    proxy.cut();
+    // The client notices the lost connection.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let error = tokio::time::timeout(Duration::from_secs(35), publisher.publish(b"b"))
+        .await
+        .expect("the publish returns")
+        .expect_err("a publish on a lost connection fails");
+    let shown = error.to_string();
+    assert!(
+        shown.contains(&queue) && shown.contains(&proxy.addr.to_string()),
+        "the error names the queue and the broker: {shown:?}"
+    );
+}

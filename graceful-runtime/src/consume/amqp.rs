@@ -277,7 +277,12 @@ impl Link {
             // number and send the publish as one step.
             let _order = self.confirms.order.lock().await;
             let (tx, rx) = oneshot::channel();
-            let seq = self.confirms.expect(tx)?;
+            let Some(seq) = self.confirms.expect(tx) else {
+                return Err(Error::msg(format!(
+                    "{}: the channel is closed (the connection was lost, or the broker closed it)",
+                    self.failed(what)
+                )));
+            };
             if let Err(e) = self
                 .channel
                 .basic_publish(
@@ -393,15 +398,17 @@ struct ConfirmState {
 }
 
 impl Confirms {
-    fn expect(&self, tx: oneshot::Sender<bool>) -> Result<u64, Error> {
+    /// The sequence number of the publish about to be sent, whose confirm goes to `tx`;
+    /// `None` once the channel is closed.
+    fn expect(&self, tx: oneshot::Sender<bool>) -> Option<u64> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.closed {
-            return Err(Error::msg("the channel is closed"));
+            return None;
         }
         state.last += 1;
         let seq = state.last;
         state.waiting.insert(seq, tx);
-        Ok(seq)
+        Some(seq)
     }
 
     fn forget(&self, seq: u64) {
