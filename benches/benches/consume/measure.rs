@@ -8,7 +8,7 @@ use std::thread;
 use std::time::Duration;
 
 use graceful_process_tests::upgrade::become_subreaper;
-use support::stats::{ratio, secs, Samples};
+use support::stats::{secs, Samples};
 use support::subject::{Ended, Subject};
 use support::table::Table;
 use support::{clock, fail};
@@ -142,6 +142,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
         "graceful's runner",
         "loop by hand",
         "ratio",
+        "rounds' ratios",
         "target",
         "met",
         "CPU a message: runner",
@@ -152,6 +153,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
         "graceful's runner",
         "loop by hand, acknowledgements confirmed",
         "ratio",
+        "rounds' ratios",
         "CPU a message: runner",
         "by hand, confirmed",
     ]);
@@ -159,13 +161,24 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
     for &source in sources {
         let mut rates: BTreeMap<&str, Samples> = BTreeMap::new();
         let mut cpu: BTreeMap<&str, Samples> = BTreeMap::new();
+        // The runner's rate over each loop by hand's, round by round: the modes of a round
+        // run one after the other, on a machine (and a broker) in the same state.
+        let mut ratios: BTreeMap<&str, Samples> = BTreeMap::new();
         let modes: &[&str] = if source.name == "amqp" {
             &["runner", "by-hand", "by-hand-confirmed"]
         } else {
             &["runner", "by-hand"]
         };
         for run in 0..runs {
-            for &mode in modes {
+            // Each round begins with the next mode, so that none always runs first (after
+            // the broker deleted the last round's queue) or last.
+            let order = modes
+                .iter()
+                .cycle()
+                .skip(run % modes.len())
+                .take(modes.len());
+            let mut round: BTreeMap<&str, f64> = BTreeMap::new();
+            for &mode in order {
                 let queue = queue_name(&format!("tp_{}", mode.replace('-', "")), source, run);
                 let url = source.url(&queue);
                 let count = if source.in_process() {
@@ -199,21 +212,28 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
                     Ended::Exited { status, .. } if status.success() => {}
                     other => fail(&format!("{} {mode} on {}: {other:?}", BIN, source.name)),
                 }
-                rates
-                    .entry(mode)
-                    .or_default()
-                    .push(count as f64 / (ns / 1e9));
+                let rate = count as f64 / (ns / 1e9);
+                rates.entry(mode).or_default().push(rate);
+                round.insert(mode, rate);
                 runtime.block_on(source.delete(&queue));
+            }
+            for (&mode, &rate) in &round {
+                if mode != "runner" {
+                    ratios.entry(mode).or_default().push(round["runner"] / rate);
+                }
             }
         }
         let runner = rates["runner"].median();
         let by_hand = rates["by-hand"].median();
+        let against = |mode: &str| ratios[mode].median();
+        let range = |mode: &str| format!("{:.2}–{:.2}×", ratios[mode].min(), ratios[mode].max());
         let cpu_of = |mode: &str| cpu.get(mode).map_or("-".to_owned(), |s| micros(s.median()));
         table.row([
             source.name.to_owned(),
             format!("{runner:.0}/s"),
             format!("{by_hand:.0}/s"),
-            ratio(runner, by_hand),
+            format!("{:.2}×", against("by-hand")),
+            range("by-hand"),
             // No broker: what the runner costs beside a loop that does nothing else, a
             // figure to watch, not a target (a handler that works, or a broker, dwarfs it).
             if source.in_process() {
@@ -224,7 +244,7 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
             .to_owned(),
             if source.in_process() {
                 "–"
-            } else if runner >= 0.95 * by_hand {
+            } else if against("by-hand") >= 0.95 {
                 "yes"
             } else {
                 "**no**"
@@ -240,7 +260,8 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
                 source.name.to_owned(),
                 format!("{runner:.0}/s"),
                 format!("{by_hand_confirmed:.0}/s"),
-                ratio(runner, by_hand_confirmed),
+                format!("{:.2}×", against("by-hand-confirmed")),
+                range("by-hand-confirmed"),
                 cpu_of("runner"),
                 cpu_of("by-hand-confirmed"),
             ]);
@@ -257,6 +278,11 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
              comes back: the runner's own cost a message, without a broker's."
         );
     }
+    println!(
+        "\nratio: the median over the rounds of the runner's rate over the loop's, in one round \
+         (each mode once, one after the other, the first a different one each round); rounds' \
+         ratios: the lowest and the highest."
+    );
     println!(
         "\nCPU a message: the CPU time every thread of the consuming process used from the first \
          handler's start to the last acknowledgement, over the messages (Linux; the broker's not counted)."
