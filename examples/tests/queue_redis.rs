@@ -83,7 +83,7 @@ fn redis_an_upgrade_rolled_back_leaves_no_trace() {
     ) else {
         return;
     };
-    on_broker::an_upgrade_rolled_back_leaves_no_trace(&queue);
+    on_broker::upgrades_that_fail_leave_no_trace(&queue);
 }
 
 #[test]

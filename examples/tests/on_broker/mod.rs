@@ -599,10 +599,11 @@ pub(crate) fn upgrades_in_place_under_load(queue: &Queue) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// On a queue, upgrades that fail: a new binary that exits at once, then a real one
-/// rolled back before it is ready (its upgrade timeout is shorter than its start). Each
-/// leaves no trace: the old process goes on consuming what it holds and what arrives, and
-/// at the end every message sent was done exactly once.
+/// Upgrades that fail: a new binary that exits at once, then a real one rolled back before
+/// it is ready (its upgrade timeout is shorter than its start). Each leaves no trace: on a
+/// stream the broker's registrations stay as they were, the old process goes on consuming
+/// what it holds and what arrives, and at the end every message sent was done exactly
+/// once.
 #[cfg(target_os = "linux")]
 pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
     let (dir, app) = deployed(queue);
@@ -615,26 +616,40 @@ pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
             ("QUEUE_WORKER_RATE", "0"),
             ("QUEUE_WORKER_WORKERS", "10"),
             ("QUEUE_WORKER_OP_TIME", "300ms"),
-            // Too short for a new process to connect and be ready: the real binary's
-            // upgrade is rolled back.
-            ("GRACEFUL_UPGRADE_TIMEOUT", "5ms"),
+            // Too short for a new process to start, connect and be ready (exec alone
+            // takes about as long): the real binary's upgrade is rolled back. 5 ms was
+            // not: on Redis a new process was ready after 4.4 ms, and served.
+            ("GRACEFUL_UPGRADE_TIMEOUT", "1ms"),
         ],
     );
     let pid = svc.id();
     eventually("the process acknowledges", || {
         queue.journal().done_by(pid) > 5
     });
+    // On a stream, the consumer the old process registered, and no other.
+    let registered = || (queue.kind() == Kind::Stream).then(|| registrations(queue));
+    let before = registered();
+    assert!(
+        before.is_none_or(|n| n == 1),
+        "one registration: {before:?}"
+    );
 
     break_binary(&dir, &app);
     svc.signal("HUP");
     svc.wait_for_stderr("upgrade failed");
+    assert_eq!(
+        registered(),
+        before,
+        "a binary that exits at once registered"
+    );
     // The real binary, rolled back before it is ready.
     support::upgrade::deploy(&example("queue_worker"), &app);
     let done_before = queue.journal().done_by(pid);
+    let failed_once = svc.stderr_count("upgrade failed");
     svc.signal("HUP");
-    eventually("the second upgrade fails too", || {
-        svc.stderr_has("upgrade failed") && svc.printed_all("ready").len() == 1
-    });
+    svc.wait_for_stderr_times("upgrade failed", failed_once + 1);
+
+    assert_eq!(registered(), before, "a process rolled back registered");
     eventually("the old process goes on consuming", || {
         queue.journal().done_by(pid) > done_before + 20
     });
@@ -643,42 +658,13 @@ pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
     eventually("every message sent is done", || queue.all_sent_done());
     svc.signal("TERM");
     queue.assert_clean_exit(&svc.exited());
-    queue.journal().assert_each_sent_done_once();
-    let _ = std::fs::remove_dir_all(dir);
-}
-
-/// On a stream, an upgrade whose new process exits at once, never ready, is rolled back:
-/// the broker's registrations stay as they were, the old process goes on consuming, and
-/// nothing is lost or done twice.
-#[cfg(target_os = "linux")]
-pub(crate) fn an_upgrade_rolled_back_leaves_no_trace(queue: &Queue) {
-    let (dir, app) = deployed(queue);
-    let mut svc = queue.start_at(
-        app.to_str().unwrap(),
-        queue.broker.url,
-        "rolled-back",
-        &[
-            ("QUEUE_WORKER_RATE", "40"),
-            ("QUEUE_WORKER_WORKERS", "10"),
-            ("QUEUE_WORKER_OP_TIME", "300ms"),
-        ],
+    let journal = queue.journal();
+    journal.assert_each_sent_done_once();
+    assert_eq!(
+        journal.done_by(pid),
+        journal.done_lines(),
+        "a process whose upgrade failed did messages"
     );
-    let pid = svc.id();
-    eventually("the consumer is busy", || queue.journal().done_by(pid) > 10);
-    let before = registrations(queue);
-    assert_eq!(before, 1, "one registration before the upgrade");
-
-    break_binary(&dir, &app);
-    let done_before = queue.journal().done_by(pid);
-    svc.signal("HUP");
-    svc.wait_for_stderr("upgrade failed");
-    assert_eq!(registrations(queue), before, "the registrations changed");
-    eventually("the old process goes on consuming", || {
-        queue.journal().done_by(pid) > done_before + 20
-    });
-    svc.signal("TERM");
-    queue.assert_clean_exit(&svc.exited());
-    queue.drain_and_check("30s");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -74,6 +74,11 @@ impl Journal {
         self.done.iter().filter(|(_, by)| *by == pid).count()
     }
 
+    /// How many `done` lines there are, by any process.
+    pub fn done_lines(&self) -> usize {
+        self.done.len()
+    }
+
     /// Fails the test unless every id sent was done exactly once, and nothing was done
     /// that was not sent; names the ids at fault. Returns how many were sent.
     #[track_caller]

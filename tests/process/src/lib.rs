@@ -287,14 +287,24 @@ impl Service {
         self.stderr.lock().unwrap().contains(needle)
     }
 
+    /// How many times stderr holds `needle` by now.
+    pub fn stderr_count(&self, needle: &str) -> usize {
+        self.stderr.lock().unwrap().matches(needle).count()
+    }
+
     /// Waits until stderr holds `needle`.
     pub fn wait_for_stderr(&mut self, needle: &str) {
+        self.wait_for_stderr_times(needle, 1);
+    }
+
+    /// Waits until stderr holds `needle` at least `times` times.
+    pub fn wait_for_stderr_times(&mut self, needle: &str, times: usize) {
         let until = Instant::now() + PATIENCE;
-        while !self.stderr.lock().unwrap().contains(needle) {
+        while self.stderr_count(needle) < times {
             if Instant::now() >= until {
                 let _ = self.child.kill();
                 panic!(
-                    "no {needle:?} on the service's stderr; stdout: {:#?}\nstderr: {}",
+                    "not {times} {needle:?} on the service's stderr; stdout: {:#?}\nstderr: {}",
                     self.stdout.lock().unwrap(),
                     self.stderr.lock().unwrap()
                 );
