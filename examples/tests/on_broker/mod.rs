@@ -6,8 +6,9 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use graceful_process_tests as support;
@@ -234,8 +235,8 @@ impl Queue {
     /// stream (delivered or not).
     pub(crate) fn remaining(&self) -> u64 {
         match self.broker.name {
-            "RabbitMQ" => rabbitmq_ready(&self.name),
-            "PostgreSQL" => postgres_rows(&self.name),
+            "RabbitMQ" => rabbitmq_counts(self.broker.url, &self.name).ready,
+            "PostgreSQL" => postgres_rows(self.broker.url, &self.name),
             "Redis" => redis_xlen(self.broker.addr, &self.name),
             "NATS" => nats_stream_messages(self.broker.addr, &self.name),
             other => panic!("no count for {other}"),
@@ -599,57 +600,88 @@ pub(crate) fn upgrades_in_place_under_load(queue: &Queue) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// Upgrades that fail: a new binary that exits at once, then a real one rolled back before
-/// it is ready (its upgrade timeout is shorter than its start). Each leaves no trace: on a
-/// stream the broker's registrations stay as they were, the old process goes on consuming
-/// what it holds and what arrives, and at the end every message sent was done exactly
-/// once.
+/// Upgrades that fail: a new binary that exits at once, then the real one, started and
+/// rolled back before it is ready. Neither leaves a trace: while each upgrade runs and
+/// after it, the consumers the broker has on the queue stay as they were (none on
+/// PostgreSQL's table to count) and no message is done by another process; the old
+/// process goes on consuming what it holds and what arrives, and at the end every message
+/// sent was done exactly once, by it, and nothing is left on the broker.
+///
+/// The real binary is made to be mid-start at its rollback, whatever the machine's speed:
+/// the old process reaches the broker through a proxy, which holds the new process's
+/// first connection unanswered past the upgrade's timeout, until the new process has
+/// heard its rollback (its `SIGTERM`); then lets it through. The new process finishes its
+/// start during its drain delay: connected, its consumer started, never ready. A process
+/// whose consumer took messages before it was ready (or once its stop had begun) would
+/// show, on RabbitMQ, Redis and NATS, as a consumer more on the broker, and everywhere as
+/// messages done by another process.
 #[cfg(target_os = "linux")]
 pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
     let (dir, app) = deployed(queue);
+    let proxy = Proxy::start(queue.broker);
     let mut producer = queue.producer("20");
     let mut svc = queue.start_at(
         app.to_str().unwrap(),
-        queue.broker.url,
+        &proxy.url(),
         "kept",
         &[
             ("QUEUE_WORKER_RATE", "0"),
             ("QUEUE_WORKER_WORKERS", "10"),
             ("QUEUE_WORKER_OP_TIME", "300ms"),
-            // Too short for a new process to start, connect and be ready (exec alone
-            // takes about as long): the real binary's upgrade is rolled back. 5 ms was
-            // not: on Redis a new process was ready after 4.4 ms, and served.
-            ("GRACEFUL_UPGRADE_TIMEOUT", "1ms"),
+            // Long enough for a new process to start its program (its signal handlers
+            // in place), far shorter than the proxy holds its first connection.
+            ("GRACEFUL_UPGRADE_TIMEOUT", "300ms"),
         ],
     );
     let pid = svc.id();
     eventually("the process acknowledges", || {
         queue.journal().done_by(pid) > 5
     });
-    // On a stream, the consumer the old process registered, and no other.
-    let registered = || (queue.kind() == Kind::Stream).then(|| registrations(queue));
-    let before = registered();
+    // The consumer the old process registered, and no other.
+    let before = registrations(queue);
     assert!(
         before.is_none_or(|n| n == 1),
         "one registration: {before:?}"
     );
 
     break_binary(&dir, &app);
-    svc.signal("HUP");
-    svc.wait_for_stderr("upgrade failed");
-    assert_eq!(
-        registered(),
+    failed_upgrade(
+        queue,
+        &mut svc,
         before,
-        "a binary that exits at once registered"
+        "a binary that exits at once",
+        |_| {},
     );
-    // The real binary, rolled back before it is ready.
-    support::upgrade::deploy(&example("queue_worker"), &app);
-    let done_before = queue.journal().done_by(pid);
-    let failed_once = svc.stderr_count("upgrade failed");
-    svc.signal("HUP");
-    svc.wait_for_stderr_times("upgrade failed", failed_once + 1);
 
-    assert_eq!(registered(), before, "a process rolled back registered");
+    // The real binary, held at its first connection until its rollback has begun.
+    support::upgrade::deploy(&example("queue_worker"), &app);
+    let rolled_back = "new): SIGTERM: shutting down";
+    proxy.hold();
+    failed_upgrade(
+        queue,
+        &mut svc,
+        before,
+        "the real binary, rolled back",
+        |svc| {
+            if proxy.held() > 0 && svc.stderr_has(rolled_back) {
+                proxy.release();
+            }
+        },
+    );
+    assert!(
+        proxy.released(),
+        "the real binary never connected, or never heard its rollback"
+    );
+    // It started its consumer, which took nothing.
+    let consumer = format!("{}-kept", queue.name);
+    assert!(
+        svc.stderr_has(&format!(
+            "new): consumer \"{consumer}\": intake stopped; 0 message(s) under way, 0 handed back unstarted"
+        )),
+        "the rolled-back process's consumer did not end having taken nothing"
+    );
+
+    let done_before = queue.journal().done_by(pid);
     eventually("the old process goes on consuming", || {
         queue.journal().done_by(pid) > done_before + 20
     });
@@ -657,7 +689,8 @@ pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
     queue.assert_clean_exit(&producer.exited());
     eventually("every message sent is done", || queue.all_sent_done());
     svc.signal("TERM");
-    queue.assert_clean_exit(&svc.exited());
+    let out = svc.exited();
+    queue.assert_clean_exit(&out);
     let journal = queue.journal();
     journal.assert_each_sent_done_once();
     assert_eq!(
@@ -665,55 +698,118 @@ pub(crate) fn upgrades_that_fail_leave_no_trace(queue: &Queue) {
         journal.done_lines(),
         "a process whose upgrade failed did messages"
     );
+    assert_eq!(queue.remaining(), 0, "messages left on the broker");
+    // The second upgrade's process was the real binary, and its rollback came before it
+    // was ready: it said so, and never that it was.
+    let started = out.stderr.matches("upgrade: started ").count();
+    assert_eq!(started, 2, "{}", out.stderr);
+    let new = out
+        .stderr
+        .rsplit("upgrade: started ")
+        .next()
+        .and_then(|line| line.split(" as pid ").nth(1))
+        .and_then(|rest| rest.split(',').next())
+        .unwrap_or_else(|| panic!("no pid for the second upgrade: {}", out.stderr));
+    out.assert_stderr(&format!(
+        "the new process (pid {new}) was not ready after 300ms"
+    ));
+    out.assert_stderr(&format!("(pid {new}, new): SIGTERM: shutting down"));
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Sends `svc` a SIGHUP whose upgrade must fail (`what` is its new process), calling
+/// `meanwhile` each turn while it runs. The broker's registrations stay `before`
+/// throughout and after it, and no process but `svc` does a message.
+#[cfg(target_os = "linux")]
+fn failed_upgrade(
+    queue: &Queue,
+    svc: &mut Service,
+    before: Option<u64>,
+    what: &str,
+    mut meanwhile: impl FnMut(&Service),
+) {
+    let failed = svc.stderr_count("upgrade failed");
+    svc.signal("HUP");
+    let until = Instant::now() + support::PATIENCE;
+    while svc.stderr_count("upgrade failed") == failed {
+        assert!(Instant::now() < until, "{what}: the upgrade did not fail");
+        assert_eq!(
+            registrations(queue),
+            before,
+            "{what}: a consumer more on the broker during the upgrade"
+        );
+        meanwhile(svc);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        registrations(queue),
+        before,
+        "{what}: a consumer more on the broker"
+    );
+    let journal = queue.journal();
+    assert_eq!(
+        journal.done_by(svc.id()),
+        journal.done_lines(),
+        "{what}: messages done by another process"
+    );
+}
+
 /// A TCP proxy to a broker, on threads of the test, that the test cuts: the broker goes
-/// away for the processes behind it, while it stays up for everyone else.
+/// away for the processes behind it, while it stays up for everyone else. It can also
+/// hold the connections it accepts, unanswered, until the test lets them through.
 pub(crate) struct Proxy {
     broker: Broker,
     pub(crate) addr: SocketAddr,
-    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    links: std::sync::Arc<std::sync::Mutex<Vec<TcpStream>>>,
+    links: Arc<Mutex<Links>>,
+}
+
+/// A proxy's connections. Each decision (link, hold, close) is taken under its lock, the
+/// one `cut` and `release` take: a connection is either in a list when they look, or
+/// finds what they decided.
+#[derive(Default)]
+struct Links {
+    /// Set by `cut`: from then on a connection is closed as soon as it is accepted.
+    cut: bool,
+    /// Set by `hold`, cleared by `release`.
+    holding: bool,
+    /// Whether `release` let connections through.
+    released: bool,
+    /// The connections accepted while holding, not yet linked to the broker.
+    held: Vec<TcpStream>,
+    /// Both ends of every connection linked through it.
+    open: Vec<TcpStream>,
+}
+
+/// The proxy's connections, locked (a panicked thread of the proxy leaves them usable).
+fn locked(links: &Mutex<Links>) -> std::sync::MutexGuard<'_, Links> {
+    links
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Proxy {
     pub(crate) fn start(broker: Broker) -> Proxy {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use std::sync::{Arc, Mutex};
-
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().expect("address");
-        let links: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-        let open = Arc::new(AtomicBool::new(true));
-        let (kept, accepting) = (links.clone(), open.clone());
+        let links: Arc<Mutex<Links>> = Arc::default();
+        let kept = links.clone();
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { break };
-                if !accepting.load(Ordering::SeqCst) {
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(broker.addr) else {
-                    continue;
-                };
-                let mut all = kept.lock().unwrap();
-                all.push(client.try_clone().unwrap());
-                all.push(server.try_clone().unwrap());
-                for (mut from, mut to) in [
-                    (client.try_clone().unwrap(), server.try_clone().unwrap()),
-                    (server, client),
-                ] {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(std::net::Shutdown::Both);
-                    });
+                let mut links = locked(&kept);
+                if links.cut {
+                    let _ = client.shutdown(Shutdown::Both);
+                } else if links.holding {
+                    links.held.push(client);
+                } else {
+                    drop(links);
+                    link(&kept, broker, client);
                 }
             }
         });
         Proxy {
             broker,
             addr,
-            open,
             links,
         }
     }
@@ -725,12 +821,81 @@ impl Proxy {
             .replace(self.broker.addr, &self.addr.to_string())
     }
 
-    /// Closes every connection through it, and lets no new one through.
+    /// Closes every connection through it, and lets no new one through: one accepted at
+    /// the same moment is closed at once.
     pub(crate) fn cut(&self) {
-        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
-        for link in self.links.lock().unwrap().drain(..) {
-            let _ = link.shutdown(std::net::Shutdown::Both);
+        let mut links = locked(&self.links);
+        links.cut = true;
+        let Links { held, open, .. } = &mut *links;
+        for link in held.drain(..).chain(open.drain(..)) {
+            let _ = link.shutdown(Shutdown::Both);
         }
+    }
+
+    /// Holds the connections accepted from now on, unanswered, until [`Proxy::release`];
+    /// those already through go on.
+    pub(crate) fn hold(&self) {
+        locked(&self.links).holding = true;
+    }
+
+    /// How many connections wait, held.
+    pub(crate) fn held(&self) -> usize {
+        locked(&self.links).held.len()
+    }
+
+    /// Lets the held connections through to the broker, and those accepted from now on.
+    pub(crate) fn release(&self) {
+        let held = {
+            let mut links = locked(&self.links);
+            links.holding = false;
+            links.released = true;
+            std::mem::take(&mut links.held)
+        };
+        for client in held {
+            link(&self.links, self.broker, client);
+        }
+    }
+
+    /// Whether [`Proxy::release`] was called.
+    pub(crate) fn released(&self) -> bool {
+        locked(&self.links).released
+    }
+}
+
+/// Links `client` to `broker` through the proxy whose connections are `links`, unless the
+/// proxy was cut: then it closes `client`.
+fn link(links: &Mutex<Links>, broker: Broker, client: TcpStream) {
+    let Ok(server) = TcpStream::connect(broker.addr) else {
+        let _ = client.shutdown(Shutdown::Both);
+        return;
+    };
+    let (Ok(client_end), Ok(server_end)) = (client.try_clone(), server.try_clone()) else {
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = server.shutdown(Shutdown::Both);
+        return;
+    };
+    {
+        // Checked and listed under the lock `cut` takes: a cut either finds this link in
+        // the list, or this link finds the cut.
+        let mut links = locked(links);
+        if links.cut {
+            let _ = client.shutdown(Shutdown::Both);
+            let _ = server.shutdown(Shutdown::Both);
+            return;
+        }
+        links.open.push(client_end);
+        links.open.push(server_end);
+    }
+    let (Ok(client_copy), Ok(server_copy)) = (client.try_clone(), server.try_clone()) else {
+        let _ = client.shutdown(Shutdown::Both);
+        let _ = server.shutdown(Shutdown::Both);
+        return;
+    };
+    for (mut from, mut to) in [(client_copy, server_copy), (server, client)] {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(Shutdown::Both);
+        });
     }
 }
 
@@ -807,12 +972,19 @@ pub(crate) fn broker_gone_mid_drain(queue: &Queue, proxy: &Proxy) -> Exited {
     out
 }
 
-/// The consumers the broker has for this stream: Redis's group members, JetStream's
-/// consumers of the stream.
-pub(crate) fn registrations(queue: &Queue) -> u64 {
+/// The consumers the broker has for this queue: RabbitMQ's consumers of the queue, Redis's
+/// group members, JetStream's consumers of the stream; `None` on PostgreSQL, where a
+/// consumer leaves nothing on the server to count.
+pub(crate) fn registrations(queue: &Queue) -> Option<u64> {
     match queue.broker.name {
-        "Redis" => redis_group_members(queue.broker.addr, &queue.name, "graceful"),
-        "NATS" => nats_consumers(queue.broker.addr, &queue.name),
+        "RabbitMQ" => Some(rabbitmq_counts(queue.broker.url, &queue.name).consumers),
+        "PostgreSQL" => None,
+        "Redis" => Some(redis_group_members(
+            queue.broker.addr,
+            &queue.name,
+            "graceful",
+        )),
+        "NATS" => Some(nats_consumers(queue.broker.addr, &queue.name)),
         other => panic!("no registrations for {other}"),
     }
 }
@@ -821,8 +993,8 @@ pub(crate) fn registrations(queue: &Queue) -> u64 {
 /// dead letters), with the broker's own client or protocol.
 fn delete(broker: Broker, name: &str) -> Result<(), String> {
     match broker.name {
-        "RabbitMQ" => rabbitmq_delete(name).map_err(|e| e.to_string()),
-        "PostgreSQL" => postgres_drop(name).map_err(|e| e.to_string()),
+        "RabbitMQ" => rabbitmq_delete(broker.url, name).map_err(|e| e.to_string()),
+        "PostgreSQL" => postgres_drop(broker.url, name).map_err(|e| e.to_string()),
         "Redis" => {
             redis_del(broker.addr, &[name, &format!("{name}:dead")]);
             Ok(())
@@ -844,21 +1016,80 @@ fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
         .block_on(work)
 }
 
-/// A channel on RabbitMQ, as guest.
+/// `%XX` decoded, as a URL's parts are.
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while at < bytes.len() {
+        let hex = bytes
+            .get(at + 1..at + 3)
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match (bytes[at], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                at += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                at += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+/// What connecting to the RabbitMQ of `url` takes: `amqp://user:password@host:port/vhost`,
+/// with the defaults of RabbitMQ's URI spec for what it leaves out (guest, port 5672, the
+/// vhost `/`).
+fn rabbitmq_arguments(url: &str) -> amqprs::connection::OpenConnectionArguments {
+    let rest = url
+        .strip_prefix("amqp://")
+        .unwrap_or_else(|| panic!("not an AMQP URL: {url}"));
+    let rest = rest.split_once('?').map_or(rest, |(rest, _)| rest);
+    let (authority, vhost) = rest.split_once('/').unwrap_or((rest, ""));
+    let (login, host) = authority
+        .rsplit_once('@')
+        .unwrap_or(("guest:guest", authority));
+    let (user, password) = login.split_once(':').unwrap_or((login, ""));
+    let (host, port) = match host.rsplit_once(':') {
+        Some((host, port)) => (
+            host,
+            port.parse()
+                .unwrap_or_else(|_| panic!("not a port in {url}")),
+        ),
+        None => (host, 5672),
+    };
+    let vhost = if vhost.is_empty() {
+        "/".to_owned()
+    } else {
+        percent_decoded(vhost)
+    };
+    let mut arguments = amqprs::connection::OpenConnectionArguments::new(
+        host,
+        port,
+        &percent_decoded(user),
+        &percent_decoded(password),
+    );
+    arguments.virtual_host(&vhost);
+    arguments
+}
+
+/// A channel on the RabbitMQ of `url`.
 async fn rabbitmq_channel(
+    url: &str,
 ) -> Result<(amqprs::connection::Connection, amqprs::channel::Channel), amqprs::error::Error> {
-    use amqprs::connection::{Connection, OpenConnectionArguments};
-    let args = OpenConnectionArguments::new("127.0.0.1", 5672, "guest", "guest");
-    let connection = Connection::open(&args).await?;
+    let connection = amqprs::connection::Connection::open(&rabbitmq_arguments(url)).await?;
     let channel = connection.open_channel(None).await?;
     Ok((connection, channel))
 }
 
-/// Deletes a RabbitMQ queue.
-fn rabbitmq_delete(queue: &str) -> Result<(), amqprs::error::Error> {
+/// Deletes a queue on the RabbitMQ of `url`.
+fn rabbitmq_delete(url: &str, queue: &str) -> Result<(), amqprs::error::Error> {
     block_on(async {
         use amqprs::channel::QueueDeleteArguments;
-        let (connection, channel) = rabbitmq_channel().await?;
+        let (connection, channel) = rabbitmq_channel(url).await?;
         channel
             .queue_delete(QueueDeleteArguments::new(queue))
             .await?;
@@ -867,43 +1098,55 @@ fn rabbitmq_delete(queue: &str) -> Result<(), amqprs::error::Error> {
     })
 }
 
-/// The messages ready in a RabbitMQ queue.
-fn rabbitmq_ready(queue: &str) -> u64 {
-    let ready = block_on(async {
+/// A RabbitMQ queue's counts, as a passive declaration answers them.
+struct RabbitMqCounts {
+    /// The messages ready in the queue.
+    ready: u64,
+    /// The consumers of the queue.
+    consumers: u64,
+}
+
+/// The counts of a queue on the RabbitMQ of `url` (none of a queue that is not there).
+fn rabbitmq_counts(url: &str, queue: &str) -> RabbitMqCounts {
+    let (ready, consumers) = block_on(async {
         use amqprs::channel::QueueDeclareArguments;
-        let (connection, channel) = rabbitmq_channel().await?;
+        let (connection, channel) = rabbitmq_channel(url).await?;
         let declared = channel
             .queue_declare(QueueDeclareArguments::new(queue).passive(true).finish())
             .await?;
         let _ = connection.close().await;
-        Ok::<u32, amqprs::error::Error>(declared.map_or(0, |(_, ready, _)| ready))
+        Ok::<_, amqprs::error::Error>(
+            declared.map_or((0, 0), |(_, ready, consumers)| (ready, consumers)),
+        )
     })
     .expect("count the queue");
-    u64::from(ready)
+    RabbitMqCounts {
+        ready: u64::from(ready),
+        consumers: u64::from(consumers),
+    }
 }
 
-/// A client of the PostgreSQL database `test`.
-async fn postgres_client() -> Result<tokio_postgres::Client, tokio_postgres::Error> {
-    let (client, connection) =
-        tokio_postgres::connect(support::broker::POSTGRES.url, tokio_postgres::NoTls).await?;
+/// A client of the PostgreSQL database of `url`.
+async fn postgres_client(url: &str) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     Ok(client)
 }
 
-/// Drops a PostgreSQL table.
-fn postgres_drop(table: &str) -> Result<(), tokio_postgres::Error> {
+/// Drops a table of the PostgreSQL database of `url`.
+fn postgres_drop(url: &str, table: &str) -> Result<(), tokio_postgres::Error> {
     block_on(async {
-        postgres_client()
+        postgres_client(url)
             .await?
             .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
             .await
     })
 }
 
-/// The rows of a PostgreSQL table.
-fn postgres_rows(table: &str) -> u64 {
+/// The rows of a table of the PostgreSQL database of `url`.
+fn postgres_rows(url: &str, table: &str) -> u64 {
     let rows: i64 = block_on(async {
-        let row = postgres_client()
+        let row = postgres_client(url)
             .await?
             .query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])
             .await?;
