@@ -509,3 +509,50 @@ async fn a_wrong_url_an_unreachable_server_and_a_refused_login_fail_at_once() {
         "bounded in time"
     );
 }
+
+/// "A wrong URL … is an error from `source`/`publisher` at once, naming the URL without
+/// its secrets."
+#[tokio::test]
+async fn nats_a_wrong_url_never_shows_its_password() {
+    if !broker::available(broker::NATS, "nats_a_wrong_url_never_shows_its_password") {
+        return;
+    }
+    let queue = broker::unique_name("nats_wrong_url");
+    let mut leaks = Vec::new();
+    for (url, secret) in [
+        ("nats://someone:wrong/secret@127.0.0.1:1", "secret"),
+        ("nats://t0k/en@127.0.0.1:1", "en@"),
+    ] {
+        let error = source::publisher(url, &queue).await.expect_err(url);
+        let shown = broker::chain(&error);
+        if shown.iter().any(|e| e.contains(secret)) {
+            leaks.push(shown);
+        }
+    }
+    assert!(leaks.is_empty(), "the secret is shown: {leaks:#?}");
+}
+
+/// "The queue name must be a valid stream name (no `.`, `*`, `>` or spaces); another name
+/// is refused at `source`/`publisher`".
+#[tokio::test]
+async fn nats_invalid_names_are_refused() {
+    if !broker::available(broker::NATS, "nats_invalid_names_are_refused") {
+        return;
+    }
+    let mut taken = Vec::new();
+    for name in ["a*b", "a>b", "a b", "a.b"] {
+        match timeout(Duration::from_secs(15), source::source(URL, name, 1)).await {
+            Ok(Ok(source)) => {
+                taken.push(name);
+                let _ = source.close().await;
+            }
+            Ok(Err(_)) => {}
+            Err(_) => taken.push(name),
+        }
+        if let Ok(Ok(p)) = timeout(Duration::from_secs(15), source::publisher(URL, name)).await {
+            taken.push(name);
+            let _ = p.close().await;
+        }
+    }
+    assert!(taken.is_empty(), "taken (or hung): {taken:?}");
+}

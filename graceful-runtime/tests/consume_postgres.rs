@@ -13,6 +13,7 @@ use graceful::consume::postgres::{self, PostgresDelivery, PostgresSource};
 use graceful::consume::{Delivery, Publish, Source};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
+use tokio::time::timeout;
 use tokio_postgres::{Client, NoTls};
 
 const URL: &str = broker::POSTGRES.url;
@@ -466,22 +467,11 @@ async fn a_wrong_url_an_unreachable_server_and_a_refused_login_are_clear_errors_
         .await
         .expect_err("a refused login");
     // The client's error is the source, and the chain says why.
-    let causes = &chain(&error)[1..];
+    let causes = &broker::chain(&error)[1..];
     assert!(
         causes.iter().any(|e| e.contains("nobody_here")),
         "{causes:?}"
     );
-}
-
-/// An error and its causes, outermost first.
-fn chain(error: &dyn std::error::Error) -> Vec<String> {
-    let mut chain = vec![error.to_string()];
-    let mut cause = error.source();
-    while let Some(e) = cause {
-        chain.push(e.to_string());
-        cause = e.source();
-    }
-    chain
 }
 
 #[tokio::test]
@@ -518,7 +508,7 @@ async fn a_lost_connection_is_said_and_the_next_call_connects_again() {
             }
             // Said with the queue it was for, even when the connection was lost while a
             // take ahead was connecting.
-            Err(e) => assert!(e.to_string().contains(&table), "{:?}", chain(&e)),
+            Err(e) => assert!(e.to_string().contains(&table), "{:?}", broker::chain(&e)),
         }
     }
     let again = again.expect("the row taken again");
@@ -558,7 +548,7 @@ async fn a_server_out_of_reach_at_the_next_call_is_said_with_the_queue() {
         .await
         .expect("next returns")
         .expect_err("no server to reach");
-    let chain = chain(&error);
+    let chain = broker::chain(&error);
     assert!(chain[0].contains(&table), "names the queue: {chain:?}");
     assert!(
         chain.iter().any(|e| e.contains("cannot connect to")),
@@ -604,4 +594,224 @@ async fn a_source_holds_no_more_rows_than_handlers_while_settlements_are_under_w
     source.close().await.expect("close");
     assert_eq!(count(&admin, &table, "ready").await, 0);
     drop_table(&admin, &table).await;
+}
+
+/// "`graceful::consume::postgres::schema(name)` returns this SQL, for migrations when the
+/// service's role may not create tables."
+#[tokio::test]
+async fn pg_a_role_that_may_not_create_tables_uses_a_table_made_by_a_migration() {
+    if !broker::available(
+        broker::POSTGRES,
+        "pg_a_role_that_may_not_create_tables_uses_a_table_made_by_a_migration",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_mig");
+    let role = broker::unique_name("role");
+    let admin = admin().await;
+    // The migration, run by the table's owner.
+    admin
+        .batch_execute(&postgres::schema(&table))
+        .await
+        .expect("the migration");
+    admin
+        .batch_execute(&format!(
+            "CREATE ROLE \"{role}\" LOGIN; \
+             GRANT SELECT, INSERT, UPDATE, DELETE ON \"{table}\" TO \"{role}\"; \
+             GRANT USAGE ON SEQUENCE \"{table}_id_seq\" TO \"{role}\";"
+        ))
+        .await
+        .expect("the service's role");
+    let url = format!("postgres://{role}@127.0.0.1:5432/test");
+    let publisher = postgres::publisher(&url, &table)
+        .await
+        .map(drop)
+        .map_err(|e| broker::chain(&e));
+    let source = postgres::source(&url, &table, 1)
+        .await
+        .map(drop)
+        .map_err(|e| broker::chain(&e));
+    let _ = admin
+        .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
+        .await;
+    let _ = admin
+        .batch_execute(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""))
+        .await;
+    assert!(
+        publisher.is_ok(),
+        "publisher as a role that may not create tables: {publisher:?}"
+    );
+    assert!(
+        source.is_ok(),
+        "source as a role that may not create tables: {source:?}"
+    );
+}
+
+/// "a wrong URL … [is an error] naming the server without the password".
+#[tokio::test]
+async fn pg_a_wrong_url_never_shows_its_password() {
+    if !broker::available(broker::POSTGRES, "pg_a_wrong_url_never_shows_its_password") {
+        return;
+    }
+    let table = broker::unique_name("pg_wrong_url");
+    let cases = [
+        (
+            "postgres://app@127.0.0.1:notaport/test?password=hunter2",
+            "hunter2",
+        ),
+        ("postgres://app:hun/ter2@127.0.0.1:notaport/test", "ter2"),
+        (
+            "host=127.0.0.1 port=notaport user=app password='hunter two' dbname=test",
+            "two",
+        ),
+        (
+            "host=127.0.0.1 port=notaport user=app password = hunter2 dbname=test",
+            "hunter2",
+        ),
+    ];
+    let mut leaks = Vec::new();
+    for (url, secret) in cases {
+        let error = postgres::source(url, &table, 1).await.expect_err(url);
+        let shown = broker::chain(&error);
+        if shown.iter().any(|e| e.contains(secret)) {
+            leaks.push(shown);
+        }
+    }
+    assert!(leaks.is_empty(), "the password is shown: {leaks:#?}");
+}
+
+/// "Intake stop. `stop` stops taking and returns the rows taken ahead for free handlers but
+/// not given out", handed back with no attempt counted.
+#[tokio::test]
+async fn pg_stop_returns_the_rows_taken_ahead() {
+    if !broker::available(broker::POSTGRES, "pg_stop_returns_the_rows_taken_ahead") {
+        return;
+    }
+    let table = broker::unique_name("pg_stop");
+    let admin = admin().await;
+    let mut source = postgres::source(URL, &table, 2).await.expect("source");
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    publisher.publish(b"a").await.expect("committed");
+    publisher.publish(b"b").await.expect("committed");
+    let first = next(&mut source).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let returned = source.stop().await.expect("stop");
+    let texts: Vec<String> = returned
+        .iter()
+        .map(|d| d.message().text().unwrap_or_default().to_owned())
+        .collect();
+    for delivery in returned {
+        delivery.hand_back().await.expect("hand back");
+    }
+    first.hand_back().await.expect("hand back");
+    source.close().await.expect("close");
+    let ready = count(&admin, &table, "ready").await;
+    let _ = admin
+        .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
+        .await;
+    assert_eq!(texts, ["b"], "stop returns the row taken ahead");
+    assert_eq!(ready, 2, "both rows are back, ready");
+}
+
+/// "A lost connection. `next` returns an error and connects again at the runner's next
+/// call".
+#[tokio::test]
+async fn pg_after_a_lost_connection_the_next_call_connects_again() {
+    if !broker::available(
+        broker::POSTGRES,
+        "pg_after_a_lost_connection_the_next_call_connects_again",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_lost");
+    let app = broker::unique_name("app");
+    let admin = admin().await;
+    let url = format!("{URL}?application_name={app}");
+    let mut source = postgres::source(&url, &table, 4).await.expect("source");
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    publisher.publish(b"a").await.expect("committed");
+    next(&mut source).await.ack().await.expect("ack");
+    // Every take ahead ended (the table is empty): their connections are idle.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let killed: Vec<tokio_postgres::Row> = admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .await
+        .expect("terminate");
+    assert!(!killed.is_empty());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    publisher.publish(b"b").await.expect("committed");
+    let mut errors = Vec::new();
+    let mut taken = None;
+    for _ in 0..8 {
+        match timeout(Duration::from_secs(10), source.next())
+            .await
+            .expect("next returns")
+        {
+            Ok(delivery) => {
+                taken = Some(delivery);
+                break;
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if let Some(delivery) = taken {
+        delivery.ack().await.expect("ack");
+    }
+    let _ = source.stop().await;
+    let _ = source.close().await;
+    let _ = admin
+        .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
+        .await;
+    assert!(
+        errors.len() <= 1,
+        "{} calls of next failed before one connected again: {errors:#?}",
+        errors.len()
+    );
+}
+
+/// "When the server goes away during a drain, each such settlement is logged ("the
+/// connection was lost") … and the rows are taken by the next consumer."
+#[tokio::test]
+async fn pg_a_settlement_on_a_lost_connection_says_the_connection_was_lost() {
+    if !broker::available(
+        broker::POSTGRES,
+        "pg_a_settlement_on_a_lost_connection_says_the_connection_was_lost",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_midsettle");
+    let app = broker::unique_name("app");
+    let admin = admin().await;
+    let url = format!("{URL}?application_name={app}");
+    let mut source = postgres::source(&url, &table, 1).await.expect("source");
+    let publisher = postgres::publisher(URL, &table).await.expect("publisher");
+    publisher.publish(b"a").await.expect("committed");
+    let held = next(&mut source).await;
+    admin
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&app],
+        )
+        .await
+        .expect("terminate");
+    let error = held.ack().await.expect_err("the connection is gone");
+    let said = broker::chain(&error);
+    let _ = source.stop().await;
+    let _ = source.close().await;
+    let ready: i64 = admin
+        .query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])
+        .await
+        .expect("count")
+        .get(0);
+    let _ = admin
+        .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
+        .await;
+    assert_eq!(ready, 1, "the row is still there for the next consumer");
+    assert!(
+        said.iter().any(|e| e.contains("the connection was lost")),
+        "{said:?}"
+    );
 }

@@ -307,8 +307,8 @@ fn without_secret(url: &str) -> String {
     let url = url.trim();
     let scheme_end = url.find("://").map_or(0, |i| i + 3);
     let rest = &url[scheme_end..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let Some(at) = rest[..authority_end].rfind('@') else {
+    // The user part ends at the last `@`: a secret may hold a `/`.
+    let Some(at) = rest.rfind('@') else {
         return url.to_owned();
     };
     let shown = match rest[..at].split_once(':') {

@@ -173,23 +173,76 @@ impl Endpoint {
     }
 }
 
-/// The URL without its password, in either form PostgreSQL accepts.
+/// The URL without its password, in either form PostgreSQL accepts: in the user part
+/// (which may hold a `/` or a `?`) or as a `password` parameter of the query, and
+/// `password = …` (spaces allowed, the value quoted or not) in the key-value form.
 fn redact(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://") {
-        let end = rest.find(['/', '?']).unwrap_or(rest.len());
-        let (authority, tail) = rest.split_at(end);
-        return match authority.rsplit_once('@') {
+        // The user part ends at the last `@`: a password may hold any other character.
+        let (user, rest) = match rest.rsplit_once('@') {
             Some((userinfo, host)) => {
                 let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-                format!("{scheme}://{user}@{host}{tail}")
+                (format!("{user}@"), host)
             }
-            None => url.to_string(),
+            None => (String::new(), rest),
         };
+        let shown = match rest.split_once('?') {
+            Some((place, query)) => {
+                let kept: Vec<&str> = query
+                    .split('&')
+                    .filter(|pair| !pair.trim_start().starts_with("password"))
+                    .collect();
+                format!("{place}?{}", kept.join("&"))
+            }
+            None => rest.to_owned(),
+        };
+        return format!("{scheme}://{user}{shown}");
     }
-    url.split_whitespace()
-        .filter(|pair| !pair.starts_with("password="))
-        .collect::<Vec<_>>()
-        .join(" ")
+    redact_key_values(url)
+}
+
+/// `key = value` pairs without the `password` one: a value is quoted (`'…'`, with `\'`
+/// within) or runs to the next space.
+fn redact_key_values(text: &str) -> String {
+    let mut shown = Vec::new();
+    let mut rest = text.trim_start();
+    while !rest.is_empty() {
+        let key_end = rest
+            .find(|c: char| c == '=' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let key = &rest[..key_end];
+        let after_key = rest[key_end..].trim_start();
+        let Some(after_eq) = after_key.strip_prefix('=') else {
+            // Not a pair: shown as it is, up to the next space.
+            shown.push(key.to_owned());
+            rest = after_key;
+            continue;
+        };
+        let value = after_eq.trim_start();
+        let value_end = if let Some(quoted) = value.strip_prefix('\'') {
+            let mut end = quoted.len();
+            let mut escaped = false;
+            for (i, c) in quoted.char_indices() {
+                match c {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '\'' => {
+                        end = i + 1;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            1 + end
+        } else {
+            value.find(char::is_whitespace).unwrap_or(value.len())
+        };
+        if key != "password" {
+            shown.push(format!("{key}={}", &value[..value_end]));
+        }
+        rest = value[value_end..].trim_start();
+    }
+    shown.join(" ")
 }
 
 /// What a source, its deliveries and a publisher share.
@@ -245,8 +298,17 @@ impl Shared {
         Ok(client)
     }
 
-    /// Creates the table if it is missing.
+    /// Creates the table if it is missing. A table that exists (made by a migration from
+    /// [`schema`]) is used as it is, by a role that may not create tables.
     async fn create(&self, client: &Client) -> Result<(), Error> {
+        let exists = run(
+            client.query_one("SELECT to_regclass($1) IS NOT NULL", &[&self.table]),
+            || self.failed("cannot look for the table of"),
+        )
+        .await?;
+        if exists.get::<_, bool>(0) {
+            return Ok(());
+        }
         let sql = format!(
             "BEGIN; SELECT pg_advisory_xact_lock(hashtext({})); {} COMMIT;",
             literal(&format!("graceful queue {}", self.queue)),
@@ -272,8 +334,13 @@ impl Shared {
     }
 
     async fn held(&self) -> Result<Held, Error> {
-        if let Some(held) = self.idle() {
-            return Ok(held);
+        // An idle connection the server closed meanwhile (a restart, a terminated backend)
+        // is dropped here, not tried: one failed take after a lost connection, not one per
+        // idle connection.
+        while let Some(held) = self.idle() {
+            if !held.client.is_closed() {
+                return Ok(held);
+            }
         }
         // A connection lost mid-handshake (the server restarting, the network) is said
         // with the queue it was for, as a take's other failures are.
@@ -571,6 +638,15 @@ impl fmt::Debug for PostgresDelivery {
     }
 }
 
+/// Whether `error` came from the server ending the session (a `FATAL` answer).
+fn ended_the_session(error: &Error) -> bool {
+    std::error::Error::source(error)
+        .and_then(|e| e.downcast_ref::<tokio_postgres::Error>())
+        .is_some_and(|e| {
+            e.is_closed() || e.as_db_error().is_some_and(|db| db.severity() == "FATAL")
+        })
+}
+
 impl PostgresDelivery {
     /// Ends the row's transaction with `sql`, then returns the connection to the pool.
     async fn settle(mut self, verb: &str, sql: String) -> Result<(), Error> {
@@ -579,15 +655,29 @@ impl PostgresDelivery {
             self.shared
                 .failed(&format!("cannot {verb} message {} of", self.id))
         };
-        if held.client.is_closed() {
-            return Err(Error::msg(format!(
+        let lost = || {
+            format!(
                 "{}: the connection was lost, and the message is back in the queue",
                 what()
-            )));
+            )
+        };
+        if held.client.is_closed() {
+            return Err(Error::msg(lost()));
         }
-        run(held.client.batch_execute(&sql), what).await?;
-        self.shared.back(held);
-        Ok(())
+        // A connection the server ends as the settlement goes (a terminated backend, a
+        // shutdown) fails it with the server's last word: said as the lost connection it is.
+        // A connection the server ends as the settlement goes (a terminated backend, a
+        // shutdown: a FATAL answer) is said as the lost connection it is.
+        match run(held.client.batch_execute(&sql), what).await {
+            Ok(()) => {
+                self.shared.back(held);
+                Ok(())
+            }
+            Err(e) if held.client.is_closed() || ended_the_session(&e) => {
+                Err(Error::new(lost(), e))
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 

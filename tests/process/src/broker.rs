@@ -85,3 +85,14 @@ pub fn unique_name(test: &str) -> String {
         .map_or(0, |d| d.subsec_nanos());
     format!("gt_{test}_{}_{nanos}", std::process::id())
 }
+
+/// An error and its causes, outermost first.
+pub fn chain(error: &dyn std::error::Error) -> Vec<String> {
+    let mut chain = vec![error.to_string()];
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        chain.push(e.to_string());
+        cause = e.source();
+    }
+    chain
+}
