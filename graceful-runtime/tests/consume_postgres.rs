@@ -6,11 +6,13 @@
 #[allow(dead_code, unreachable_pub)]
 mod broker;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use graceful::consume::postgres::{self, PostgresDelivery, PostgresSource};
 use graceful::consume::{Delivery, Publish, Source};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
@@ -668,6 +670,55 @@ async fn pg_a_wrong_url_never_shows_its_password() {
             "host=127.0.0.1 port=notaport user=app password = hunter2 dbname=test",
             "hunter2",
         ),
+        // The key-value form, whatever `://` it holds: only a string that starts with
+        // `postgres://` or `postgresql://` is a URL.
+        (
+            "host=127.0.0.1 port=notaport user=app password=hunter2 application_name=http://x dbname=test",
+            "hunter2",
+        ),
+        (
+            "host=127.0.0.1 port=notaport user=app password=hunt://er2 dbname=test",
+            "er2",
+        ),
+        // A `\` keeps the space after it in the value.
+        (
+            r"host=127.0.0.1 port=notaport user=app password=hunter\ two dbname=test",
+            "two",
+        ),
+        (
+            r"host=127.0.0.1 port=notaport user=app password='hunter\' two' dbname=test",
+            "two",
+        ),
+        // Where the parser stops, the rest is not shown.
+        (
+            "host=127.0.0.1 port=notaport user=app password hunter2",
+            "hunter2",
+        ),
+        // A query's keys are percent-decoded.
+        (
+            "postgres://app@127.0.0.1:notaport/test?pass%77ord=hunter2",
+            "hunter2",
+        ),
+        // An `@` in the query ends the user part there: the user holds the password.
+        (
+            "postgresql://127.0.0.1/test?password=hunter2&application_name=a@b",
+            "hunter2",
+        ),
+        (
+            "postgresql://127.0.0.1/test?application_name=a@b&password=hunter2",
+            "hunter2",
+        ),
+        (
+            "postgresql://127.0.0.1/test?password=hunter2&application_name=a@b:notaport",
+            "hunter2",
+        ),
+        (
+            "postgresql://127.0.0.1/test?application_name=a@b:notaport&password=hunter2",
+            "hunter2",
+        ),
+        // An `@` in the password ends it there for tokio-postgres: the rest is the host.
+        ("postgres://app:hun@ter2@127.0.0.1:1/test", "ter2"),
+        ("postgres://app:hun@ter2@127.0.0.1:notaport/test", "ter2"),
     ];
     let mut leaks = Vec::new();
     for (url, secret) in cases {
@@ -773,7 +824,7 @@ async fn pg_after_a_lost_connection_the_next_call_connects_again() {
 }
 
 /// "When the server goes away during a drain, each such settlement is logged ("the
-/// connection was lost") … and the rows are taken by the next consumer."
+/// connection was lost") … the rows it did not commit are taken by the next consumer."
 #[tokio::test]
 async fn pg_a_settlement_on_a_lost_connection_says_the_connection_was_lost() {
     if !broker::available(
@@ -790,6 +841,7 @@ async fn pg_a_settlement_on_a_lost_connection_says_the_connection_was_lost() {
     let publisher = postgres::publisher(URL, &table).await.expect("publisher");
     publisher.publish(b"a").await.expect("committed");
     let held = next(&mut source).await;
+    let id = held.message().id().to_owned();
     admin
         .query(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
@@ -810,8 +862,161 @@ async fn pg_a_settlement_on_a_lost_connection_says_the_connection_was_lost() {
         .batch_execute(&format!("DROP TABLE IF EXISTS \"{table}\""))
         .await;
     assert_eq!(ready, 1, "the row is still there for the next consumer");
+    assert!(said[0].contains("the connection was lost"), "{said:?}");
     assert!(
-        said.iter().any(|e| e.contains("the connection was lost")),
+        said[0].contains(&format!("message {id} of queue \"{table}\"")),
+        "names the message and the queue: {said:?}"
+    );
+    // Said before the ack was sent, or as it went (the server's FATAL answer may come as
+    // its answer): the message is back in the queue, or may be.
+    assert!(
+        said[0].contains("the message is back in the queue")
+            || said[0]
+                .contains("if the server did not commit it, the message returns to the queue"),
         "{said:?}"
     );
+}
+
+/// A TCP proxy to the server that, once armed, passes a client's message holding `COMMIT`
+/// on to the server and then closes the client's connection without relaying the answer:
+/// the server commits, and the client never hears of it.
+struct AnswerCutter {
+    addr: std::net::SocketAddr,
+    armed: Arc<AtomicBool>,
+    accept: JoinHandle<()>,
+}
+
+impl AnswerCutter {
+    async fn start(to: &'static str) -> AnswerCutter {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let armed = Arc::new(AtomicBool::new(false));
+        let arming = armed.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let armed = arming.clone();
+                tokio::spawn(async move {
+                    if let Ok(server) = TcpStream::connect(to).await {
+                        relay_until_a_commit(client, server, &armed).await;
+                    }
+                });
+            }
+        });
+        AnswerCutter {
+            addr,
+            armed,
+            accept,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres:secret@{}/test", self.addr)
+    }
+
+    /// From now on, the answer to a `COMMIT` is lost.
+    fn arm(&self) {
+        self.armed.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for AnswerCutter {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}
+
+async fn relay_until_a_commit(client: TcpStream, server: TcpStream, armed: &AtomicBool) {
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let mut up = vec![0u8; 16 * 1024];
+    let mut down = vec![0u8; 16 * 1024];
+    let cut = loop {
+        tokio::select! {
+            read = from_client.read(&mut up) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break false,
+                    Ok(n) => n,
+                };
+                let commit = armed.load(Ordering::SeqCst)
+                    && up[..n].windows(b"COMMIT".len()).any(|w| w == b"COMMIT");
+                if to_server.write_all(&up[..n]).await.is_err() {
+                    break false;
+                }
+                if commit {
+                    break true;
+                }
+            }
+            read = from_server.read(&mut down) => {
+                let n = match read {
+                    Ok(0) | Err(_) => break false,
+                    Ok(n) => n,
+                };
+                if to_client.write_all(&down[..n]).await.is_err() {
+                    break false;
+                }
+            }
+        }
+    };
+    if cut {
+        drop((from_client, to_client));
+        // The server reads the commit before the end of its connection, runs it, and
+        // answers into the void.
+        let _ = to_server.shutdown().await;
+        let _ = tokio::io::copy(&mut from_server, &mut tokio::io::sink()).await;
+    }
+}
+
+#[tokio::test]
+async fn a_settlement_whose_answer_is_lost_after_its_commit_says_the_outcome_is_unknown() {
+    if !broker::available(
+        broker::POSTGRES,
+        "a_settlement_whose_answer_is_lost_after_its_commit_says_the_outcome_is_unknown",
+    ) {
+        return;
+    }
+    let table = broker::unique_name("pg_in_doubt");
+    let _cleanup = Cleanup(table.clone());
+    let admin = admin().await;
+    let proxy = AnswerCutter::start(broker::POSTGRES.addr).await;
+    let publisher = publisher_of(&table, 1).await;
+    let mut source = postgres::source(&proxy.url(), &table, 1)
+        .await
+        .expect("source through the proxy");
+    let held = next(&mut source).await;
+    let id = held.message().id().to_owned();
+    proxy.arm();
+    let error = timeout(Duration::from_secs(35), held.ack())
+        .await
+        .expect("an ack whose answer is lost returns")
+        .expect_err("no answer: an error");
+    let said = broker::chain(&error);
+    // The server ran the commit: the row is gone, and is not taken again.
+    let mut rows: i64 = -1;
+    for _ in 0..50 {
+        rows = admin
+            .query_one(&format!("SELECT count(*) FROM \"{table}\""), &[])
+            .await
+            .expect("count")
+            .get(0);
+        if rows == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows, 0, "the commit ran: {said:?}");
+    assert!(
+        said[0].contains(&format!("message {id} of queue \"{table}\"")),
+        "names the message and the queue: {said:?}"
+    );
+    assert!(said[0].contains("the connection was lost"), "{said:?}");
+    assert!(said[0].contains("the outcome is unknown"), "{said:?}");
+    assert!(
+        !said.iter().any(|e| e.contains("is back in the queue")),
+        "the message is not back in the queue: {said:?}"
+    );
+    assert!(!said.iter().any(|e| e.contains("secret")), "{said:?}");
+    drop(publisher);
+    source.stop().await.expect("stop");
+    source.close().await.expect("close");
+    drop_table(&admin, &table).await;
 }

@@ -25,7 +25,9 @@
 //!   reconnected.
 //! - Settlements end the transaction: `ack` deletes the row and commits, `retry` counts the
 //!   attempt and commits, `reject` marks the row `dead` and commits, `hand_back` rolls back
-//!   (no attempt counted). Each returns once the commit (or rollback) is done.
+//!   (no attempt counted). Each returns once the commit (or rollback) is done. A
+//!   connection lost once a commit was sent leaves unknown whether the server ran it, and
+//!   the error says so: the message may be settled, or back in the queue.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -115,7 +117,7 @@ impl Endpoint {
             config.application_name(format!("graceful {}", std::process::id()));
         }
         let host = match config.get_hosts().first() {
-            Some(Host::Tcp(host)) => host.clone(),
+            Some(Host::Tcp(host)) => shown_host(host).to_owned(),
             #[cfg(unix)]
             Some(Host::Unix(path)) => path.display().to_string(),
             None => String::from("localhost"),
@@ -123,7 +125,7 @@ impl Endpoint {
         let port = config.get_ports().first().copied().unwrap_or(5432);
         let shown = format!(
             "postgres://{}@{host}:{port}/{}",
-            config.get_user().unwrap_or(""),
+            shown_user(config.get_user().unwrap_or("")),
             config.get_dbname().unwrap_or("")
         );
         Ok(Endpoint { config, shown })
@@ -173,36 +175,115 @@ impl Endpoint {
     }
 }
 
-/// The URL without its password, in either form PostgreSQL accepts: in the user part
-/// (which may hold a `/` or a `?`) or as a `password` parameter of the query, and
-/// `password = …` (spaces allowed, the value quoted or not) in the key-value form.
+/// The URL without its password, read as tokio-postgres reads it: the URL form only when
+/// it starts with `postgres://` or `postgresql://`, PostgreSQL's `key=value` form
+/// otherwise.
+///
+/// In the URL form the password is hidden where either reading puts it: in the user part
+/// (to the first `@` for tokio-postgres, to the last for a password that holds an `@`; it
+/// may hold a `/` or a `?`) and as a `password` parameter of the query, its key
+/// percent-decoded (`pass%77ord`). An `@` in the query makes the user part hold the query
+/// up to it: that user is not shown, and the query goes on after the `@`.
 fn redact(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        // The user part ends at the last `@`: a password may hold any other character.
-        let (user, rest) = match rest.rsplit_once('@') {
-            Some((userinfo, host)) => {
-                let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
-                (format!("{user}@"), host)
+    let Some(scheme) = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|scheme| url.starts_with(scheme))
+    else {
+        return redact_key_values(url);
+    };
+    let rest = &url[scheme.len()..];
+    let (user, in_query, place) = match rest.rsplit_once('@') {
+        Some((userinfo, place)) => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
+            (
+                format!("{}@", shown_user(user)),
+                userinfo.contains('?'),
+                place,
+            )
+        }
+        None => (String::new(), false, rest),
+    };
+    let split = if in_query {
+        place
+            .split_once('&')
+            .map(|(place, query)| (place, '&', query))
+    } else {
+        place
+            .split_once('?')
+            .map(|(place, query)| (place, '?', query))
+    };
+    let shown = match split {
+        Some((place, mark, query)) => {
+            let kept: Vec<&str> = query
+                .split('&')
+                .filter(|pair| !is_password(pair.split_once('=').map_or(*pair, |(k, _)| k)))
+                .collect();
+            if kept.is_empty() {
+                place.to_owned()
+            } else {
+                format!("{place}{mark}{}", kept.join("&"))
             }
-            None => (String::new(), rest),
-        };
-        let shown = match rest.split_once('?') {
-            Some((place, query)) => {
-                let kept: Vec<&str> = query
-                    .split('&')
-                    .filter(|pair| !pair.trim_start().starts_with("password"))
-                    .collect();
-                format!("{place}?{}", kept.join("&"))
-            }
-            None => rest.to_owned(),
-        };
-        return format!("{scheme}://{user}{shown}");
-    }
-    redact_key_values(url)
+        }
+        None => place.to_owned(),
+    };
+    format!("{scheme}{user}{shown}")
 }
 
-/// `key = value` pairs without the `password` one: a value is quoted (`'…'`, with `\'`
-/// within) or runs to the next space.
+/// Whether `key` names the password, percent-decoded as tokio-postgres decodes a URL's
+/// keys (and, to be safe, whatever its case, spaces or suffix).
+fn is_password(key: &str) -> bool {
+    let bytes = key.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                decoded.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded)
+        .trim()
+        .to_ascii_lowercase()
+        .starts_with("password")
+}
+
+/// A user name as it may be shown. tokio-postgres ends the user at the first `@`: with an
+/// `@` in the query (`…/test?password=…&application_name=a@b`), the user is the URL up to
+/// there, query and password included, and is not shown.
+fn shown_user(user: &str) -> &str {
+    if user.contains(['?', '&', '=']) {
+        "…"
+    } else {
+        user
+    }
+}
+
+/// A host name as it may be shown: not one that holds the query (after an `@` in it,
+/// `…&application_name=a@b&password=…`) or the end of a password (after an `@` in it,
+/// `postgres://app:p@ss@db/x`).
+fn shown_host(host: &str) -> &str {
+    if host.contains(['?', '&', '=', '@']) {
+        "…"
+    } else {
+        host
+    }
+}
+
+/// `key = value` pairs without the `password` one, as tokio-postgres reads them: a value
+/// is quoted (`'…'`) or runs to the next space, and a `\` takes the character after it as
+/// it is in either (`hunter\ two` is one value). Where the parser stops (no `=` after a
+/// key, a quote not closed), the rest is not shown: it may be the password.
 fn redact_key_values(text: &str) -> String {
     let mut shown = Vec::new();
     let mut rest = text.trim_start();
@@ -211,38 +292,40 @@ fn redact_key_values(text: &str) -> String {
             .find(|c: char| c == '=' || c.is_whitespace())
             .unwrap_or(rest.len());
         let key = &rest[..key_end];
-        let after_key = rest[key_end..].trim_start();
-        let Some(after_eq) = after_key.strip_prefix('=') else {
-            // Not a pair: shown as it is, up to the next space.
-            shown.push(key.to_owned());
-            rest = after_key;
-            continue;
+        let after_eq = rest[key_end..].trim_start().strip_prefix('=');
+        let (false, Some(after_eq)) = (key.is_empty(), after_eq) else {
+            shown.push(String::from("…"));
+            break;
         };
         let value = after_eq.trim_start();
-        let value_end = if let Some(quoted) = value.strip_prefix('\'') {
-            let mut end = quoted.len();
-            let mut escaped = false;
-            for (i, c) in quoted.char_indices() {
-                match c {
-                    _ if escaped => escaped = false,
-                    '\\' => escaped = true,
-                    '\'' => {
-                        end = i + 1;
-                        break;
-                    }
-                    _ => {}
-                }
-            }
-            1 + end
-        } else {
-            value.find(char::is_whitespace).unwrap_or(value.len())
+        let Some(value_end) = value_len(value) else {
+            shown.push(format!("{key}=…"));
+            break;
         };
-        if key != "password" {
+        if !is_password(key) {
             shown.push(format!("{key}={}", &value[..value_end]));
         }
         rest = value[value_end..].trim_start();
     }
     shown.join(" ")
+}
+
+/// The length of the value `text` starts with, its quotes included: `None` for a quote
+/// not closed.
+fn value_len(text: &str) -> Option<usize> {
+    let quoted = text.starts_with('\'');
+    let mut chars = text.char_indices().skip(usize::from(quoted));
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '\'' if quoted => return Some(i + 1),
+            c if !quoted && c.is_whitespace() => return Some(i),
+            _ => {}
+        }
+    }
+    (!quoted).then_some(text.len())
 }
 
 /// What a source, its deliveries and a publisher share.
@@ -647,35 +730,85 @@ fn ended_the_session(error: &Error) -> bool {
         })
 }
 
+/// What a settlement does, for what its error says when the connection is lost.
+#[derive(Clone, Copy)]
+enum Settlement {
+    Ack,
+    Retry,
+    Reject,
+    HandBack,
+}
+
+impl Settlement {
+    fn verb(self) -> &'static str {
+        match self {
+            Settlement::Ack => "acknowledge",
+            Settlement::Retry => "retry",
+            Settlement::Reject => "reject",
+            Settlement::HandBack => "hand back",
+        }
+    }
+
+    /// What happens to the message if the server did not commit the settlement.
+    fn if_not_committed(self) -> &'static str {
+        match self {
+            Settlement::Ack => {
+                "the message returns to the queue for the next consumer, and runs again"
+            }
+            Settlement::Retry => {
+                "the message returns to the queue for the next consumer, this attempt not counted"
+            }
+            Settlement::Reject => {
+                "the message returns to the queue for the next consumer instead of the dead letters"
+            }
+            Settlement::HandBack => "the message returns to the queue for the next consumer",
+        }
+    }
+}
+
 impl PostgresDelivery {
     /// Ends the row's transaction with `sql`, then returns the connection to the pool.
-    async fn settle(mut self, verb: &str, sql: String) -> Result<(), Error> {
+    async fn settle(mut self, settlement: Settlement, sql: String) -> Result<(), Error> {
         let held = self.held.take().expect("a delivery is settled once");
         let what = || {
-            self.shared
-                .failed(&format!("cannot {verb} message {} of", self.id))
+            self.shared.failed(&format!(
+                "cannot {} message {} of",
+                settlement.verb(),
+                self.id
+            ))
         };
+        // Lost before the settlement was sent, or while a rollback was: the transaction is
+        // rolled back, the row free.
         let lost = || {
             format!(
                 "{}: the connection was lost, and the message is back in the queue",
                 what()
             )
         };
+        // Lost once a commit was sent: the server may have run it, and only its answer was
+        // lost.
+        let in_doubt = || {
+            format!(
+                "{}: the connection was lost before the server answered, so the outcome is unknown: if the server did not commit it, {}",
+                what(),
+                settlement.if_not_committed()
+            )
+        };
         if held.client.is_closed() {
             return Err(Error::msg(lost()));
         }
         // A connection the server ends as the settlement goes (a terminated backend, a
-        // shutdown) fails it with the server's last word: said as the lost connection it is.
-        // A connection the server ends as the settlement goes (a terminated backend, a
-        // shutdown: a FATAL answer) is said as the lost connection it is.
+        // shutdown: a FATAL answer) is said as the lost connection it is, a commit's
+        // outcome unknown: the answer may be all that was lost.
         match run(held.client.batch_execute(&sql), what).await {
             Ok(()) => {
                 self.shared.back(held);
                 Ok(())
             }
-            Err(e) if held.client.is_closed() || ended_the_session(&e) => {
-                Err(Error::new(lost(), e))
-            }
+            Err(e) if held.client.is_closed() || ended_the_session(&e) => match settlement {
+                Settlement::HandBack => Err(Error::new(lost(), e)),
+                _ => Err(Error::new(in_doubt(), e)),
+            },
             Err(e) => Err(e),
         }
     }
@@ -692,7 +825,7 @@ impl Delivery for PostgresDelivery {
             "DELETE FROM {} WHERE id = {}; COMMIT",
             self.shared.table, self.id
         );
-        self.settle("acknowledge", sql).await
+        self.settle(Settlement::Ack, sql).await
     }
 
     /// Counts the attempt and commits: the row is ready again, at its place.
@@ -703,7 +836,7 @@ impl Delivery for PostgresDelivery {
             self.id,
             self.shared.notify_sql()
         );
-        self.settle("retry", sql).await
+        self.settle(Settlement::Retry, sql).await
     }
 
     /// Marks the row `dead` (kept in the table: the dead letters) and commits.
@@ -712,13 +845,13 @@ impl Delivery for PostgresDelivery {
             "UPDATE {} SET state = 'dead', dead_at = now() WHERE id = {}; COMMIT",
             self.shared.table, self.id
         );
-        self.settle("reject", sql).await
+        self.settle(Settlement::Reject, sql).await
     }
 
     /// Rolls back: the row is free at once, its attempt not counted.
     async fn hand_back(self) -> Result<(), Error> {
         let sql = format!("ROLLBACK; {}", self.shared.notify_sql());
-        self.settle("hand back", sql).await
+        self.settle(Settlement::HandBack, sql).await
     }
 }
 
@@ -773,6 +906,33 @@ mod tests {
             redact("host=db user=app password=secret dbname=x"),
             "host=db user=app dbname=x"
         );
+        // Read as tokio-postgres reads them: a URL only with its scheme first, `\`
+        // escapes, percent-decoded keys, the user to the first `@`.
+        assert_eq!(
+            redact("host=db password=secret application_name=http://x"),
+            "host=db application_name=http://x"
+        );
+        assert_eq!(
+            redact(r"host=db password=hunter\ two user='a\' b' port=x"),
+            r"host=db user='a\' b' port=x"
+        );
+        assert_eq!(redact("host=db password secret"), "host=db …");
+        assert_eq!(
+            redact("host=db application_name='a secret"),
+            "host=db application_name=…"
+        );
+        assert_eq!(
+            redact("postgres://app@db:x/d?pass%77ord=secret&sslmode=disable"),
+            "postgres://app@db:x/d?sslmode=disable"
+        );
+        assert_eq!(
+            redact("postgresql://db/d?password=secret&application_name=a@b:x&password=secret"),
+            "postgresql://…@b:x"
+        );
+        let e = Endpoint::parse("postgresql://db/d?password=secret&application_name=a@b").unwrap();
+        assert_eq!(e.shown, "postgres://…@b:5432/");
+        let e = Endpoint::parse("postgresql://db/d?application_name=a@b&password=secret").unwrap();
+        assert_eq!(e.shown, "postgres://…@…:5432/");
         let error = Endpoint::parse("postgres://app:secret@db:notaport/x")
             .err()
             .expect("a bad port")
