@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use graceful::consume::{Consumer, Delivery, Error, Failure, Message, Source};
+use graceful::consume::{Acked, Consumer, Delivery, Error, Failure, Message, Source};
 use graceful::testing::{Harness, Running};
 use graceful::{ConsumerCounts, Signal};
 use tokio::sync::Notify;
@@ -44,6 +44,21 @@ struct Broker {
     hand_back_fails: std::sync::atomic::AtomicBool,
     /// How long an acknowledgement takes.
     ack_takes: Mutex<Duration>,
+    /// How `ack_then` reports.
+    reply: Mutex<Reply>,
+    /// Acknowledgements sent, whose outcome `confirm_all` reports (`Reply::Later`).
+    unconfirmed: Mutex<Vec<(u32, Acked)>>,
+}
+
+/// How the source reports an acknowledgement's outcome to the runner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Reply {
+    /// As `ack` returns it, in the message's task (the trait's default).
+    Returned,
+    /// Later, from whichever task calls `Broker::confirm_all`: one reply for all.
+    Later,
+    /// Never: the source drops it.
+    Dropped,
 }
 
 impl Broker {
@@ -58,7 +73,20 @@ impl Broker {
             close_fails: std::sync::atomic::AtomicBool::new(false),
             hand_back_fails: std::sync::atomic::AtomicBool::new(false),
             ack_takes: Mutex::new(Duration::from_millis(5)),
+            reply: Mutex::new(Reply::Returned),
+            unconfirmed: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The broker's one reply to every acknowledgement sent so far (`Reply::Later`).
+    fn confirm_all(&self) -> usize {
+        let confirmed = std::mem::take(&mut *self.unconfirmed.lock().unwrap());
+        let n = confirmed.len();
+        for (id, acked) in confirmed {
+            self.record(Call::Ack(id));
+            acked.report(Ok(()));
+        }
+        n
     }
 
     fn record(&self, call: Call) {
@@ -218,6 +246,18 @@ impl Delivery for MemDelivery {
         }
         self.broker.record(Call::Ack(self.id));
         Ok(())
+    }
+
+    async fn ack_then(self, acked: Acked) {
+        let reply = *self.broker.reply.lock().unwrap();
+        match reply {
+            Reply::Returned => acked.report(self.ack().await),
+            Reply::Later => {
+                let broker = Arc::clone(&self.broker);
+                broker.unconfirmed.lock().unwrap().push((self.id, acked));
+            }
+            Reply::Dropped => drop(acked),
+        }
     }
 
     async fn retry(self) -> Result<(), Error> {
@@ -895,4 +935,123 @@ async fn a_close_that_fails_is_the_error_of_finished_and_the_counts_stay_in_the_
         Some(("cannot close".to_owned(), Some("broken pipe".to_owned())))
     );
     assert_eq!(counts_of(&report, "closing").done, 2);
+}
+
+/// The broker's replier: every 300 ms, one reply to every acknowledgement sent.
+fn replying(broker: &Arc<Broker>) -> tokio::task::JoinHandle<()> {
+    let broker = Arc::clone(broker);
+    *broker.reply.lock().unwrap() = Reply::Later;
+    tokio::spawn(async move {
+        loop {
+            sleep(Duration::from_millis(300)).await;
+            broker.confirm_all();
+        }
+    })
+}
+
+/// A consumer `name` of `handlers` over `broker`, each handler done at once, `on_acked`
+/// for each acknowledgement, the shutdown requested at 100 ms; its report.
+async fn acking(
+    broker: &Arc<Broker>,
+    name: &'static str,
+    handlers: usize,
+    on_acked: impl Fn(&Message) + Send + Sync + 'static,
+) -> graceful::Report {
+    let source = broker.source(1);
+    Harness::new()
+        .without_registered_hooks()
+        .deadline(Duration::from_secs(10))
+        .run(async move {
+            let consumer = Consumer::new(name, source)
+                .handlers(handlers)
+                .on_acked(on_acked)
+                .start(|_| async { Ok::<(), String>(()) });
+            sleep(Duration::from_millis(100)).await;
+            graceful::request_shutdown("test over");
+            consumer.finished().await.map(|_| ())
+        })
+        .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn acknowledgements_reported_later_by_the_source_are_done_and_the_close_waits_for_them() {
+    let broker = Broker::with(5);
+    let replier = replying(&broker);
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&acked);
+    let report = acking(&broker, "later", 2, move |msg| {
+        seen.lock().unwrap().push(id(msg));
+    })
+    .await;
+    replier.abort();
+    let calls = broker.calls();
+    // Two handlers took all five before the first reply: a handler is free once its
+    // acknowledgement is sent, not once the broker confirmed it.
+    let taken = times_of(&calls, |c| matches!(c, Call::Next(_)));
+    assert_eq!(taken.len(), 5, "{calls:?}");
+    assert!(
+        taken.iter().all(|at| *at < Duration::from_millis(300)),
+        "{calls:?}"
+    );
+    // Counted done, and on_acked called, only as the replies came; the close after them.
+    let mut acked = acked.lock().unwrap().clone();
+    acked.sort();
+    assert_eq!(acked, [1, 2, 3, 4, 5]);
+    let close = times_of(&calls, |c| *c == Call::Close)[0];
+    assert!(close >= Duration::from_millis(300), "{calls:?}");
+    broker.check_settled_once();
+    let counts = counts_of(&report, "later");
+    assert_eq!((counts.taken, counts.done, counts.settle_failed), (5, 5, 0));
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_acknowledgement_the_source_drops_unreported_is_a_failed_settlement_not_a_wait() {
+    let broker = Broker::with(3);
+    *broker.reply.lock().unwrap() = Reply::Dropped;
+    let acked = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::clone(&acked);
+    let report = acking(&broker, "dropped", 10, move |_| {
+        seen.fetch_add(1, Ordering::SeqCst);
+    })
+    .await;
+    assert_eq!(acked.load(Ordering::SeqCst), 0);
+    let counts = counts_of(&report, "dropped");
+    assert_eq!((counts.taken, counts.done, counts.settle_failed), (3, 0, 3));
+    // Ended at once, not at the deadline.
+    assert!(
+        report.duration() < Duration::from_secs(1),
+        "{:?}",
+        report.duration()
+    );
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_panic_in_on_acked_where_the_source_reports_stops_neither_the_source_nor_the_rest() {
+    let broker = Broker::with(4);
+    let replier = replying(&broker);
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&acked);
+    let report = acking(&broker, "journal", 4, move |msg| {
+        assert_ne!(id(msg), 2, "the journal is full");
+        seen.lock().unwrap().push(id(msg));
+    })
+    .await;
+    // The replier reported all four in one go, and lives on.
+    assert!(
+        !replier.is_finished(),
+        "the source's task died of on_acked's panic"
+    );
+    replier.abort();
+    let mut acked = acked.lock().unwrap().clone();
+    acked.sort();
+    assert_eq!(acked, [1, 3, 4]);
+    assert_eq!(counts_of(&report, "journal").done, 4);
+    assert!(
+        report.duration() < Duration::from_secs(1),
+        "{:?}",
+        report.duration()
+    );
+    assert_eq!(report.exit_code(), 0);
 }

@@ -289,9 +289,10 @@ fn throughput(runtime: &tokio::runtime::Runtime, sources: &[Source], runs: usize
     );
     if any_confirmed {
         println!(
-            "\nAMQP 0-9-1 answers no acknowledgement: the runner's source learns that the broker has one from a \
-             `basic.qos` round trip after it (shared by those sent meanwhile), before `on_acked`. \
-             The same loop by hand, doing that too (median of {runs}, the same runs):\n"
+            "\nAMQP 0-9-1 answers no acknowledgement: the runner's source learns that the broker has one, \
+             before `on_acked`, from a later delivery or a `basic.qos` round trip after it. \
+             The loop by hand that learns it from such round trips (shared by those sent meanwhile; \
+             median of {runs}, the same runs):\n"
         );
         confirmed.print();
     }

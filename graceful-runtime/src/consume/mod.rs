@@ -129,7 +129,7 @@
 //!   failure policy ([`Failure`]), the counts in the shutdown's report.
 //! - `sqlite.rs` (cargo feature `sqlite`): the embedded queue in a SQLite file, which
 //!   needs no server.
-//! - `amqp.rs` (cargo feature `amqp`): RabbitMQ.
+//! - `amqp/` (cargo feature `amqp`): RabbitMQ; `settled.rs` learns which acknowledgements the broker has handled.
 //! - `postgres.rs` (cargo feature `postgres`): a queue table in PostgreSQL.
 //! - `redis.rs` (cargo feature `redis`): Redis Streams with a consumer group.
 //! - `nats.rs` (cargo feature `nats`): a NATS JetStream durable pull consumer.
@@ -154,4 +154,4 @@ pub use runner::{Consumer, ConsumerHandle, Failure, DEFAULT_HANDLERS};
 pub mod amqp;
 #[cfg(feature = "postgres")]
 pub mod postgres;
-pub use source::{Delivery, Error, Message, Publish, Source};
+pub use source::{Acked, Delivery, Error, Message, Publish, Source};

@@ -26,7 +26,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use super::source::{Delivery, Error, Message, Source};
+use super::source::{Acked, Delivery, Error, Message, Source};
 use crate::api::{spawn_named, until_hard_stop, until_shutdown};
 use crate::controller::consumers::Tally;
 use crate::controller::{self, Controller};
@@ -145,6 +145,11 @@ impl<S: Source> Consumer<S> {
 
     /// Runs `f` for each message once its acknowledgement returned `Ok`: the broker has
     /// it as done. For a journal, a metric, a progress count.
+    ///
+    /// It may run in the task where the source reads the broker's replies rather than in
+    /// the handler's (RabbitMQ learns of many acknowledgements at once), so keep it short
+    /// and never block in it. A panic in it is shown and stops nothing: the message is
+    /// done.
     pub fn on_acked(mut self, f: impl Fn(&Message) + Send + Sync + 'static) -> Self {
         self.on_acked = Some(Arc::new(f));
         self
@@ -433,11 +438,11 @@ where
             // The hard stop: handed back at once, outside the settlements' bound (it must
             // not wait behind acknowledgements a slow broker has not confirmed yet), the
             // slot held until then.
-            Box::pin(self.settle(ran, delivery, &msg)).await;
+            Box::pin(self.settle(ran, delivery, msg, None)).await;
             drop(slot);
             return;
         }
-        let _settling = settling
+        let settling = settling
             .acquire_owned()
             .await
             .expect("the slots are never closed");
@@ -446,7 +451,7 @@ where
         let mut slot = Some(slot);
         // Boxed: a source's settlement (its client's requests) can be kilobytes of future,
         // and this task is moved at its spawn; the box keeps it a few hundred bytes.
-        let mut settlement = Box::pin(self.settle(ran, delivery, &msg));
+        let mut settlement = Box::pin(self.settle(ran, delivery, msg, Some(settling)));
         std::future::poll_fn(|cx| {
             let polled = settlement.as_mut().poll(cx);
             slot = None;
@@ -455,18 +460,25 @@ where
         .await;
     }
 
-    /// A delivery's one settlement, by how its handler's run ended.
-    async fn settle<D: Delivery>(&self, ran: Ran, delivery: D, msg: &Message) {
+    /// A delivery's one settlement, by how its handler's run ended. `place`, the
+    /// settlement's permit, is held until its outcome is known: for an acknowledgement,
+    /// until the source reports it, perhaps after this returned.
+    async fn settle<D: Delivery>(
+        &self,
+        ran: Ran,
+        delivery: D,
+        msg: Message,
+        place: Option<OwnedSemaphorePermit>,
+    ) {
         match ran {
-            Ran::Ok => match delivery.ack().await {
-                Ok(()) => {
-                    Tally::add(&self.tally.done);
-                    if let Some(on_acked) = &self.on_acked {
-                        on_acked(msg);
-                    }
-                }
-                Err(e) => self.settle_failed(msg.id(), "acknowledge", &e),
-            },
+            Ran::Ok => {
+                let run = self.clone();
+                let acked = Acked::new(move |outcome| {
+                    run.acked(&msg, outcome);
+                    drop(place);
+                });
+                delivery.ack_then(acked).await;
+            }
             Ran::Failed { error, panicked } => {
                 Tally::add(&self.tally.failed);
                 if panicked {
@@ -497,6 +509,24 @@ where
                 Err(e) => self.settle_failed(msg.id(), "hand back", &e),
             },
         }
+    }
+
+    /// An acknowledgement's outcome, in whichever task the source reports it.
+    fn acked(&self, msg: &Message, outcome: Result<(), Error>) {
+        controller::sync_scope(self.ctl, || match outcome {
+            Ok(()) => {
+                Tally::add(&self.tally.done);
+                if let Some(on_acked) = &self.on_acked {
+                    // The source may report in its own task, where it reads the broker's
+                    // replies: a panic of `on_acked` must not unwind through it (the panic
+                    // hook has shown it; the message is done all the same).
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        on_acked(msg);
+                    }));
+                }
+            }
+            Err(e) => self.settle_failed(msg.id(), "acknowledge", &e),
+        });
     }
 
     fn settle_failed(&self, id: &str, what: &str, error: &Error) {

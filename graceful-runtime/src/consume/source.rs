@@ -17,10 +17,11 @@
 //!    handover): no new delivery may arrive from the broker after it returns (AMQP
 //!    `basic.cancel`; pull sources stop fetching), and it returns every delivery taken
 //!    off the broker that `next` has not returned yet, which the runner hands back at once.
-//! 3. Exactly one of [`Delivery::ack`], [`Delivery::retry`], [`Delivery::reject`] or
-//!    [`Delivery::hand_back`] for each delivery, from any task, possibly after `stop`.
-//! 4. [`Source::close`] once, after every delivery was settled and every settlement
-//!    returned: the connection is closed only then, so no acknowledgement is ever sent
+//! 3. Exactly one of [`Delivery::ack_then`] (the runner's way to [`Delivery::ack`]),
+//!    [`Delivery::retry`], [`Delivery::reject`] or [`Delivery::hand_back`] for each
+//!    delivery, from any task, possibly after `stop`.
+//! 4. [`Source::close`] once, after every delivery was settled, every settlement returned
+//!    and every [`Acked`] was reported: the connection is closed only then, so no acknowledgement is ever sent
 //!    after the close (and thrown away by the broker).
 
 use std::fmt;
@@ -160,6 +161,23 @@ pub trait Delivery: Send + 'static {
     /// Done: the broker forgets the message.
     fn ack(self) -> impl Future<Output = Result<(), Error>> + Send;
 
+    /// [`ack`](Delivery::ack), its outcome given to `acked` rather than returned: the
+    /// runner acknowledges through this. The default awaits `ack` and reports what it
+    /// returned, and a source need not override it.
+    ///
+    /// A source that learns of many acknowledgements at once (one reply of the broker
+    /// covering every one sent before it) overrides it to return as soon as the
+    /// acknowledgement is on its way, and to report each outcome where that reply arrives,
+    /// so that no task waits for each message. Every `acked` must be reported, or dropped
+    /// (which reports an error), within the time the source allows a request: the runner
+    /// closes the source only after the last one was.
+    fn ack_then(self, acked: Acked) -> impl Future<Output = ()> + Send
+    where
+        Self: Sized,
+    {
+        async move { acked.report(self.ack().await) }
+    }
+
     /// Failed, to be tried again: the message returns to the queue counting this attempt
     /// (the next delivery's [`Message::attempt`] is one more).
     fn retry(self) -> impl Future<Output = Result<(), Error>> + Send;
@@ -172,6 +190,55 @@ pub trait Delivery: Send + 'static {
     /// stop): it returns to the queue at once for another consumer, and, where the
     /// source can tell, without counting an attempt.
     fn hand_back(self) -> impl Future<Output = Result<(), Error>> + Send;
+}
+
+/// What is left to do once a delivery's acknowledgement is known, given to
+/// [`Delivery::ack_then`] and [reported](Acked::report) exactly once: the runner's count,
+/// [`on_acked`](super::Consumer::on_acked), the freeing of the settlement's place.
+///
+/// Dropped without a report, it reports an error (the broker will deliver the message
+/// again), so that the runner never waits for an outcome that cannot come.
+pub struct Acked {
+    then: Option<Then>,
+}
+
+/// The runner's work, given the acknowledgement's outcome.
+type Then = Box<dyn FnOnce(Result<(), Error>) + Send>;
+
+impl Acked {
+    /// `then` receives the outcome: `Ok` once the broker has the acknowledgement, or why
+    /// it may not. Made by the runner; a test of a source makes its own.
+    pub fn new(then: impl FnOnce(Result<(), Error>) + Send + 'static) -> Acked {
+        Acked {
+            then: Some(Box::new(then)),
+        }
+    }
+
+    /// Gives the acknowledgement's outcome. Cheap and synchronous: it may be called where
+    /// the broker's reply is read.
+    pub fn report(mut self, outcome: Result<(), Error>) {
+        if let Some(then) = self.then.take() {
+            then(outcome);
+        }
+    }
+}
+
+impl Drop for Acked {
+    fn drop(&mut self) {
+        if let Some(then) = self.then.take() {
+            then(Err(Error::msg(
+                "the source dropped the acknowledgement before it knew whether the broker has it",
+            )));
+        }
+    }
+}
+
+impl fmt::Debug for Acked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Acked")
+            .field("reported", &self.then.is_none())
+            .finish()
+    }
 }
 
 /// The sending side of a queue, as each built-in source offers it: for producers, tests and

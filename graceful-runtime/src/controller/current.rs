@@ -75,6 +75,17 @@ pub(crate) fn scope<F: Future>(ctl: &'static Controller, fut: F) -> Scoped<F> {
     }
 }
 
+/// Runs `f` as part of `ctl`'s program, as [`scope`] runs a future: for work done on
+/// another task's behalf (an acknowledgement's outcome, reported where the broker's reply
+/// is read).
+pub(crate) fn sync_scope<R>(ctl: &'static Controller, f: impl FnOnce() -> R) -> R {
+    if std::ptr::eq(ctl, global()) {
+        f()
+    } else {
+        TASK_CONTROLLER.sync_scope(ctl, f)
+    }
+}
+
 pin_project! {
     /// The future of [`scope`].
     #[project = ScopedProj]

@@ -30,7 +30,7 @@ use provided::Provided;
 use tasks::Tasks;
 
 pub(crate) use at_exit::AtExit;
-pub(crate) use current::{current, enter, global, new_scoped, scope, EnterGuard};
+pub(crate) use current::{current, enter, global, new_scoped, scope, sync_scope, EnterGuard};
 pub(crate) use provided::{Need, StateType};
 
 pub(crate) struct Controller {

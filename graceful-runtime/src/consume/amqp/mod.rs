@@ -9,9 +9,12 @@
 //!   number of handlers, so the broker never gives this process more than it can start, and
 //!   what a closing channel returns to the queue is little.
 //! - Acknowledgements are manual. AMQP 0-9-1 answers no `basic.ack`, `basic.nack` or
-//!   `basic.reject`, so a settlement is followed by a synchronous `basic.qos` on the same
-//!   channel: the broker handles a channel's frames in order, so once `qos-ok` is back it
-//!   has handled the settlement. Settlements under way at once share one such round trip.
+//!   `basic.reject`, but the broker handles a channel's frames in order, so a settlement
+//!   returns once something later on the channel shows it handled: a delivery the broker
+//!   could send only after it (while messages wait in the queue, each settlement frees a
+//!   place in the prefetch that the next delivery fills), or else, after a millisecond or two, a
+//!   synchronous `basic.qos` round trip, shared by the settlements under way at once
+//!   (`settled.rs` says why a delivery proves it).
 //! - [`Source::stop`] sends `basic.cancel` and waits for `cancel-ok`: what the broker sent
 //!   before it is returned by `stop`, and the runner hands it back.
 //! - Attempts are counted in a header, `graceful-attempt`: [`Delivery::retry`] publishes a
@@ -46,7 +49,10 @@ use amqprs::connection::{Connection, OpenConnectionArguments};
 use amqprs::{Ack, BasicProperties, Cancel, CloseChannel, FieldValue, Nack, Return};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Delivery, Error, Message, Publish, Source};
+use super::{Acked, Delivery, Error, Message, Publish, Source};
+use settled::{Sent, Settled};
+
+mod settled;
 
 /// The header that counts a message's attempts (absent on the first).
 pub const ATTEMPT_HEADER: &str = "graceful-attempt";
@@ -83,7 +89,7 @@ struct Link {
     connection: Connection,
     channel: Channel,
     confirms: Confirms,
-    sync: SettleSync,
+    settled: Settled,
     prefetch: u16,
     queue: Arc<str>,
     endpoint: String,
@@ -233,15 +239,17 @@ async fn open(endpoint: &Endpoint, queue: &Arc<str>, prefetch: u16) -> Result<Ar
         )
         .await?;
     }
-    Ok(Arc::new(Link {
+    let link = Arc::new(Link {
         connection,
         channel,
         confirms,
-        sync: SettleSync::default(),
+        settled: Settled::new(prefetch),
         prefetch,
         queue: queue.clone(),
         endpoint: shown,
-    }))
+    });
+    settled::watch(&link);
+    Ok(link)
 }
 
 /// Runs a request to the broker within [`REQUEST_TIMEOUT`], naming what failed.
@@ -256,6 +264,20 @@ async fn bounded<T>(
             "{}: no answer within {REQUEST_TIMEOUT:?}",
             what()
         ))),
+    }
+}
+
+impl settled::Channel for Link {
+    fn settled(&self) -> &Settled {
+        &self.settled
+    }
+
+    fn round_trip(&self) -> impl std::future::Future<Output = Result<(), Error>> + Send {
+        bounded(
+            self.channel
+                .basic_qos(BasicQosArguments::new(0, self.prefetch, false)),
+            || self.failed("cannot learn whether the broker has the acknowledgements sent on"),
+        )
     }
 }
 
@@ -323,37 +345,49 @@ impl Link {
         id: &str,
         send: impl std::future::Future<Output = Result<(), amqprs::error::Error>>,
     ) -> Result<(), Error> {
+        let sent = self.send_settlement(verb, id, send).await?;
+        self.confirmed(sent, verb, id).await
+    }
+
+    /// Sends one settlement's frame, counted among the channel's settlements.
+    async fn send_settlement(
+        &self,
+        verb: &str,
+        id: &str,
+        send: impl std::future::Future<Output = Result<(), amqprs::error::Error>>,
+    ) -> Result<Sent, Error> {
         let what = || self.failed(&format!("cannot {verb} message {id} of"));
-        if let Err(e) = send.await {
-            if !self.connection.is_open() || !self.channel.is_open() {
-                return Err(Error::new(
-                    format!(
-                        "{}: the connection was lost, and the broker returns the message to the queue",
-                        what()
-                    ),
-                    e,
-                ));
-            }
-            return Err(Error::new(what(), e));
+        match self.settled.send(send).await {
+            Ok(sent) => Ok(sent),
+            Err(e) if !self.connection.is_open() || !self.channel.is_open() => Err(Error::new(
+                format!(
+                    "{}: the connection was lost, and the broker returns the message to the queue",
+                    what()
+                ),
+                e,
+            )),
+            Err(e) => Err(Error::new(what(), e)),
         }
-        let mine = self.sync.sent.fetch_add(1, Ordering::AcqRel) + 1;
-        let mut synced = self.sync.synced.lock().await;
-        if *synced >= mine {
-            // A round trip that began after this settlement was sent has come back.
-            return Ok(());
-        }
-        let upto = self.sync.sent.load(Ordering::Acquire);
+    }
+
+    /// Returns once the broker has handled settlement `sent`: a later delivery proved it,
+    /// or a round trip did.
+    async fn confirmed(&self, sent: Sent, verb: &str, id: &str) -> Result<(), Error> {
         // qos-ok comes back after the broker handled every earlier frame of the channel.
-        // Boxed: one settlement in several makes the round trip, and each settlement's
-        // future (part of its handler's task) stays small without it.
-        Box::pin(bounded(
-            self.channel
-                .basic_qos(BasicQosArguments::new(0, self.prefetch, false)),
-            || format!("{}: the broker did not confirm it", what()),
-        ))
-        .await?;
-        *synced = upto;
-        Ok(())
+        // Boxed: a round trip is rare while deliveries prove the settlements, and each
+        // settlement's future (part of its handler's task) stays small without it.
+        self.settled
+            .confirm(sent, || {
+                Box::pin(bounded(
+                    self.channel
+                        .basic_qos(BasicQosArguments::new(0, self.prefetch, false)),
+                    || {
+                        let what = self.failed(&format!("cannot {verb} message {id} of"));
+                        format!("{what}: the broker did not confirm it")
+                    },
+                ))
+            })
+            .await
     }
 
     async fn close(&self) -> Result<(), Error> {
@@ -373,14 +407,6 @@ impl Link {
             ))),
         }
     }
-}
-
-/// Settlements sent and settlements known handled, so that settlements under way at once
-/// share one round trip.
-#[derive(Default)]
-struct SettleSync {
-    sent: AtomicU64,
-    synced: tokio::sync::Mutex<u64>,
 }
 
 /// Publisher confirms: the channel's publishes in order, each waiting for its confirm.
@@ -491,6 +517,14 @@ impl AmqpSource {
         let properties = message.basic_properties.unwrap_or_default();
         let content = message.content.unwrap_or_default();
         let tag = deliver.delivery_tag();
+        if !link.settled.delivered(tag) {
+            tracing::warn!(
+                queue = %link.queue,
+                broker = %link.endpoint,
+                prefetch = link.prefetch,
+                "the broker sent more unacknowledged messages than the prefetch: from now on each acknowledgement is confirmed by a round trip"
+            );
+        }
         let attempt = properties
             .headers()
             .and_then(|h| h.get(&ATTEMPT_HEADER.try_into().ok()?).and_then(attempt_of))
@@ -569,6 +603,7 @@ impl Source for AmqpSource {
                 None => {
                     let lost = self.link.take().map(|c| c.link);
                     if let Some(link) = lost {
+                        link.settled.no_more_deliveries();
                         let close = Box::pin(link.close());
                         let _ = tokio::time::timeout(Duration::from_secs(1), close).await;
                     }
@@ -592,6 +627,8 @@ impl Source for AmqpSource {
             return Ok(Vec::new());
         };
         let link = link.clone();
+        // Settlements from now on are proved by round trips: no delivery will follow them.
+        link.settled.no_more_deliveries();
         let cancelled = bounded(
             link.channel
                 .basic_cancel(BasicCancelArguments::new(&consumer.tag)),
@@ -671,7 +708,7 @@ impl Delivery for AmqpDelivery {
         &self.message
     }
 
-    /// `basic.ack`, then a round trip that shows the broker handled it.
+    /// `basic.ack`, then a later delivery or a round trip that shows the broker handled it.
     async fn ack(self) -> Result<(), Error> {
         self.link
             .settle(
@@ -682,6 +719,26 @@ impl Delivery for AmqpDelivery {
                     .basic_ack(BasicAckArguments::new(self.tag, false)),
             )
             .await
+    }
+
+    /// `basic.ack`, its outcome reported where a later delivery shows the broker handled
+    /// it (no task waits for it), or else after a round trip.
+    async fn ack_then(self, acked: Acked) {
+        let AmqpDelivery {
+            message, tag, link, ..
+        } = self;
+        let send = link.channel.basic_ack(BasicAckArguments::new(tag, false));
+        match link
+            .send_settlement("acknowledge", message.id(), send)
+            .await
+        {
+            Err(e) => acked.report(Err(e)),
+            Ok(sent) => {
+                if let Some(acked) = link.settled.confirm_then(sent, acked) {
+                    acked.report(link.confirmed(sent, "acknowledge", message.id()).await);
+                }
+            }
+        }
     }
 
     /// A copy with `graceful-attempt` one more is published and confirmed, then the
