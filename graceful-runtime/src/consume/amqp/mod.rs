@@ -273,11 +273,9 @@ impl settled::Channel for Link {
     }
 
     fn round_trip(&self) -> impl std::future::Future<Output = Result<(), Error>> + Send {
-        bounded(
-            self.channel
-                .basic_qos(BasicQosArguments::new(0, self.prefetch, false)),
-            || self.failed("cannot learn whether the broker has the acknowledgements sent on"),
-        )
+        self.qos_round_trip(|| {
+            self.failed("cannot learn whether the broker has the acknowledgements sent on")
+        })
     }
 }
 
@@ -378,16 +376,46 @@ impl Link {
         // settlement's future (part of its handler's task) stays small without it.
         self.settled
             .confirm(sent, || {
-                Box::pin(bounded(
-                    self.channel
-                        .basic_qos(BasicQosArguments::new(0, self.prefetch, false)),
-                    || {
-                        let what = self.failed(&format!("cannot {verb} message {id} of"));
-                        format!("{what}: the broker did not confirm it")
-                    },
-                ))
+                Box::pin(self.qos_round_trip(|| {
+                    let what = self.failed(&format!("cannot {verb} message {id} of"));
+                    format!("{what}: the broker did not confirm it")
+                }))
             })
             .await
+    }
+
+    /// A `basic.qos` with the prefetch it has: its `qos-ok` comes back once the broker
+    /// handled every earlier frame of the channel.
+    ///
+    /// One with no answer within [`REQUEST_TIMEOUT`] ends the connection: amqprs would
+    /// take its late `qos-ok` for the answer to the next one, which would then prove what
+    /// it does not. The broker, which does not answer, is taken for gone (it returns what
+    /// was unacknowledged to the queue), and the next `next` connects again.
+    async fn qos_round_trip(&self, what: impl FnOnce() -> String) -> Result<(), Error> {
+        let qos = self
+            .channel
+            .basic_qos(BasicQosArguments::new(0, self.prefetch, false));
+        match tokio::time::timeout(REQUEST_TIMEOUT, qos).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(Error::new(what(), e)),
+            Err(_) => {
+                self.give_up();
+                Err(Error::msg(format!(
+                    "{}: no answer within {REQUEST_TIMEOUT:?}; the connection is closed",
+                    what()
+                )))
+            }
+        }
+    }
+
+    /// Ends the connection, in the background, for a broker that stopped answering: no
+    /// settlement is confirmed on it from now on.
+    fn give_up(&self) {
+        self.settled.break_off();
+        let connection = self.connection.clone();
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_secs(1), connection.close()).await;
+        });
     }
 
     async fn close(&self) -> Result<(), Error> {
@@ -581,7 +609,18 @@ impl Source for AmqpSource {
             let consumer = match &mut consuming.consumer {
                 Some(consumer) => consumer,
                 None => {
-                    let consumer = Box::pin(consume(&consuming.link)).await?;
+                    let consumer = match Box::pin(consume(&consuming.link)).await {
+                        Ok(consumer) => consumer,
+                        Err(e) => {
+                            // The channel may hold a consumer the broker registered all the
+                            // same (a request that timed out): its deliveries would count
+                            // among the channel's tags. The next call starts afresh.
+                            if let Some(lost) = self.link.take() {
+                                lost.link.give_up();
+                            }
+                            return Err(e);
+                        }
+                    };
                     consuming.consumer.insert(consumer)
                 }
             };

@@ -73,6 +73,9 @@ pub(super) struct Settled {
     ticks: AtomicU64,
     /// Whether the watchdog sleeps on the bell (the next waiter rings it).
     watchdog_asleep: AtomicBool,
+    /// The channel was given up (a round trip went unanswered): no round trip may prove
+    /// anything on it any more.
+    broken: AtomicBool,
     waiting: Mutex<Waiting>,
     /// Wakes the watchdog when a settlement begins to wait, when settlements are released
     /// to a round trip, and when this is dropped.
@@ -125,6 +128,7 @@ impl Settled {
             deliveries_prove: AtomicBool::new(prefetch > 0),
             ticks: AtomicU64::new(0),
             watchdog_asleep: AtomicBool::new(true),
+            broken: AtomicBool::new(false),
             waiting: Mutex::new(Waiting::default()),
             bell: Arc::new(Notify::new()),
             synced: tokio::sync::Mutex::new(0),
@@ -228,6 +232,14 @@ impl Settled {
         self.round_trip(&mut synced, round_trip).await
     }
 
+    /// The channel is given up (a round trip went unanswered, and a late answer could be
+    /// taken for the next one's): from now on no round trip is made and no delivery
+    /// proves anything; what waits fails.
+    pub(super) fn break_off(&self) {
+        self.broken.store(true, Ordering::Release);
+        self.no_more_deliveries();
+    }
+
     /// Makes a round trip, `synced` held: once it is back, the broker has handled every
     /// settlement sent before it.
     async fn round_trip<F: Future<Output = Result<(), Error>>>(
@@ -235,6 +247,13 @@ impl Settled {
         synced: &mut u64,
         round_trip: impl FnOnce() -> F,
     ) -> Result<(), Error> {
+        // Read under `synced`: the round trip that broke the channel set it before it
+        // let go.
+        if self.broken.load(Ordering::Acquire) {
+            return Err(Error::msg(
+                "an earlier round trip to the broker went unanswered, and the connection is closed",
+            ));
+        }
         let upto = self.sent.load(Ordering::Acquire);
         round_trip().await?;
         *synced = upto;
@@ -726,6 +745,45 @@ mod tests {
         }
         // The held one, then one for the five sent while it was under way.
         assert_eq!(fake.trips(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn after_an_unanswered_round_trip_no_round_trip_proves_anything() {
+        let fake = channel(0);
+        let first = fake.sent().await;
+        let second = fake.sent().await;
+        // The first round trip goes unanswered: the channel is given up within it.
+        let failed = fake
+            .settled
+            .confirm(first, || {
+                fake.settled.break_off();
+                std::future::ready(Err(Error::msg("no answer within 30s")))
+            })
+            .await;
+        assert_eq!(failed.unwrap_err().to_string(), "no answer within 30s");
+        // A late answer could be taken for the next round trip's: none is made.
+        let next = fake.confirm(second).await.unwrap_err().to_string();
+        assert!(next.contains("went unanswered"), "{next}");
+        assert_eq!(fake.trips(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn acknowledgements_waiting_on_a_channel_given_up_fail_and_deliveries_prove_nothing() {
+        let fake = channel(20);
+        let slot = fake.acked(fake.sent().await);
+        fake.settled.break_off();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        let reported = outcome(&slot).expect("reported");
+        assert!(reported.unwrap_err().contains("went unanswered"));
+        assert_eq!(fake.trips(), 0);
+        let later = fake.sent().await;
+        assert!(fake.settled.delivered(100));
+        assert!(fake
+            .settled
+            .confirm_then(later, Acked::new(|_| {}))
+            .is_some());
     }
 
     #[tokio::test(start_paused = true)]
