@@ -120,6 +120,11 @@
 //! # }
 //! ```
 //!
+//! The runner acknowledges through [`Delivery::ack_then`], whose default awaits `ack`, as
+//! here. A broker that confirms many acknowledgements with one reply can override it, to
+//! report each where that reply is read rather than have a task wait for each message:
+//! the RabbitMQ source does.
+//!
 //! The files of this module:
 //!
 //! - `source.rs`: the interface between the runner and a broker ([`Source`],
@@ -129,7 +134,8 @@
 //!   failure policy ([`Failure`]), the counts in the shutdown's report.
 //! - `sqlite.rs` (cargo feature `sqlite`): the embedded queue in a SQLite file, which
 //!   needs no server.
-//! - `amqp/` (cargo feature `amqp`): RabbitMQ; `settled.rs` learns which acknowledgements the broker has handled.
+//! - `amqp/` (cargo feature `amqp`): RabbitMQ; its `settled.rs` learns which
+//!   acknowledgements the broker has handled, from later deliveries or round trips.
 //! - `postgres.rs` (cargo feature `postgres`): a queue table in PostgreSQL.
 //! - `redis.rs` (cargo feature `redis`): Redis Streams with a consumer group.
 //! - `nats.rs` (cargo feature `nats`): a NATS JetStream durable pull consumer.
