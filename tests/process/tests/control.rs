@@ -256,13 +256,25 @@ fn a_caller_of_another_user_may_not_control_the_service_and_exits_2() {
     // The command where `nobody` may run it.
     let ctl_copy = running.dir.join("graceful-ctl");
     std::fs::copy(CTL, &ctl_copy).unwrap();
-    let out = Command::new(&ctl_copy)
-        .args(["upgrade", &old.to_string()])
-        .env("XDG_RUNTIME_DIR", &running.runtime_dir)
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .expect("graceful-ctl runs as nobody");
+    // The copy was open for writing a moment ago: a process another test forks meanwhile
+    // holds that descriptor until its own exec, and running the copy fails with "text file
+    // busy" until then.
+    let mut tries = 0;
+    let out = loop {
+        let ran = Command::new(&ctl_copy)
+            .args(["upgrade", &old.to_string()])
+            .env("XDG_RUNTIME_DIR", &running.runtime_dir)
+            .uid(65534)
+            .gid(65534)
+            .output();
+        match ran {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            ran => break ran.expect("graceful-ctl runs as nobody"),
+        }
+    };
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     assert!(
         text(&out.stderr).starts_with(&format!("graceful-ctl: you may not control pid {old}: ")),
