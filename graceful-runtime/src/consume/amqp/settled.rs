@@ -457,7 +457,8 @@ async fn watchdog<C: Channel>(channel: Weak<C>, bell: Arc<Notify>) {
                 .round_trip(&mut synced, || channel.round_trip())
                 .await;
             drop(synced);
-            let failed = outcome.err().map(|e| crate::consume::runner::chain(&e));
+            // Each acknowledgement gets the error's whole chain as its own message.
+            let failed = outcome.err().map(|e| crate::trigger::body::chain(&e));
             for acked in released {
                 acked.report(match &failed {
                     None => Ok(()),
